@@ -1,0 +1,297 @@
+#pragma once
+// The run configuration: one JSON file per experiment, sections model, tokenizer, data,
+// prompt, task, peft, train, eval, generate. Each section is a plain struct with in-class
+// defaults; its visit() lists every key once (name, value, meaning, rule), and that one
+// list drives parsing, type checks, validation, `--set`, `--dry-run` output and the
+// generated reference in docs/config.md.
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pft/config/rule.h"
+
+namespace pft::config {
+
+using Verbalizer = std::map<std::string, std::vector<std::string>>;
+
+struct ModelConfig {
+  std::string path;           // Hugging Face checkpoint folder
+  std::string type = "auto";  // architecture
+
+  template <class V>
+  void visit(V&& v) {
+    v("path", path,
+      "Hugging Face checkpoint folder: config.json, model.safetensors (or a sharded index), "
+      "vocabulary files. Required by train, eval and generate.",
+      rules::path());
+    v("type", type, "Architecture; `auto` reads `model_type` from the folder's config.json.",
+      rules::one_of({"auto", "bert", "t5"}));
+  }
+};
+
+struct TokenizerConfig {
+  std::string path;  // defaults to model.path
+  std::int64_t max_length = 128;
+  std::string truncation = "longest_first";
+
+  template <class V>
+  void visit(V&& v) {
+    v("path", path,
+      "Folder with vocab.txt (WordPiece) or spiece.model (SentencePiece) and "
+      "tokenizer_config.json. Empty: the same as `model.path`.",
+      rules::path());
+    v("max_length", max_length,
+      "Longest input in tokens, special tokens included; longer inputs are truncated.",
+      rules::between(1, 1 << 20));
+    v("truncation", truncation, "Which part of a sentence pair is shortened first.",
+      rules::one_of({"longest_first", "only_first", "only_second"}));
+  }
+};
+
+struct DataConfig {
+  std::string train;
+  std::string eval;
+  std::string test;
+  std::string format = "auto";
+  std::string text_field = "text";
+  std::string text_pair_field;
+  std::string label_field = "label";
+  std::string source_field = "source";
+  std::string target_field = "target";
+  std::int64_t max_train_examples = 0;
+  std::int64_t max_eval_examples = 0;
+
+  template <class V>
+  void visit(V&& v) {
+    v("train", train, "Training data file. Required by train.", rules::path());
+    v("eval", eval, "Evaluation data, used during training and by `pft eval`.", rules::path());
+    v("test", test, "Held-out test data.", rules::path());
+    v("format", format,
+      "File format; `auto` chooses by extension (.jsonl, .tsv/.csv, CoNLL .txt).",
+      rules::one_of({"auto", "jsonl", "tsv", "csv", "conll"}));
+    v("text_field", text_field, "Field holding the input text.", rules::none());
+    v("text_pair_field", text_pair_field,
+      "Field holding the second text of a pair (empty: single sentences).", rules::none());
+    v("label_field", label_field, "Field holding the label.", rules::none());
+    v("source_field", source_field, "Input field of seq2seq data.", rules::none());
+    v("target_field", target_field, "Output field of seq2seq data.", rules::none());
+    v("max_train_examples", max_train_examples,
+      "Use at most this many training examples (0: all).", rules::at_least(0));
+    v("max_eval_examples", max_eval_examples,
+      "Use at most this many evaluation examples (0: all).", rules::at_least(0));
+  }
+};
+
+struct PromptConfig {
+  std::string template_text;
+  Verbalizer verbalizer;
+
+  template <class V>
+  void visit(V&& v) {
+    v("template", template_text,
+      "Prompt template with {field}, {mask}, {soft:N} and {demos} slots (docs/prompts.md). "
+      "Empty: the text field(s) as they are.",
+      rules::none());
+    v("verbalizer", verbalizer,
+      "Label -> word or list of words for cloze and text-to-text tasks, e.g. "
+      "{\"positive\": [\"great\"], \"negative\": [\"terrible\"]}.",
+      rules::none());
+  }
+};
+
+struct TaskConfig {
+  std::string type = "sequence_classification";
+  std::vector<std::string> labels;
+
+  template <class V>
+  void visit(V&& v) {
+    v("type", type, "What is learned and predicted.",
+      rules::one_of({"sequence_classification", "cloze", "text_to_text",
+                     "token_classification", "seq2seq"}));
+    v("labels", labels,
+      "Label names in class-index order. Empty: from the checkpoint's id2label, else the "
+      "sorted labels of the training data.",
+      rules::none());
+  }
+};
+
+struct PeftConfig {
+  std::string method = "none";
+  std::int64_t r = 8;
+  double lora_alpha = 16.0;
+  double lora_dropout = 0.0;
+  std::vector<std::string> target_modules;
+  std::int64_t num_virtual_tokens = 20;
+
+  template <class V>
+  void visit(V&& v) {
+    v("method", method,
+      "Parameter-efficient method; `none` trains nothing (evaluation, zero-shot), `full` "
+      "trains every weight.",
+      rules::one_of({"none", "lora", "prefix_tuning", "prompt_tuning", "p_tuning", "adapter",
+                     "ia3", "bitfit", "full"}));
+    v("r", r, "LoRA rank.", rules::at_least(1));
+    v("lora_alpha", lora_alpha, "LoRA scaling numerator (scale = lora_alpha / r).",
+      rules::greater_than(0));
+    v("lora_dropout", lora_dropout, "Dropout on the LoRA input.", rules::between(0, 1, false, true));
+    v("target_modules", target_modules,
+      "Module names (exact, suffix or regex, as PEFT matches them) that LoRA/IA3 wrap. Empty: "
+      "the model's default (BERT: query, value; T5: q, v).",
+      rules::none());
+    v("num_virtual_tokens", num_virtual_tokens,
+      "Virtual tokens of prompt tuning, p-tuning and prefix tuning.", rules::at_least(1));
+  }
+};
+
+struct TrainConfig {
+  std::string output_dir = "runs/default";
+  double lr = 5e-5;
+  std::int64_t batch_size = 16;
+  std::int64_t epochs = 3;
+  std::int64_t max_steps = 0;
+  std::int64_t seed = 42;
+  std::int64_t eval_every = 0;
+  std::int64_t save_every = 0;
+  std::int64_t log_every = 10;
+  double weight_decay = 0.0;
+  std::int64_t warmup_steps = 0;
+  std::string lr_scheduler = "linear";
+  std::int64_t grad_accum_steps = 1;
+  double max_grad_norm = 1.0;
+
+  template <class V>
+  void visit(V&& v) {
+    v("output_dir", output_dir, "Run directory (RUN_DIR); `--output` overrides it.",
+      rules::path());
+    v("lr", lr, "Peak learning rate of AdamW.", rules::greater_than(0));
+    v("batch_size", batch_size, "Examples per optimizer step (before accumulation).",
+      rules::at_least(1));
+    v("epochs", epochs, "Passes over the training data (ignored when max_steps > 0).",
+      rules::at_least(1));
+    v("max_steps", max_steps, "Stop after this many optimizer steps (0: run `epochs`).",
+      rules::at_least(0));
+    v("seed", seed, "Seed for data order, dropout and initialisation.", rules::at_least(0));
+    v("eval_every", eval_every, "Evaluate every N optimizer steps (0: at the end only).",
+      rules::at_least(0));
+    v("save_every", save_every, "Checkpoint every N optimizer steps (0: at the end only).",
+      rules::at_least(0));
+    v("log_every", log_every, "Log loss and learning rate every N steps.", rules::at_least(1));
+    v("weight_decay", weight_decay, "AdamW weight decay (never on biases and norms).",
+      rules::at_least(0));
+    v("warmup_steps", warmup_steps, "Linear warm-up steps of the schedule.", rules::at_least(0));
+    v("lr_scheduler", lr_scheduler, "Learning-rate schedule after warm-up.",
+      rules::one_of({"constant", "linear", "cosine"}));
+    v("grad_accum_steps", grad_accum_steps, "Batches accumulated per optimizer step.",
+      rules::at_least(1));
+    v("max_grad_norm", max_grad_norm, "Clip gradients to this global norm (0: no clipping).",
+      rules::at_least(0));
+  }
+};
+
+struct EvalConfig {
+  std::int64_t batch_size = 32;
+  std::string predictions;
+
+  template <class V>
+  void visit(V&& v) {
+    v("batch_size", batch_size, "Examples per evaluation batch.", rules::at_least(1));
+    v("predictions", predictions,
+      "Where `pft eval` writes one JSON line per example; `--predictions` overrides it.",
+      rules::path());
+  }
+};
+
+struct GenerateConfig {
+  std::int64_t max_new_tokens = 32;
+  std::int64_t min_new_tokens = 0;
+  std::int64_t num_beams = 1;
+  double length_penalty = 1.0;
+  bool early_stopping = false;
+  std::int64_t no_repeat_ngram_size = 0;
+  bool do_sample = false;
+  double temperature = 1.0;
+  std::int64_t top_k = 50;
+  double top_p = 1.0;
+  std::int64_t seed = 0;
+
+  template <class V>
+  void visit(V&& v) {
+    v("max_new_tokens", max_new_tokens, "Most tokens generated per input.", rules::at_least(1));
+    v("min_new_tokens", min_new_tokens, "EOS is blocked until this many tokens exist.",
+      rules::at_least(0));
+    v("num_beams", num_beams, "Beam width (1: greedy or sampling).", rules::at_least(1));
+    v("length_penalty", length_penalty,
+      "Beam scores are divided by length^length_penalty.", rules::none());
+    v("early_stopping", early_stopping,
+      "Beam search stops once num_beams hypotheses are finished.", rules::none());
+    v("no_repeat_ngram_size", no_repeat_ngram_size,
+      "Forbid repeating any n-gram of this size (0: off).", rules::at_least(0));
+    v("do_sample", do_sample, "Sample instead of taking the most likely token.", rules::none());
+    v("temperature", temperature, "Softmax temperature for sampling.", rules::greater_than(0));
+    v("top_k", top_k, "Sample among the k most likely tokens (0: all).", rules::at_least(0));
+    v("top_p", top_p, "Nucleus sampling mass.", rules::between(0, 1, true, false));
+    v("seed", seed, "Seed of the sampler.", rules::at_least(0));
+  }
+};
+
+struct RunConfig {
+  ModelConfig model;
+  TokenizerConfig tokenizer;
+  DataConfig data;
+  PromptConfig prompt;
+  TaskConfig task;
+  PeftConfig peft;
+  TrainConfig train;
+  EvalConfig eval;
+  GenerateConfig generate;
+
+  template <class V>
+  void visit_sections(V&& v) {
+    v("model", model, "The pretrained checkpoint.");
+    v("tokenizer", tokenizer, "Tokenization of inputs.");
+    v("data", data, "Where examples come from and which fields they use.");
+    v("prompt", prompt, "How an example is rendered into model input.");
+    v("task", task, "What the model learns and predicts.");
+    v("peft", peft, "Which parameter-efficient method trains what.");
+    v("train", train, "The training loop.");
+    v("eval", eval, "Evaluation.");
+    v("generate", generate, "Text generation (T5).");
+  }
+};
+
+/// Which subcommand the config is for: decides the required keys.
+enum class Purpose { Any, Train, Eval, Generate };
+
+/// Reads `file` (may be empty: start from defaults), applies `overrides` ("a.b=value", in
+/// order), checks every key and value, fills defaults and resolves paths. Throws
+/// pft::Error (Config) listing every problem with its source and JSON path.
+RunConfig load(const std::string& file, const std::vector<std::string>& overrides,
+               Purpose purpose = Purpose::Any);
+
+/// Builds a config from an in-memory JSON object; `source` names it in messages.
+RunConfig from_json(const nlohmann::json& doc, const std::string& source,
+                    Purpose purpose = Purpose::Any);
+
+/// Applies one `key.path=value` override to `doc` in place. `value` is read as JSON when it
+/// parses as JSON (numbers, true/false, arrays, objects, "quoted strings"), otherwise as a
+/// plain string; for string keys the raw text is always taken.
+void apply_override(nlohmann::json& doc, const std::string& assignment);
+
+/// The resolved config, every key present.
+nlohmann::json to_json(const RunConfig& config);
+
+/// Parses a JSON file; malformed JSON and duplicate keys are errors naming file:line:col.
+nlohmann::json parse_json_file(const std::string& path);
+nlohmann::json parse_json_text(const std::string& text, const std::string& source);
+
+/// The Markdown reference of every key (type, default, rule, meaning): docs/config.md.
+std::string reference_markdown();
+
+/// Every dotted key ("train.lr", ...), in declaration order.
+std::vector<std::string> all_keys();
+
+}  // namespace pft::config

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Installs everything pft needs to build and test, idempotently:
+#   - Debian packages (compiler, CMake, the C++ libraries pft links);
+#   - a Python virtual environment OUTSIDE the clone, ${PFT_VENV:-$HOME/.cache/pft/venv},
+#     holding the pinned torch wheel (LibTorch comes from it) and the Hugging Face
+#     reference stack, from requirements.txt.
+# A second run with everything present only checks and returns in seconds.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+venv="${PFT_VENV:-$HOME/.cache/pft/venv}"
+req="$root/requirements.txt"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"
+  elif command -v sudo >/dev/null 2>&1; then sudo "$@"
+  else log "need root for: $*"; return 1; fi
+}
+
+# --- Debian packages ---------------------------------------------------------------
+debs=(build-essential cmake ninja-build ccache git pkg-config
+      libsentencepiece-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+      libgtest-dev googletest python3 python3-venv python3-pip)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  as_root apt-get update -qq
+  as_root apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  log "Debian packages present"
+fi
+
+# --- Python virtual environment ------------------------------------------------------
+# The stamp holds the hash of requirements.txt; pip runs only when it changed.
+stamp="$venv/.pft-requirements.sha256"
+want="$(sha256sum "$req" | cut -d' ' -f1)"
+if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  log "venv up to date: $venv"
+else
+  py="${PFT_PYTHON:-python3}"
+  if [ ! -x "$venv/bin/python" ]; then
+    log "creating venv $venv"
+    mkdir -p "$(dirname "$venv")"
+    "$py" -m venv "$venv"
+  fi
+  log "installing Python requirements into $venv (first time: several GB, a few minutes)"
+  "$venv/bin/python" -m pip install -q --upgrade pip
+  "$venv/bin/python" -m pip install -q -r "$req"
+  echo "$want" > "$stamp"
+fi
+log "done"

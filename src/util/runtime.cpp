@@ -1,0 +1,60 @@
+#include "pft/util/runtime.h"
+
+#include <torch/version.h>
+
+#include <sstream>
+
+#include "pft/util/error.h"
+#include "pft/version.h"
+
+namespace pft {
+
+torch::Device resolve_device(const std::string& name) {
+  if (name == "auto") {
+    return torch::cuda::is_available() ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+  }
+  if (name == "cpu") return torch::Device(torch::kCPU);
+  if (name == "cuda" || name.rfind("cuda:", 0) == 0) {
+    if (!torch::cuda::is_available()) {
+      throw Error(ErrorKind::Usage, "--device " + name +
+                                        ": CUDA is not available on this machine (no GPU or "
+                                        "driver); use --device cpu or auto");
+    }
+    torch::Device device(torch::kCUDA, 0);
+    if (name.size() > 5) {
+      try {
+        device = torch::Device(name);
+      } catch (const c10::Error&) {
+        throw Error(ErrorKind::Usage, "--device " + name + ": expected cuda:N with N a GPU index");
+      }
+    }
+    const auto count = static_cast<int>(torch::cuda::device_count());
+    if (device.index() >= count) {
+      throw Error(ErrorKind::Usage, "--device " + name + ": only " + std::to_string(count) +
+                                        " GPU(s) visible");
+    }
+    return device;
+  }
+  throw Error(ErrorKind::Usage, "--device " + name + ": expected cpu, cuda, cuda:N or auto");
+}
+
+void apply_threads(int threads) {
+  if (threads < 0) throw Error(ErrorKind::Usage, "--threads: must be >= 0, got " + std::to_string(threads));
+  if (threads > 0) {
+    at::set_num_threads(threads);
+  }
+}
+
+std::string version_text() {
+  std::ostringstream out;
+  out << "pft " << PFT_VERSION << "\n";
+  out << "LibTorch " << TORCH_VERSION << "\n";
+  const bool cuda = torch::cuda::is_available();
+  out << "CUDA: " << (cuda ? "available, " + std::to_string(torch::cuda::device_count()) + " GPU(s)"
+                           : std::string("not available"))
+      << "\n";
+  out << "threads: " << at::get_num_threads() << "\n";
+  return out.str();
+}
+
+}  // namespace pft
