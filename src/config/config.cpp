@@ -17,6 +17,9 @@ namespace pft::config {
 namespace {
 
 std::string format_number(double x) {
+  if (std::isfinite(x) && std::floor(x) == x && std::fabs(x) < 1e15) {
+    return std::to_string(static_cast<long long>(x));
+  }
   std::ostringstream s;
   s << x;
   return s.str();
@@ -32,7 +35,6 @@ std::string Rule::describe() const {
   }
   if (min) return (min_exclusive ? "> " : ">= ") + format_number(*min);
   if (max) return (max_exclusive ? "< " : "<= ") + format_number(*max);
-  if (path) return "a path (~ and ${VAR} expanded)";
   return {};
 }
 
@@ -229,7 +231,7 @@ struct SectionValidator {
 };
 
 struct SectionWriter {
-  json& object;
+  nlohmann::ordered_json& object;
   template <class T>
   void operator()(const char* key, const T& value, const char*, const Rule&) {
     object[key] = value;
@@ -256,6 +258,7 @@ struct DocWriter {
     std::string meaning = doc;
     const std::string constraint = rule.describe();
     if (!constraint.empty()) meaning += " Must be " + constraint + ".";
+    if (rule.path) meaning += " `~` and `${VAR}` (or `${VAR:-default}`) are expanded.";
     out << "| `" << key << "` | " << TypeName<T>::value << " | `" << shown << "` | " << meaning
         << " |\n";
   }
@@ -547,11 +550,11 @@ RunConfig load(const std::string& file, const std::vector<std::string>& override
   return build(doc, file.empty() ? std::string("(no --config)") : file, origins, purpose);
 }
 
-json to_json(const RunConfig& config) {
-  json doc = json::object();
+nlohmann::ordered_json to_json(const RunConfig& config) {
+  nlohmann::ordered_json doc = nlohmann::ordered_json::object();
   RunConfig copy = config;
   copy.visit_sections([&](const char* name, auto& section, const char*) {
-    json object = json::object();
+    nlohmann::ordered_json object = nlohmann::ordered_json::object();
     section.visit(SectionWriter{object});
     doc[name] = std::move(object);
   });

@@ -42,7 +42,10 @@ std::string ProgressBar::render(std::int64_t step, double elapsed_s, double loss
     const double frac = std::min(1.0, static_cast<double>(step) / static_cast<double>(total_));
     constexpr std::size_t kWidth = 24;
     const auto filled = static_cast<std::size_t>(std::clamp(frac, 0.0, 1.0) * kWidth);
-    line += "[" + std::string(filled, '#') + std::string(kWidth - filled, '.') + "] ";
+    line += '[';
+    line.append(filled, '#');
+    line.append(kWidth - filled, '.');
+    line += "] ";
     const double eta = rate > 0 ? static_cast<double>(total_ - step) / rate : -1;
     std::snprintf(buf, sizeof buf, "%lld/%lld %3.0f%% %.2f it/s ETA %s",
                   static_cast<long long>(step), static_cast<long long>(total_), frac * 100.0,

@@ -281,8 +281,8 @@ RunConfig from_json(const nlohmann::json& doc, const std::string& source,
 /// plain string; for string keys the raw text is always taken.
 void apply_override(nlohmann::json& doc, const std::string& assignment);
 
-/// The resolved config, every key present.
-nlohmann::json to_json(const RunConfig& config);
+/// The resolved config, every key present, in declaration order.
+nlohmann::ordered_json to_json(const RunConfig& config);
 
 /// Parses a JSON file; malformed JSON and duplicate keys are errors naming file:line:col.
 nlohmann::json parse_json_file(const std::string& path);

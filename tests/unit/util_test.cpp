@@ -1,0 +1,163 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "pft/util/error.h"
+#include "pft/util/fs.h"
+#include "pft/util/log.h"
+#include "pft/util/progress.h"
+#include "pft/util/strings.h"
+#include "support/test_util.h"
+
+namespace fs = std::filesystem;
+
+TEST(Strings, EditDistance) {
+  EXPECT_EQ(pft::edit_distance("", ""), 0u);
+  EXPECT_EQ(pft::edit_distance("abc", ""), 3u);
+  EXPECT_EQ(pft::edit_distance("batch_size", "bacth_size"), 1u);  // transposition
+  EXPECT_EQ(pft::edit_distance("kitten", "sitting"), 3u);
+}
+
+TEST(Strings, ClosestMatchOnlyForPlausibleMisspellings) {
+  const std::vector<std::string> keys{"lr", "batch_size", "epochs", "seed"};
+  EXPECT_EQ(pft::closest_match("bach_size", keys), "batch_size");
+  EXPECT_EQ(pft::closest_match("epoch", keys), "epochs");
+  EXPECT_EQ(pft::closest_match("completely_different", keys), "");
+}
+
+TEST(Strings, SplitAndJoin) {
+  EXPECT_EQ(pft::split("a.b.c", '.'), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(pft::split("a..b", '.'), (std::vector<std::string>{"a", "", "b"}));
+  EXPECT_EQ(pft::join_alternatives({"a", "b", "c"}), "a, b or c");
+}
+
+TEST(Errors, KindsMapToDocumentedExitCodes) {
+  EXPECT_EQ(pft::exit_code(pft::ErrorKind::Usage), 2);
+  EXPECT_EQ(pft::exit_code(pft::ErrorKind::Config), 2);
+  EXPECT_EQ(pft::exit_code(pft::ErrorKind::Input), 2);
+  EXPECT_EQ(pft::exit_code(pft::ErrorKind::Runtime), 1);
+  EXPECT_EQ(pft::exit_code(pft::ErrorKind::Expectation), 3);
+  EXPECT_EQ(pft::exit_code(pft::ErrorKind::Interrupted), 130);
+}
+
+TEST(AtomicWrite, WritesAndReplaces) {
+  pft::test::TempDir dir;
+  const auto path = dir.file("sub/out.txt");
+  pft::write_file_atomic(path, "first");
+  EXPECT_EQ(pft::read_file(path), "first");
+  pft::write_file_atomic(path, "second");
+  EXPECT_EQ(pft::read_file(path), "second");
+  // Nothing but the target is left in the folder.
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.file("sub")), fs::directory_iterator()), 1);
+}
+
+TEST(AtomicWrite, FailureKeepsThePreviousFileAndLeavesNoTemp) {
+  pft::test::TempDir dir;
+  const auto path = dir.file("out.txt");
+  pft::write_file_atomic(path, "good");
+  EXPECT_THROW(pft::write_file_atomic(path,
+                                      [](std::ostream& out) {
+                                        out << "half";
+                                        throw std::runtime_error("writer failed");
+                                      }),
+               std::runtime_error);
+  EXPECT_EQ(pft::read_file(path), "good");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir.path()), fs::directory_iterator()), 1);
+}
+
+TEST(ReadFile, MissingAndDirectoryAreInputErrors) {
+  pft::test::TempDir dir;
+  try {
+    pft::read_file(dir.file("nope.txt"));
+    FAIL();
+  } catch (const pft::Error& e) {
+    EXPECT_EQ(e.kind(), pft::ErrorKind::Input);
+    EXPECT_NE(std::string(e.what()).find("nope.txt"), std::string::npos);
+  }
+  EXPECT_THROW(pft::read_file(dir.path()), pft::Error);
+}
+
+TEST(ExpandPath, VariablesDefaultsAndErrors) {
+  ::setenv("PFT_X", "/x", 1);
+  ::unsetenv("PFT_Y");
+  EXPECT_EQ(pft::expand_path("${PFT_X}/a", "k"), "/x/a");
+  EXPECT_EQ(pft::expand_path("${PFT_Y:-/d}/a", "k"), "/d/a");
+  EXPECT_EQ(pft::expand_path("plain/rel", "k"), "plain/rel");
+  EXPECT_THROW(pft::expand_path("${PFT_Y}/a", "k"), pft::Error);
+  EXPECT_THROW(pft::expand_path("${PFT_X", "k"), pft::Error);
+}
+
+TEST(Progress, RendersStepsRateEtaAndLoss) {
+  std::ostringstream out;
+  pft::ProgressBar bar("train", 100, out, /*tty=*/false);
+  EXPECT_EQ(bar.render(50, 10.0, 0.25),
+            "train [############............] 50/100  50% 5.00 it/s ETA 10s loss 0.2500");
+  pft::ProgressBar open_ended("eval", 0, out, false);
+  EXPECT_EQ(open_ended.render(7, 2.0, -1), "eval 7 3.50 it/s");
+}
+
+TEST(Progress, NonTerminalPrintsPeriodicLinesOnly) {
+  std::ostringstream out;
+  pft::ProgressBar bar("train", 10, out, /*tty=*/false, /*period_s=*/3600);
+  for (int i = 1; i <= 10; ++i) bar.update(i, 1.0);
+  EXPECT_EQ(out.str(), "");  // within the period: nothing, and never carriage returns
+  bar.finish();
+  EXPECT_NE(out.str().find("10/10 100%"), std::string::npos) << out.str();
+  EXPECT_EQ(out.str().find('\r'), std::string::npos);
+}
+
+TEST(Progress, FormatDuration) {
+  EXPECT_EQ(pft::format_duration(42), "42s");
+  EXPECT_EQ(pft::format_duration(185), "3m05s");
+  EXPECT_EQ(pft::format_duration(3720), "1h02m");
+}
+
+TEST(Log, LevelsParseAndUnknownIsAUsageError) {
+  EXPECT_EQ(pft::log::parse_level("debug"), pft::log::Level::debug);
+  EXPECT_EQ(pft::log::parse_level("off"), pft::log::Level::off);
+  try {
+    pft::log::parse_level("verbose");
+    FAIL();
+  } catch (const pft::Error& e) {
+    EXPECT_EQ(e.kind(), pft::ErrorKind::Usage);
+    EXPECT_NE(std::string(e.what()).find("verbose"), std::string::npos);
+  }
+}
+
+TEST(Log, FileSinkReceivesMessages) {
+  pft::test::TempDir dir;
+  pft::log::init(pft::log::Level::info);
+  pft::log::add_file(dir.file("train.log"));
+  pft::log::info("step {} loss {:.3f}", 5, 0.125);
+  pft::log::debug("hidden at info level");
+  pft::log::close_files();
+  const auto text = pft::read_file(dir.file("train.log"));
+  EXPECT_NE(text.find("step 5 loss 0.125"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hidden"), std::string::npos);
+}
+
+#include "pft/util/runtime.h"
+
+TEST(Runtime, ResolveDevice) {
+  EXPECT_EQ(pft::resolve_device("cpu"), torch::Device(torch::kCPU));
+  EXPECT_THROW(pft::resolve_device("tpu"), pft::Error);
+  if (torch::cuda::is_available()) {
+    EXPECT_EQ(pft::resolve_device("auto"), torch::Device(torch::kCUDA, 0));
+  } else {
+    EXPECT_EQ(pft::resolve_device("auto"), torch::Device(torch::kCPU));
+    try {
+      pft::resolve_device("cuda");
+      FAIL() << "cuda without a GPU must be an error";
+    } catch (const pft::Error& e) {
+      EXPECT_EQ(e.kind(), pft::ErrorKind::Usage);
+      EXPECT_NE(std::string(e.what()).find("CUDA is not available"), std::string::npos);
+    }
+  }
+}
+
+TEST(Runtime, ResolveDevice_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  EXPECT_EQ(pft::resolve_device("cuda"), torch::Device(torch::kCUDA, 0));
+  EXPECT_EQ(pft::resolve_device("cuda:0"), torch::Device(torch::kCUDA, 0));
+}
