@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <string_view>
 #include <filesystem>
 #include <sstream>
 #include <unordered_map>
@@ -55,7 +57,104 @@ std::string string_value(const nlohmann::json& value, const std::string& path, c
   throw Error(ErrorKind::Input, path + ": " + key + ": expected a string, got " + value.dump());
 }
 
+// The few fields of a serialized ModelProto (sentencepiece_model.proto) that the Viterbi
+// search needs, read from the protobuf wire format: Debian's libsentencepiece-dev ships no
+// generated protobuf headers.
+struct ModelFacts {
+  std::vector<int> types;  // per piece: 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte
+  int model_type = 1;      // 1 unigram, 2 bpe, 3 word, 4 char
+  bool byte_fallback = false;
+};
+
+class WireReader {
+ public:
+  explicit WireReader(std::string_view bytes) : bytes_(bytes) {}
+  bool done() const { return pos_ >= bytes_.size(); }
+  // Reads one field header and its payload; false on malformed input.
+  bool next(std::uint32_t& field, std::uint64_t& number, std::string_view& payload) {
+    std::uint64_t key;
+    number = 0;
+    if (!varint(key)) return false;
+    field = static_cast<std::uint32_t>(key >> 3);
+    switch (key & 7) {
+      case 0:
+        return varint(number);
+      case 1:
+        return skip(8, payload);
+      case 5:
+        return skip(4, payload);
+      case 2: {
+        std::uint64_t length;
+        return varint(length) && skip(length, payload);
+      }
+      default:
+        return false;
+    }
+  }
+
+ private:
+  bool varint(std::uint64_t& value) {
+    value = 0;
+    for (int shift = 0; shift < 64 && pos_ < bytes_.size(); shift += 7) {
+      const auto byte = static_cast<unsigned char>(bytes_[pos_++]);
+      value |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
+      if ((byte & 0x80) == 0) return true;
+    }
+    return false;
+  }
+  bool skip(std::uint64_t length, std::string_view& payload) {
+    if (length > bytes_.size() - pos_) return false;
+    payload = bytes_.substr(pos_, length);
+    pos_ += length;
+    return true;
+  }
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+};
+
+ModelFacts read_model_facts(std::string_view proto) {
+  ModelFacts facts;
+  WireReader model(proto);
+  std::uint32_t field;
+  std::uint64_t number;
+  std::string_view payload;
+  while (!model.done() && model.next(field, number, payload)) {
+    if (field == 1) {  // repeated SentencePiece pieces
+      int type = 1;
+      WireReader piece(payload);
+      while (!piece.done() && piece.next(field, number, payload)) {
+        if (field == 3) type = static_cast<int>(number);
+      }
+      facts.types.push_back(type);
+    } else if (field == 2) {  // TrainerSpec
+      WireReader spec(payload);
+      while (!spec.done() && spec.next(field, number, payload)) {
+        if (field == 3) facts.model_type = static_cast<int>(number);
+        if (field == 35) facts.byte_fallback = number != 0;
+      }
+    }
+  }
+  return facts;
+}
+
+// Byte length of the UTF-8 character that starts with `lead` (SentencePiece's OneCharLen).
+std::size_t char_length(unsigned char lead) {
+  constexpr std::size_t kLength[16] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 3, 4};
+  return kLength[lead >> 4];
+}
+
 }  // namespace
+
+struct SentencePiece::Unigram {
+  std::vector<std::string> pieces;  // by id; empty for pieces the search never emits
+  std::vector<float> scores;        // node score by id
+  // Every searchable piece -> its id, and every proper prefix of one -> -1, so that the
+  // search stops as soon as no piece can start with the bytes read so far.
+  std::unordered_map<std::string_view, std::int32_t> lookup;
+  std::size_t longest_piece = 0;  // bytes
+  float unk_score = 0;
+  std::int32_t unk_id = 0;
+};
 
 SentencePieceOptions SentencePieceOptions::from_config_file(const std::string& path) {
   nlohmann::json doc;
@@ -114,6 +213,40 @@ SentencePiece::SentencePiece(const std::string& model_path, SentencePieceOptions
   pad_id_ = required(options_.pad_token, "pad_token");
   eos_id_ = required(options_.eos_token, "eos_token");
   unk_id_ = required(options_.unk_token, "unk_token");
+
+  const ModelFacts facts = read_model_facts(bytes);
+  if (facts.model_type == 1 && !facts.byte_fallback && facts.types.size() == piece_count_) {
+    auto u = std::make_unique<Unigram>();
+    u->pieces.resize(piece_count_);
+    u->scores.resize(piece_count_);
+    // SentencePiece's unigram model: the unknown score is the lowest normal score minus 10;
+    // user-defined pieces score bytes * max - 0.1 (max starts at FLT_MIN, as there).
+    float min_score = std::numeric_limits<float>::max();
+    float max_score = std::numeric_limits<float>::min();
+    for (std::size_t i = 0; i < piece_count_; ++i) {
+      if (facts.types[i] == 1) {
+        min_score = std::min(min_score, processor_->GetScore(static_cast<int>(i)));
+        max_score = std::max(max_score, processor_->GetScore(static_cast<int>(i)));
+      }
+    }
+    u->unk_score = min_score - 10.0f;
+    u->unk_id = processor_->unk_id();
+    for (std::size_t i = 0; i < piece_count_; ++i) {
+      if (facts.types[i] != 1 && facts.types[i] != 4) continue;  // normal and user defined
+      u->pieces[i] = processor_->IdToPiece(static_cast<int>(i));
+      const auto bytes = static_cast<float>(u->pieces[i].size());
+      u->scores[i] = facts.types[i] == 4 ? static_cast<float>(bytes * max_score - 0.1)
+                         : processor_->GetScore(static_cast<int>(i));
+    }
+    for (std::size_t i = 0; i < piece_count_; ++i) {
+      const std::string_view piece = u->pieces[i];
+      if (piece.empty()) continue;
+      u->longest_piece = std::max(u->longest_piece, piece.size());
+      u->lookup[piece] = static_cast<std::int32_t>(i);
+      for (std::size_t n = 1; n < piece.size(); ++n) u->lookup.emplace(piece.substr(0, n), -1);
+    }
+    unigram_ = std::move(u);
+  }
 }
 
 SentencePiece::~SentencePiece() = default;
@@ -142,6 +275,105 @@ bool SentencePiece::is_special(std::int64_t id) const {
   return id == pad_id_ || id == eos_id_ || id == unk_id_ ||
          (id >= static_cast<std::int64_t>(piece_count_) &&
           id < static_cast<std::int64_t>(vocab_size()));
+}
+
+void SentencePiece::encode_segment(const std::string& text, std::size_t begin, std::size_t end,
+                                   std::vector<Piece>& out) const {
+  const std::string_view segment = std::string_view(text).substr(begin, end - begin);
+  sentencepiece::ImmutableSentencePieceText spt;
+  const auto status = processor_->Encode(segment, spt.mutable_proto());
+  if (!status.ok()) {
+    throw Error(ErrorKind::Runtime, "SentencePiece failed to encode text: " +
+                                        std::string(status.message()));
+  }
+  const auto lib = spt.pieces();
+  if (!unigram_) {
+    for (const auto& p : lib) {
+      out.push_back({static_cast<std::int64_t>(p.id()), begin + p.begin(), begin + p.end()});
+    }
+    return;
+  }
+  // The library's pieces spell the normalized text; each also says which bytes of the
+  // segment it came from, which maps normalized positions back to the source.
+  std::string norm;
+  std::vector<std::size_t> norm_start;  // per library piece, its first normalized byte
+  for (const auto& p : lib) {
+    norm_start.push_back(norm.size());
+    norm += p.piece();
+  }
+  norm_start.push_back(norm.size());
+  if (norm.empty()) return;
+
+  // The Viterbi search of sentencepiece's Model::EncodeOptimized as the Python package
+  // (0.2) computes it: for each end position keep the best path, visiting start positions
+  // left to right and pieces short to long; a later candidate replaces the kept one only
+  // when its single-precision score is strictly greater.
+  const Unigram& u = *unigram_;
+  struct Best {
+    float score = 0.0f;
+    std::int32_t id = -1;
+    std::int64_t start = -1;  // normalized byte where the last piece begins
+  };
+  const std::size_t size = norm.size();
+  std::vector<Best> best(size + 1);
+  auto offer = [&](std::size_t start, std::size_t end, std::int32_t id, float score) {
+    Best& target = best[end];
+    const float candidate = score + best[start].score;
+    if (target.start == -1 || candidate > target.score) {
+      target = {candidate, id, static_cast<std::int64_t>(start)};
+    }
+  };
+  for (std::size_t start = 0; start < size;) {
+    const std::size_t mblen =
+        std::min(char_length(static_cast<unsigned char>(norm[start])), size - start);
+    bool has_single = false;
+    const std::size_t limit = std::min(size, start + u.longest_piece);
+    for (std::size_t end = start + 1; end <= limit; ++end) {
+      const auto it = u.lookup.find(std::string_view(norm).substr(start, end - start));
+      if (it == u.lookup.end()) break;
+      if (it->second < 0) continue;
+      offer(start, end, it->second, u.scores[static_cast<std::size_t>(it->second)]);
+      if (end - start == mblen) has_single = true;
+    }
+    if (!has_single) offer(start, start + mblen, u.unk_id, u.unk_score);
+    start += mblen;
+  }
+  struct Span {
+    std::int32_t id;
+    std::size_t begin, end;
+  };
+  std::vector<Span> path;
+  for (std::size_t end = size; end > 0;) {
+    const Best& b = best[end];
+    path.push_back({b.id, static_cast<std::size_t>(b.start), end});
+    end = static_cast<std::size_t>(b.start);
+  }
+  std::reverse(path.begin(), path.end());
+
+  // Normalized byte -> source byte, through the library piece that holds it. Inside a
+  // piece whose normalized and source lengths agree the bytes correspond one to one;
+  // otherwise the position snaps to the piece's start (for a begin) or end (for an end).
+  auto piece_of = [&](std::size_t norm_byte) {
+    return static_cast<std::size_t>(
+        std::upper_bound(norm_start.begin(), norm_start.end(), norm_byte) - norm_start.begin() - 1);
+  };
+  auto source = [&](std::size_t norm_byte, bool is_end) -> std::size_t {
+    const std::size_t k = is_end ? piece_of(norm_byte - 1) : piece_of(norm_byte);
+    const auto& p = lib[k];
+    const std::size_t n0 = norm_start[k], n1 = norm_start[k + 1];
+    if (norm_byte == (is_end ? n1 : n0)) return is_end ? p.end() : p.begin();
+    if (n1 - n0 == p.end() - p.begin()) return p.begin() + (norm_byte - n0);
+    return is_end ? p.end() : p.begin();
+  };
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const Span& n = path[i];
+    // SentencePiece merges a run of unknown pieces into one.
+    if (n.id == u.unk_id && i > 0 && path[i - 1].id == u.unk_id) {
+      out.back().end = begin + source(n.end, true);
+      continue;
+    }
+    out.push_back({n.id, begin + source(n.begin, false), begin + source(n.end, true)});
+  }
 }
 
 void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& out) const {
@@ -192,18 +424,8 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
   }
 
   std::vector<unicode::DecodedChar> scratch;
-  auto encode_segment = [&](std::size_t begin, std::size_t end) {
-    if (begin >= end) return;
-    const std::string_view segment = std::string_view(text).substr(begin, end - begin);
-    sentencepiece::ImmutableSentencePieceText spt;
-    const auto status = processor_->Encode(segment, spt.mutable_proto());
-    if (!status.ok()) {
-      throw Error(ErrorKind::Runtime, "SentencePiece failed to encode text: " +
-                                          std::string(status.message()));
-    }
-    for (const auto& p : spt.pieces()) {
-      out.push_back({static_cast<std::int64_t>(p.id()), begin + p.begin(), begin + p.end()});
-    }
+  auto encode = [&](std::size_t begin, std::size_t end) {
+    if (begin < end) encode_segment(text, begin, end, out);
   };
   // Sentinels strip the white space on both sides (T5Tokenizer's lstrip/rstrip added tokens).
   std::size_t segment_begin = 0;
@@ -211,7 +433,7 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
     const Match& m = matches[i];
     std::size_t segment_end = m.begin;
     if (m.sentinel) segment_end -= trailing_space(text, segment_begin, segment_end, scratch);
-    encode_segment(segment_begin, segment_end);
+    encode(segment_begin, segment_end);
     out.push_back({m.id, m.begin, m.end});
     segment_begin = m.end;
     if (m.sentinel) {
@@ -219,7 +441,7 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
       segment_begin += leading_space(text, segment_begin, next, scratch);
     }
   }
-  encode_segment(segment_begin, text.size());
+  encode(segment_begin, text.size());
 }
 
 Encoding SentencePiece::encode(const std::string& text, const EncodeOptions& options) const {

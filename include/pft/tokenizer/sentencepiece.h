@@ -3,6 +3,12 @@
 // sequence, <pad> = 0, </s> = 1, <unk> = 2, and 100 sentinels <extra_id_N> whose ids come
 // after the model's pieces in reverse order (<extra_id_0> is the last id), as transformers'
 // sentencepiece-backed T5Tokenizer (legacy mode) assigns and recognises them.
+//
+// libsentencepiece normalizes the text. For unigram models the segmentation is then
+// recomputed with the Viterbi search as the sentencepiece Python package (0.2) computes it
+// (path scores summed in single precision): the C++ library that Debian ships (0.1.97)
+// breaks ties between equally scored segmentations differently ("-" "---" against
+// "---" "-"), which changed 9 of 224,677 lines of the shared data sets.
 
 #include <cstdint>
 #include <memory>
@@ -68,10 +74,15 @@ class SentencePiece final : public Tokenizer {
   const SentencePieceOptions& options() const { return options_; }
 
  private:
+  struct Unigram;  // the pieces and scores the Viterbi search needs
+
   void tokenize_text(const std::string& text, std::vector<Piece>& out) const;
+  void encode_segment(const std::string& text, std::size_t begin, std::size_t end,
+                      std::vector<Piece>& out) const;
   bool is_special(std::int64_t id) const;
 
   std::unique_ptr<sentencepiece::SentencePieceProcessor> processor_;
+  std::unique_ptr<Unigram> unigram_;  // null for BPE/char/word models and byte fallback
   SentencePieceOptions options_;
   std::size_t piece_count_ = 0;
   std::int64_t pad_id_ = 0, eos_id_ = 1, unk_id_ = 2;
