@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "pft/model/linear.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
 
@@ -174,9 +175,9 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden_states,
   const auto split_heads = [&](const torch::Tensor& x) {
     return x.view({batch, seq, heads, head_dim}).transpose(1, 2);
   };
-  const auto q = split_heads(query(hidden_states));
-  auto k = split_heads(key(hidden_states));
-  auto v = split_heads(value(hidden_states));
+  const auto q = split_heads(forward_linear(*this, "query", hidden_states));
+  auto k = split_heads(forward_linear(*this, "key", hidden_states));
+  auto v = split_heads(forward_linear(*this, "value", hidden_states));
 
   std::optional<torch::Tensor> attn_mask;
   if (mask.defined()) attn_mask = mask;
@@ -198,7 +199,11 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden_states,
     }
   }
   const double dropout_p = is_training() ? config.attention_probs_dropout_prob : 0.0;
-  const auto context = at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p);
+  // The scale as transformers computes it (head_size ** -0.5): 1/sqrt(d), SDPA's default,
+  // can differ from it in the last bit, and that bit shows after a few layers.
+  const double scale = std::pow(static_cast<double>(head_dim), -0.5);
+  const auto context =
+      at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, /*is_causal=*/false, scale);
   return context.transpose(1, 2).reshape({batch, seq, config.hidden_size});
 }
 
@@ -215,7 +220,7 @@ void BertSelfOutputImpl::reset() {
 
 torch::Tensor BertSelfOutputImpl::forward(const torch::Tensor& hidden_states,
                                           const torch::Tensor& input_tensor) {
-  return LayerNorm(dropout(dense(hidden_states)) + input_tensor);
+  return LayerNorm(dropout(forward_linear(*this, "dense", hidden_states)) + input_tensor);
 }
 
 BertAttentionImpl::BertAttentionImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
@@ -242,7 +247,7 @@ void BertIntermediateImpl::reset() {
 }
 
 torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& hidden_states) {
-  return activate(config.activation(), dense(hidden_states));
+  return activate(config.activation(), forward_linear(*this, "dense", hidden_states));
 }
 
 BertLayerImpl::BertLayerImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
@@ -286,7 +291,7 @@ void BertPoolerImpl::reset() {
 }
 
 torch::Tensor BertPoolerImpl::forward(const torch::Tensor& hidden_states) {
-  return torch::tanh(dense(hidden_states.select(1, 0)));
+  return torch::tanh(forward_linear(*this, "dense", hidden_states.select(1, 0)));
 }
 
 // ---- BertModel --------------------------------------------------------------------------
@@ -368,7 +373,7 @@ void BertPredictionHeadTransformImpl::reset() {
 }
 
 torch::Tensor BertPredictionHeadTransformImpl::forward(const torch::Tensor& hidden_states) {
-  return LayerNorm(activate(config.activation(), dense(hidden_states)));
+  return LayerNorm(activate(config.activation(), forward_linear(*this, "dense", hidden_states)));
 }
 
 BertLMPredictionHeadImpl::BertLMPredictionHeadImpl(BertConfig config_)
@@ -379,18 +384,18 @@ BertLMPredictionHeadImpl::BertLMPredictionHeadImpl(BertConfig config_)
 void BertLMPredictionHeadImpl::reset() {
   transform = register_module("transform", BertPredictionHeadTransform(config));
   // A tied decoder owns no weight: registering the embedding matrix twice would hand it to
-  // an optimizer twice.
+  // an optimizer twice. Untied, transformers (5.x) keeps a decoder with its own weight and
+  // bias and leaves `bias` unused by the forward pass.
   decoder = config.tie_word_embeddings
                 ? torch::nn::Linear(nullptr)
-                : register_module("decoder",
-                                  make_linear(config.hidden_size, config.vocab_size, false));
+                : register_module("decoder", make_linear(config.hidden_size, config.vocab_size));
   bias = register_parameter("bias", torch::zeros({config.vocab_size}));
 }
 
 torch::Tensor BertLMPredictionHeadImpl::forward(const torch::Tensor& hidden_states,
                                                 const torch::Tensor& word_embeddings) {
-  const auto& weight = decoder ? decoder->weight : word_embeddings;
-  return torch::nn::functional::linear(transform(hidden_states), weight, bias);
+  if (decoder) return forward_linear(*this, "decoder", transform(hidden_states));
+  return torch::nn::functional::linear(transform(hidden_states), word_embeddings, bias);
 }
 
 BertOnlyMLMHeadImpl::BertOnlyMLMHeadImpl(BertConfig config_) : config(std::move(config_)) {
@@ -454,7 +459,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& in
                                                          const torch::Tensor& token_type_ids,
                                                          const LayerPrefixes* prefixes) {
   const auto out = bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes);
-  return classifier(dropout(out.pooler_output));
+  return forward_linear(*this, "classifier", dropout(out.pooler_output));
 }
 
 torch::Tensor BertForSequenceClassificationImpl::forward_ids(const torch::Tensor& input_ids,
@@ -481,7 +486,7 @@ torch::Tensor BertForTokenClassificationImpl::forward(const torch::Tensor& input
                                                       const torch::Tensor& token_type_ids,
                                                       const LayerPrefixes* prefixes) {
   const auto out = bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes);
-  return classifier(dropout(out.last_hidden_state));
+  return forward_linear(*this, "classifier", dropout(out.last_hidden_state));
 }
 
 torch::Tensor BertForTokenClassificationImpl::forward_ids(const torch::Tensor& input_ids,

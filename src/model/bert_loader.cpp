@@ -44,12 +44,13 @@ std::string legacy_renamed(const std::string& name) {
 }
 
 // Tensors that transformers never loads into a BERT: non-persistent buffers some versions
-// saved, and the masked-LM decoder whose weight is the word embeddings (when tied) and whose
+// saved, and, when tied, the masked-LM decoder whose weight is the word embeddings and whose
 // bias is `cls.predictions.bias`.
 bool never_loaded(const std::string& name, const BertConfig& config) {
   return ends_with(name, "embeddings.position_ids") ||
-         ends_with(name, "embeddings.token_type_ids") || name == "cls.predictions.decoder.bias" ||
-         (config.tie_word_embeddings && name == "cls.predictions.decoder.weight");
+         ends_with(name, "embeddings.token_type_ids") ||
+         (config.tie_word_embeddings && (name == "cls.predictions.decoder.weight" ||
+                                         name == "cls.predictions.decoder.bias"));
 }
 
 std::string list_names(const std::vector<std::string>& names, std::size_t at_most = 8) {

@@ -1,22 +1,22 @@
 """Hugging Face reference outputs for pft's BERT parity tests.
 
 Usage:
-  bert_reference.py tiny OUT_DIR
-      Random tiny BERT configs (fixed seeds). For each config NAME writes OUT_DIR/NAME/{base,
-      mlm,seq,tok}/ (BertModel, BertForMaskedLM, BertForSequenceClassification,
-      BertForTokenClassification checkpoints via save_pretrained) and the inputs and outputs
-      of each into OUT_DIR/reference.json.
-  bert_reference.py minilm MODEL_DIR SST2_JSONL OUT_JSON COUNT
-      Tokenizes COUNT SST-2 sentences (some as pairs) with the folder's tokenizer, runs the
-      real checkpoint as BertModel and writes ids, masks and outputs.
+  bert_reference.py parity OUT_DIR MODEL_DIR SST2_JSONL COUNT
+      1. Random tiny BERT configs (fixed seeds). For each config NAME writes
+         OUT_DIR/NAME/{base,mlm,seq,tok}/ (BertModel, BertForMaskedLM,
+         BertForSequenceClassification, BertForTokenClassification checkpoints via
+         save_pretrained) and the inputs and outputs of each as tensors "NAME/..." .
+      2. Tokenizes COUNT SST-2 sentences (every fourth as a pair) with MODEL_DIR's tokenizer,
+         runs that real checkpoint as BertModel and writes ids, masks and outputs as
+         tensors "minilm/...".
+      Tensors go to OUT_DIR/reference.safetensors, the list of configs to
+      OUT_DIR/reference.json.
   bert_reference.py eval_fixture OUT_DIR VOCAB_TXT SST2_JSONL COUNT MAX_LENGTH
       A tiny BertForSequenceClassification with a real WordPiece vocabulary in OUT_DIR/model
       (tokenizer files and vocab.txt beside it), COUNT examples in OUT_DIR/data.jsonl
       (fields sentence, hypothesis, label), and HF's logits per example, for the sentence
       alone and for the pair, in OUT_DIR/expected.json.
 
-Tensors are written as {"shape": [...], "data": [...]} (row-major, float32 values printed
-exactly).
 """
 
 import json
@@ -25,6 +25,7 @@ import shutil
 import sys
 
 import torch
+from safetensors.torch import save_file
 from transformers import (
     AutoTokenizer,
     BertConfig,
@@ -37,9 +38,8 @@ from transformers import (
 )
 
 
-def tensor_json(t):
-    t = t.detach().to(torch.float32).contiguous() if t.is_floating_point() else t.detach()
-    return {"shape": list(t.shape), "data": t.reshape(-1).tolist()}
+def put(tensors, name, t):
+    tensors[name] = t.detach().contiguous().clone()
 
 
 def perturb(model, seed):
@@ -90,7 +90,7 @@ def tiny_inputs(config, with_types, seed):
     return ids, mask, (types if with_types else None)
 
 
-def prefix_reference(model, config, ids, mask, types, seed):
+def prefix_reference(tensors, name, model, config, ids, mask, types, seed):
     """Per-layer key/value prefixes through transformers' cache, as PEFT's prefix tuning
     passes them: a DynamicCache holding the prefix and an attention mask extended by ones."""
     gen = torch.Generator().manual_seed(seed)
@@ -98,56 +98,49 @@ def prefix_reference(model, config, ids, mask, types, seed):
     heads = config.num_attention_heads
     head_dim = config.hidden_size // heads
     prefix_len = 4
-    keys = [torch.randn(batch, heads, prefix_len, head_dim, generator=gen)
-            for _ in range(config.num_hidden_layers)]
-    values = [torch.randn(batch, heads, prefix_len, head_dim, generator=gen)
-              for _ in range(config.num_hidden_layers)]
     cache = DynamicCache(config=config)
     for i in range(config.num_hidden_layers):
-        cache.update(keys[i].clone(), values[i].clone(), i)
+        key = torch.randn(batch, heads, prefix_len, head_dim, generator=gen)
+        value = torch.randn(batch, heads, prefix_len, head_dim, generator=gen)
+        put(tensors, f"{name}/prefix/key.{i}", key)
+        put(tensors, f"{name}/prefix/value.{i}", value)
+        cache.update(key.clone(), value.clone(), i)
     full_mask = torch.cat([torch.ones(batch, prefix_len, dtype=torch.long), mask], dim=1)
     with torch.no_grad():
         out = model(input_ids=ids, attention_mask=full_mask, token_type_ids=types,
                     past_key_values=cache)
-    return {
-        "keys": [tensor_json(k) for k in keys],
-        "values": [tensor_json(v) for v in values],
-        "last_hidden_state": tensor_json(out.last_hidden_state),
-        "pooler_output": tensor_json(out.pooler_output),
-    }
+    put(tensors, f"{name}/prefix/last_hidden_state", out.last_hidden_state)
+    put(tensors, f"{name}/prefix/pooler_output", out.pooler_output)
 
 
-def tiny(out_dir):
-    entries = []
+def tiny(out_dir, tensors):
+    names = []
     for name, kwargs, with_types, seed in TINY_CONFIGS:
         config = BertConfig(**kwargs)
         ids, mask, types = tiny_inputs(config, with_types, seed)
-        entry = {
-            "name": name,
-            "input_ids": tensor_json(ids),
-            "attention_mask": tensor_json(mask),
-            "token_type_ids": tensor_json(types) if types is not None else None,
-        }
+        put(tensors, f"{name}/input_ids", ids)
+        put(tensors, f"{name}/attention_mask", mask)
+        if types is not None:
+            put(tensors, f"{name}/token_type_ids", types)
         for offset, (kind, cls) in enumerate([("base", BertModel), ("mlm", BertForMaskedLM),
                                               ("seq", BertForSequenceClassification),
                                               ("tok", BertForTokenClassification)]):
             torch.manual_seed(seed * 10 + offset)
             model = perturb(cls(config), seed * 10 + offset).eval()
-            folder = os.path.join(out_dir, name, kind)
-            model.save_pretrained(folder)
+            model.save_pretrained(os.path.join(out_dir, name, kind))
             with torch.no_grad():
                 out = model(input_ids=ids, attention_mask=mask, token_type_ids=types,
                             output_hidden_states=True)
             if kind == "base":
-                entry["last_hidden_state"] = tensor_json(out.last_hidden_state)
-                entry["pooler_output"] = tensor_json(out.pooler_output)
-                entry["hidden_states"] = [tensor_json(h) for h in out.hidden_states]
-                entry["prefix"] = prefix_reference(model, config, ids, mask, types, seed + 100)
+                put(tensors, f"{name}/last_hidden_state", out.last_hidden_state)
+                put(tensors, f"{name}/pooler_output", out.pooler_output)
+                for i, h in enumerate(out.hidden_states):
+                    put(tensors, f"{name}/hidden_states.{i}", h)
+                prefix_reference(tensors, name, model, config, ids, mask, types, seed + 100)
             else:
-                entry[kind + "_logits"] = tensor_json(out.logits)
-        entries.append(entry)
-    with open(os.path.join(out_dir, "reference.json"), "w") as f:
-        json.dump({"configs": entries}, f)
+                put(tensors, f"{name}/{kind}_logits", out.logits)
+        names.append({"name": name, "num_hidden_layers": config.num_hidden_layers})
+    return names
 
 
 def read_jsonl(path, count):
@@ -161,17 +154,17 @@ def read_jsonl(path, count):
     return rows
 
 
-def minilm(model_dir, sst2, out_json, count):
+def minilm(tensors, model_dir, sst2, count):
     rows = read_jsonl(sst2, count)
     texts = [r["text"] for r in rows]
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     # Every fourth input is a pair, so that token type 1 is exercised too.
-    firsts, seconds = [], []
+    encodings = []
     for i, text in enumerate(texts):
-        firsts.append(text)
-        seconds.append(texts[(i + 1) % len(texts)] if i % 4 == 3 else None)
-    encodings = [tokenizer(a, b) if b is not None else tokenizer(a)
-                 for a, b in zip(firsts, seconds)]
+        if i % 4 == 3:
+            encodings.append(tokenizer(text, texts[(i + 1) % len(texts)]))
+        else:
+            encodings.append(tokenizer(text))
     seq = max(len(e["input_ids"]) for e in encodings)
     ids = torch.zeros(len(encodings), seq, dtype=torch.long)
     mask = torch.zeros_like(ids)
@@ -184,11 +177,20 @@ def minilm(model_dir, sst2, out_json, count):
     model = BertModel.from_pretrained(model_dir).eval()
     with torch.no_grad():
         out = model(input_ids=ids, attention_mask=mask, token_type_ids=types)
-    with open(out_json, "w") as f:
-        json.dump({"input_ids": tensor_json(ids), "attention_mask": tensor_json(mask),
-                   "token_type_ids": tensor_json(types),
-                   "last_hidden_state": tensor_json(out.last_hidden_state),
-                   "pooler_output": tensor_json(out.pooler_output)}, f)
+    put(tensors, "minilm/input_ids", ids)
+    put(tensors, "minilm/attention_mask", mask)
+    put(tensors, "minilm/token_type_ids", types)
+    put(tensors, "minilm/last_hidden_state", out.last_hidden_state)
+    put(tensors, "minilm/pooler_output", out.pooler_output)
+
+
+def parity(out_dir, model_dir, sst2, count):
+    tensors = {}
+    configs = tiny(out_dir, tensors)
+    minilm(tensors, model_dir, sst2, count)
+    save_file(tensors, os.path.join(out_dir, "reference.safetensors"))
+    with open(os.path.join(out_dir, "reference.json"), "w") as f:
+        json.dump({"configs": configs}, f)
 
 
 def eval_fixture(out_dir, vocab_txt, sst2, count, max_length):
@@ -234,10 +236,8 @@ def eval_fixture(out_dir, vocab_txt, sst2, count, max_length):
 
 
 def main(argv):
-    if len(argv) >= 2 and argv[0] == "tiny":
-        tiny(argv[1])
-    elif len(argv) == 5 and argv[0] == "minilm":
-        minilm(argv[1], argv[2], argv[3], int(argv[4]))
+    if len(argv) == 5 and argv[0] == "parity":
+        parity(argv[1], argv[2], argv[3], int(argv[4]))
     elif len(argv) == 6 and argv[0] == "eval_fixture":
         eval_fixture(argv[1], argv[2], argv[3], int(argv[4]), int(argv[5]))
     else:

@@ -10,6 +10,7 @@
 
 #include "pft/model/bert.h"
 #include "pft/model/bert_config.h"
+#include "pft/model/linear.h"
 #include "pft/util/error.h"
 
 using nlohmann::json;
@@ -279,4 +280,49 @@ TEST(BertModules, CloneCopiesWeights) {
   const auto ids = torch::randint(1, 50, {2, 6}, torch::kLong);
   EXPECT_TRUE(torch::equal(model->forward_ids(ids, {}), copy->forward_ids(ids, {})));
   EXPECT_EQ(copy->bert->encoder->layer->size(), 2u);
+}
+
+namespace {
+
+// A stand-in of the kind module surgery installs: wraps the original Linear and adds a
+// low-rank update (B A x), here with fixed values.
+class AddDelta : public torch::nn::Module, public pft::model::LinearReplacement {
+ public:
+  AddDelta(torch::nn::Linear base, double delta) : base_(std::move(base)), delta_(delta) {
+    register_module("base_layer", base_);
+  }
+  torch::Tensor forward(const torch::Tensor& input) override {
+    return pft::model::linear(*base_, input) + delta_;
+  }
+
+ private:
+  torch::nn::Linear base_;
+  double delta_;
+};
+
+}  // namespace
+
+TEST(BertModules, ReplacedLinearLayersTakeEffect) {
+  torch::manual_seed(5);
+  pft::model::BertForSequenceClassification model(tiny_config());
+  model->eval();
+  const auto ids = torch::randint(1, 50, {2, 6}, torch::kLong);
+  const auto before = model->forward_ids(ids, {});
+
+  auto& self = *model->bert->encoder->layer_at(0)->attention->self;
+  self.replace_module("value", std::make_shared<AddDelta>(self.value, 0.0));
+  EXPECT_TRUE(torch::equal(model->forward_ids(ids, {}), before));  // delta 0: same numbers
+  self.replace_module("value", std::make_shared<AddDelta>(self.value, 0.5));
+  EXPECT_FALSE(torch::allclose(model->forward_ids(ids, {}), before));
+  // The wrapper's parameters appear under PEFT-style names.
+  const auto params = model->named_parameters();
+  EXPECT_NE(params.find("bert.encoder.layer.0.attention.self.value.base_layer.weight"), nullptr);
+
+  self.replace_module("key", std::make_shared<torch::nn::ReLUImpl>());
+  try {
+    model->forward_ids(ids, {});
+    FAIL() << "expected an error";
+  } catch (const pft::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("registered as 'key'"), std::string::npos) << e.what();
+  }
 }

@@ -13,7 +13,9 @@
 //                                       position and token-type embeddings are added inside;
 //                                       `prefixes` holds per-layer key/value prefixes.
 // Attention runs through at::scaled_dot_product_attention with a boolean padding mask;
-// dropout applies in training mode only.
+// dropout applies in training mode only. Linear layers are called by their registered name
+// (pft/model/linear.h), so a LoRA or IA3 wrapper swapped in with replace_module() takes
+// effect; the typed members keep pointing at the original layers.
 
 #include <torch/torch.h>
 
@@ -232,9 +234,9 @@ class BertPredictionHeadTransformImpl
 };
 TORCH_MODULE(BertPredictionHeadTransform);
 
-/// `cls.predictions`: transform, then the decoder. The decoder weight is the word-embedding
-/// matrix (tie_word_embeddings, the default) or, for untied checkpoints, its own
-/// `cls.predictions.decoder.weight`; the bias is `cls.predictions.bias`.
+/// `cls.predictions`: transform, then the decoder. Tied (tie_word_embeddings, the default):
+/// the decoder weight is the word-embedding matrix and its bias `cls.predictions.bias`.
+/// Untied: `cls.predictions.decoder.{weight,bias}`, as transformers 5 computes it.
 class BertLMPredictionHeadImpl : public torch::nn::Cloneable<BertLMPredictionHeadImpl> {
  public:
   explicit BertLMPredictionHeadImpl(BertConfig config);
@@ -244,7 +246,7 @@ class BertLMPredictionHeadImpl : public torch::nn::Cloneable<BertLMPredictionHea
 
   BertConfig config;
   BertPredictionHeadTransform transform{nullptr};
-  torch::nn::Linear decoder{nullptr};  // only when the checkpoint is untied
+  torch::nn::Linear decoder{nullptr};  // only when untied
   torch::Tensor bias;                  // [vocab]
 };
 TORCH_MODULE(BertLMPredictionHead);
