@@ -128,8 +128,18 @@ Holder load_as(const std::string& dir, const BertLoadOptions& options, BertLoadI
     config.validate();
   }
 
+  const auto read_done = std::chrono::steady_clock::now();
   Holder model(config);
+  const auto build_done = std::chrono::steady_clock::now();
   io::LoadReport report = io::load_into(*model, mapped, {""});
+  const auto copy_done = std::chrono::steady_clock::now();
+  const auto span = [](auto from, auto to) {
+    return std::chrono::duration<double>(to - from).count();
+  };
+  log::debug("{}: config and weights read in {:.3f} s, {} built in {:.3f} s, weights copied in "
+             "{:.3f} s",
+             dir, span(start, read_done), spec.class_name, span(read_done, build_done),
+             span(build_done, copy_done));
 
   std::vector<std::string> fresh;
   std::vector<std::string> lacking;

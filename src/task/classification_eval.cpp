@@ -15,6 +15,8 @@
 #include "pft/util/log.h"
 #include "pft/util/progress.h"
 
+#include <fmt/ranges.h>
+
 namespace pft::task {
 
 namespace {
