@@ -326,3 +326,28 @@ TEST(BertModules, ReplacedLinearLayersTakeEffect) {
     EXPECT_NE(std::string(e.what()).find("registered as 'key'"), std::string::npos) << e.what();
   }
 }
+
+TEST(BertModules, CudaMatchesCpu_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  torch::manual_seed(6);
+  pft::model::BertForMaskedLM model(tiny_config());
+  model->eval();
+  const auto ids = torch::randint(1, 50, {3, 8}, torch::kLong);
+  auto mask = torch::ones({3, 8}, torch::kLong);
+  mask[2].slice(0, 3).fill_(0);
+  pft::model::LayerPrefixes prefixes;
+  for (int i = 0; i < 2; ++i) {
+    prefixes.layers.push_back({torch::randn({3, 4, 2, 4}), torch::randn({3, 4, 2, 4})});
+  }
+  torch::NoGradGuard no_grad;
+  const auto cpu = model->forward_ids(ids, mask, {}, &prefixes);
+  model->to(torch::kCUDA);
+  for (auto& layer : prefixes.layers) {
+    layer.key = layer.key.cuda();
+    layer.value = layer.value.cuda();
+  }
+  const auto gpu = model->forward_ids(ids.cuda(), mask.cuda(), {}, &prefixes);
+  EXPECT_TRUE(gpu.is_cuda());
+  // TF32 may be on for CUDA matmuls; 1e-3 covers it on these magnitudes.
+  EXPECT_LT((gpu.cpu() - cpu).abs().max().item<double>(), 1e-3);
+}
