@@ -89,6 +89,15 @@ struct DataConfig {
 struct PromptConfig {
   std::string template_text;
   Verbalizer verbalizer;
+  std::string truncate = "longest_first";
+  std::string demos;
+  std::string demo_template;
+  std::int64_t num_demos = 0;
+  std::vector<std::int64_t> demo_ids;
+  std::int64_t demo_seed = 0;
+  bool demo_balanced = false;
+  bool demo_resample = false;
+  std::string demo_separator = "\n";
 
   template <class V>
   void visit(V&& v) {
@@ -100,6 +109,25 @@ struct PromptConfig {
       "Label -> word or list of words for cloze and text-to-text tasks, e.g. "
       "{\"positive\": [\"great\"], \"negative\": [\"terrible\"]}.",
       rules::none());
+    v("truncate", truncate,
+      "When the rendered prompt is too long: `longest_first` shortens the longest field slot "
+      "token by token, or name one field to shorten only it. Literal text, {mask} and soft "
+      "tokens are never cut.",
+      rules::none());
+    v("demos", demos, "JSONL file of demonstrations for the {demos} slot.", rules::path());
+    v("demo_template", demo_template,
+      "Template of one demonstration; its {mask} shows the demo's answer (the verbalizer's "
+      "first word for its label). Add a rationale field for chain-of-thought exemplars.",
+      rules::none());
+    v("num_demos", num_demos, "Demonstrations per prompt, drawn by a seeded sampler.",
+      rules::at_least(0));
+    v("demo_ids", demo_ids, "Fixed 0-based demo indices (instead of sampling).", rules::none());
+    v("demo_seed", demo_seed, "Seed of the demonstration sampler.", rules::at_least(0));
+    v("demo_balanced", demo_balanced, "Draw the same number of demonstrations per label.",
+      rules::none());
+    v("demo_resample", demo_resample,
+      "Draw demonstrations anew for every example (else one draw serves all).", rules::none());
+    v("demo_separator", demo_separator, "Text after each demonstration.", rules::none());
   }
 };
 
