@@ -1,0 +1,64 @@
+#pragma once
+// pft::model::Linear: a drop-in for torch::nn::Linear (same parameters, same state-dict names
+// `weight` and `bias`) with one extension point for parameter-efficient methods.
+//
+// LibTorch modules call their children through C++ members, so swapping a registered child
+// with replace_module() would not change what forward() calls. Instead every projection of
+// pft's models is this Linear, and a PEFT method attaches a LinearExtension to the ones it
+// targets (found by walking named_modules()), registering its own parameters as children of
+// the Linear under PEFT's names (`query.lora_A.weight`, ...). The model code never learns
+// which methods exist.
+//
+//   forward(x) = post_k(...post_1(x, linear(pre_k(...pre_1(x)), weight, bias)))
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pft::model {
+
+/// What a method adds to one linear layer. Both transforms default to identity.
+class LinearExtension {
+ public:
+  virtual ~LinearExtension() = default;
+  /// Name for messages and to find/remove the extension ("lora", "ia3", ...).
+  virtual std::string name() const = 0;
+  /// Transforms the input before the matrix product (IA3 on feed-forward inputs).
+  virtual torch::Tensor pre(const torch::Tensor& input) { return input; }
+  /// Transforms the output; `input` is the layer's original input (LoRA adds B·A·x to y).
+  virtual torch::Tensor post(const torch::Tensor& input, const torch::Tensor& output) {
+    (void)input;
+    return output;
+  }
+};
+
+class LinearImpl : public torch::nn::Cloneable<LinearImpl> {
+ public:
+  LinearImpl(std::int64_t in_features, std::int64_t out_features)
+      : LinearImpl(torch::nn::LinearOptions(in_features, out_features)) {}
+  explicit LinearImpl(const torch::nn::LinearOptions& options);
+
+  void reset() override;
+  void reset_parameters();
+  torch::Tensor forward(const torch::Tensor& input);
+  void pretty_print(std::ostream& stream) const override;
+
+  /// Attaches `extension`, applied after those already attached.
+  void add_extension(std::shared_ptr<LinearExtension> extension);
+  /// Detaches every extension called `name`; returns how many were removed.
+  std::size_t remove_extensions(const std::string& name);
+  const std::vector<std::shared_ptr<LinearExtension>>& extensions() const { return extensions_; }
+
+  torch::nn::LinearOptions options;
+  torch::Tensor weight;  // [out_features, in_features]
+  torch::Tensor bias;    // [out_features], undefined without bias
+
+ private:
+  std::vector<std::shared_ptr<LinearExtension>> extensions_;
+};
+
+TORCH_MODULE(Linear);
+
+}  // namespace pft::model

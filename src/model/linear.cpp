@@ -1,0 +1,59 @@
+#include "pft/model/linear.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace pft::model {
+
+LinearImpl::LinearImpl(const torch::nn::LinearOptions& options_) : options(options_) { reset(); }
+
+void LinearImpl::reset() {
+  weight = register_parameter("weight", torch::empty({options.out_features(), options.in_features()}));
+  if (options.bias()) {
+    bias = register_parameter("bias", torch::empty(options.out_features()));
+  } else {
+    bias = register_parameter("bias", {}, /*requires_grad=*/false);
+  }
+  reset_parameters();
+}
+
+void LinearImpl::reset_parameters() {
+  // The same initialisation as torch::nn::Linear.
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_uniform_(weight, std::sqrt(5));
+  if (bias.defined()) {
+    const auto fan_in = static_cast<double>(options.in_features());
+    const double bound = fan_in > 0 ? 1.0 / std::sqrt(fan_in) : 0.0;
+    torch::nn::init::uniform_(bias, -bound, bound);
+  }
+}
+
+torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
+  if (extensions_.empty()) return torch::nn::functional::linear(input, weight, bias);
+  torch::Tensor x = input;
+  for (const auto& e : extensions_) x = e->pre(x);
+  torch::Tensor y = torch::nn::functional::linear(x, weight, bias);
+  for (const auto& e : extensions_) y = e->post(input, y);
+  return y;
+}
+
+void LinearImpl::pretty_print(std::ostream& stream) const {
+  stream << "pft::model::Linear(in_features=" << options.in_features()
+         << ", out_features=" << options.out_features() << ", bias=" << options.bias();
+  for (const auto& e : extensions_) stream << ", +" << e->name();
+  stream << ")";
+}
+
+void LinearImpl::add_extension(std::shared_ptr<LinearExtension> extension) {
+  extensions_.push_back(std::move(extension));
+}
+
+std::size_t LinearImpl::remove_extensions(const std::string& name) {
+  const auto before = extensions_.size();
+  extensions_.erase(std::remove_if(extensions_.begin(), extensions_.end(),
+                                   [&](const auto& e) { return e->name() == name; }),
+                    extensions_.end());
+  return before - extensions_.size();
+}
+
+}  // namespace pft::model
