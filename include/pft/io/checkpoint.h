@@ -1,7 +1,8 @@
 #pragma once
 // Hugging Face checkpoint folders: config.json plus weights in model.safetensors, a sharded
-// model.safetensors.index.json, or pytorch_model.bin. Weights are looked up by their
-// Hugging Face state-dict names.
+// model.safetensors.index.json, or pytorch_model.bin (also sharded through
+// pytorch_model.bin.index.json). Weights are looked up by their Hugging Face state-dict
+// names. See docs/checkpoints.md.
 
 #include <torch/torch.h>
 
@@ -14,29 +15,43 @@
 namespace pft::io {
 
 /// All tensors of a checkpoint by name, plus the file each came from (for messages).
+/// Tensors read from safetensors may view the mapped file (see safetensors.h); they keep
+/// the mapping alive themselves.
 struct StateDict {
   std::map<std::string, torch::Tensor> tensors;
   std::map<std::string, std::string> source_file;
 };
 
-/// Reads DIR/config.json; errors name the file and the key.
+/// Reads DIR/config.json; errors name the file and the line/column (bad JSON) or the key.
 nlohmann::json read_model_config(const std::string& dir);
 
-/// Reads every weight file of the folder (safetensors preferred, then the sharded index,
-/// then pytorch_model.bin).
-StateDict read_state_dict(const std::string& dir);
+/// Reads every weight file of the folder: model.safetensors first, then
+/// model.safetensors.index.json (shards), then pytorch_model.bin, then
+/// pytorch_model.bin.index.json. `path` may also name one weight file (.safetensors, .bin,
+/// or an index .json) directly. Throws pft::Error (Input) naming the file and tensor at fault.
+StateDict read_state_dict(const std::string& path);
 
 /// What load_into found: tensors the model expects but the checkpoint lacks, and tensors
 /// the checkpoint has that the model does not use (listed, not fatal, as transformers does).
+/// Names are the model's for `missing` and the checkpoint's for `unexpected`; both sorted.
 struct LoadReport {
   std::vector<std::string> missing;
   std::vector<std::string> unexpected;
+  std::size_t loaded = 0;  // parameters and buffers filled from the checkpoint
 };
 
-/// Copies tensors into `module`'s parameters and buffers by name. `prefixes` are tried in
-/// order to strip a task-model prefix ("bert.", ...). Shape mismatches are errors naming the
-/// tensor, expected and actual shape.
+/// Copies tensors into `module`'s parameters and buffers by name (under NoGradGuard,
+/// converting dtype and device to the module's). For a model name N, every prefix P of
+/// `prefixes` is tried in order: the checkpoint key P+N (a task checkpoint such as
+/// "bert.embeddings..." loaded into a base model), then, when N starts with P, N without P
+/// (a base checkpoint loaded into a model that nests it under P). Legacy names are renamed
+/// first as transformers does ("LayerNorm.gamma"/"LayerNorm.beta" -> "LayerNorm.weight"/
+/// "LayerNorm.bias"). Every shape is checked before any weight is touched: a mismatch is a
+/// pft::Error (Input) naming the tensor, its file, the expected and the found shape.
 LoadReport load_into(torch::nn::Module& module, const StateDict& state,
                      const std::vector<std::string>& prefixes = {""});
+
+/// The checkpoint name after transformers' legacy renames (exposed for tests).
+std::string normalize_checkpoint_name(const std::string& name);
 
 }  // namespace pft::io
