@@ -153,6 +153,9 @@ struct PeftConfig {
   double lora_alpha = 16.0;
   double lora_dropout = 0.0;
   std::vector<std::string> target_modules;
+  std::string target_modules_regex;
+  std::string bias = "none";
+  bool use_rslora = false;
   std::int64_t num_virtual_tokens = 20;
 
   template <class V>
@@ -169,6 +172,14 @@ struct PeftConfig {
     v("target_modules", target_modules,
       "Module names (exact, suffix or regex, as PEFT matches them) that LoRA/IA3 wrap. Empty: "
       "the model's default (BERT: query, value; T5: q, v).",
+      rules::none());
+    v("target_modules_regex", target_modules_regex,
+      "A regular expression that must match a module's whole path (PEFT's string form of "
+      "target_modules); used instead of target_modules when set.",
+      rules::none());
+    v("bias", bias, "Which biases train with LoRA and are saved with it.",
+      rules::one_of({"none", "all", "lora_only"}));
+    v("use_rslora", use_rslora, "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r).",
       rules::none());
     v("num_virtual_tokens", num_virtual_tokens,
       "Virtual tokens of prompt tuning, p-tuning and prefix tuning.", rules::at_least(1));
