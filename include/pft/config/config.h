@@ -198,9 +198,14 @@ struct TrainConfig {
   std::int64_t log_every = 10;
   double weight_decay = 0.0;
   std::int64_t warmup_steps = 0;
+  double warmup_ratio = 0.0;
   std::string lr_scheduler = "linear";
   std::int64_t grad_accum_steps = 1;
   double max_grad_norm = 1.0;
+  std::int64_t keep_last = 2;
+  std::int64_t early_stopping_patience = 0;
+  std::string metric_for_best;
+  bool greater_is_better = true;
 
   template <class V>
   void visit(V&& v) {
@@ -222,12 +227,26 @@ struct TrainConfig {
     v("weight_decay", weight_decay, "AdamW weight decay (never on biases and norms).",
       rules::at_least(0));
     v("warmup_steps", warmup_steps, "Linear warm-up steps of the schedule.", rules::at_least(0));
+    v("warmup_ratio", warmup_ratio,
+      "Warm-up as a fraction of the total steps (used when warmup_steps is 0).",
+      rules::between(0, 1));
     v("lr_scheduler", lr_scheduler, "Learning-rate schedule after warm-up.",
       rules::one_of({"constant", "linear", "cosine"}));
     v("grad_accum_steps", grad_accum_steps, "Batches accumulated per optimizer step.",
       rules::at_least(1));
     v("max_grad_norm", max_grad_norm, "Clip gradients to this global norm (0: no clipping).",
       rules::at_least(0));
+    v("keep_last", keep_last, "Checkpoints kept in RUN_DIR/checkpoints (older ones are removed).",
+      rules::at_least(1));
+    v("early_stopping_patience", early_stopping_patience,
+      "Stop after this many evaluations without improvement of metric_for_best (0: never).",
+      rules::at_least(0));
+    v("metric_for_best", metric_for_best,
+      "Evaluation metric that picks the best checkpoint (empty: the task's main metric, e.g. "
+      "accuracy).",
+      rules::none());
+    v("greater_is_better", greater_is_better, "Whether a larger metric_for_best is better.",
+      rules::none());
   }
 };
 
