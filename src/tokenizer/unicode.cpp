@@ -51,6 +51,7 @@ std::uint32_t class_bits(char32_t c) { return range_value(kClassRanges, c); }
 }  // namespace
 
 const char* version() { return kUnicodeVersion; }
+const char* category_version() { return kCategoryVersion; }
 
 bool is_other(char32_t c) { return (class_bits(c) & kOther) != 0; }
 bool is_punctuation(char32_t c) { return (class_bits(c) & kPunctuation) != 0; }

@@ -37,11 +37,12 @@ bool is_bert_punctuation(char32_t c) {
 }
 
 // The CJK Unified Ideographs blocks that BERT treats as one word per character; Hangul,
-// kana and other scripts are not in them (BERT's definition).
+// kana and other scripts are not in them (BERT's definition). Extension E starts at
+// U+2B920 here, not U+2B820, because Hugging Face's tokenizers has it so.
 bool is_cjk(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
          (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
@@ -248,7 +249,41 @@ void bert_normalize(const WordPieceOptions& options, bool strip_accents,
   std::swap(s.align, s.out_align);
 }
 
+// BertPreTokenizer: calls f(begin, end) for each word of the normalized text; white space
+// separates words and every punctuation character is a word of its own.
+template <class F>
+void for_each_word(const std::u32string& norm, F&& f) {
+  const std::size_t n = norm.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const char32_t c = norm[i];
+    if (is_bert_whitespace(c)) {
+      ++i;
+    } else if (is_bert_punctuation(c)) {
+      f(i, i + 1);
+      ++i;
+    } else {
+      std::size_t j = i + 1;
+      while (j < n && !is_bert_whitespace(norm[j]) && !is_bert_punctuation(norm[j])) ++j;
+      f(i, j);
+      i = j;
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<WordPiece::Word> WordPiece::pre_tokenize(const std::string& text) const {
+  Scratch s;
+  unicode::decode_utf8(text, s.chars);
+  bert_normalize(options_, strip_accents_, s.chars, 0, s.chars.size(), s);
+  std::vector<Word> words;
+  for_each_word(s.norm, [&](std::size_t ws, std::size_t we) {
+    words.push_back({unicode::to_utf8(std::u32string_view(s.norm).substr(ws, we - ws)),
+                     s.chars[s.align[ws]].begin, s.chars[s.align[we - 1]].end});
+  });
+  return words;
+}
 
 std::string WordPiece::normalize(const std::string& text) const {
   Scratch s;
@@ -323,22 +358,7 @@ void WordPiece::tokenize_text(const std::string& text, std::vector<Piece>& out) 
     while (char_end < chars.size() && chars[char_end].begin < segment_end) ++char_end;
     if (char_end > char_index) {
       bert_normalize(options_, strip_accents_, chars, char_index, char_end, s);
-      const std::size_t n = s.norm.size();
-      std::size_t i = 0;
-      while (i < n) {
-        const char32_t c = s.norm[i];
-        if (is_bert_whitespace(c)) {
-          ++i;
-        } else if (is_bert_punctuation(c)) {
-          word_pieces(i, i + 1);
-          ++i;
-        } else {
-          std::size_t j = i + 1;
-          while (j < n && !is_bert_whitespace(s.norm[j]) && !is_bert_punctuation(s.norm[j])) ++j;
-          word_pieces(i, j);
-          i = j;
-        }
-      }
+      for_each_word(s.norm, word_pieces);
     }
     if (match == std::string::npos) break;
     out.push_back({match_id, match, match + match_len});

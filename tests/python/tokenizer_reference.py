@@ -14,7 +14,7 @@ Subcommands (all write their results into files the C++ test reads):
   ids KIND TOKENIZER_DIR OUT_DIR TEXTS...  reference ids (and byte offsets) of every line
                                      of each TEXTS file, into OUT_DIR/<name>.ids
   cases KIND TOKENIZER_DIR IN OUT    encode/decode cases described in IN (JSON)
-  normalize TOKENIZER_DIR OUT        BertNormalizer output for every code point
+  normalize TOKENIZER_DIR OUT        BERT's normalized words for every code point
   fast-vs-slow TOKENIZER_DIR TEXTS... OUT  lines where T5's fast tokenizer differs from SlowT5
 """
 import csv
@@ -315,43 +315,26 @@ def cases(kind, folder, in_path, out_path):
 
 
 def normalize(folder, out_path):
-    """BertNormalizer applied to every code point on its own (surrogates excepted),
-    written as one JSON array of strings indexed by code point."""
-    tok = load_bert(folder)
-    norm = tok.backend_tokenizer.normalizer
-    pre = tok.backend_tokenizer.pre_tokenizer
-    out = []
-    # Characters are joined with "|" so that one call normalizes thousands; no code
-    # point's normalization produces "|", which is checked below.
-    chunk = 4096
-    for start in range(0, 0x110000, chunk):
-        cps = [c for c in range(start, min(start + chunk, 0x110000))
-               if not 0xD800 <= c <= 0xDFFF and c != ord("|")]
-        joined = norm.normalize_str("|".join(chr(c) for c in cps) + "|")
-        pieces = joined.split("|")
-        if len(pieces) != len(cps) + 1:
-            raise RuntimeError(f"normalization merged separators near U+{start:04X}")
-        out.extend(zip(cps, pieces[:-1]))
-    # Punctuation as BertPreTokenizer sees it: which code points split "a?b" in three.
-    punct = []
-    for start in range(0, 0x110000, chunk):
-        cps = [c for c in range(start, min(start + chunk, 0x110000)) if not 0xD800 <= c <= 0xDFFF]
-        text = " ".join("a" + chr(c) + "a" for c in cps)
-        words = [w for w, _ in pre.pre_tokenize_str(text)]
-        i = 0
-        for c in cps:
-            # each "a?a" yields ["a", "?", "a"] when ? is punctuation, ["a", "a"] when it is
-            # white space, else one word
-            if words[i] == "a" and i + 2 < len(words) and words[i + 1] == chr(c) and words[i + 2] == "a":
-                punct.append(c)
-                i += 3
-            elif words[i] == "a" and i + 1 < len(words) and words[i + 1] == "a" and not chr(c).isalnum():
-                i += 2
-            else:
-                i += 1
-    with open(out_path, "w", encoding="utf-8") as f:
-        json.dump({"normalized": [[c, s] for c, s in out if s != chr(c)], "checked": len(out),
-                   "punctuation": punct}, f, ensure_ascii=False)
+    """BertNormalizer + BertPreTokenizer over every code point (surrogates excepted), each
+    between two letters ("a?a"). One JSON line per block of 4096 code points:
+    {"text": "a?a a?a ...", "words": [[words of the 1st unit], ...], "unassigned": [...]},
+    "unassigned" listing the code points that Unicode (as Python knows it) has not assigned."""
+    import unicodedata
+    from tokenizers import PreTokenizedString
+    backend = load_bert(folder).backend_tokenizer
+    with open(out_path, "w", encoding="utf-8") as out:
+        for start in range(0, 0x110000, 4096):
+            cps = [c for c in range(start, start + 4096) if not 0xD800 <= c <= 0xDFFF]
+            text = " ".join("a" + chr(c) + "a" for c in cps)
+            pts = PreTokenizedString(text)
+            pts.normalize(backend.normalizer.normalize)
+            backend.pre_tokenizer.pre_tokenize(pts)
+            words = [[] for _ in cps]
+            for word, (b, _), _ in pts.get_splits(offset_referential="original", offset_type="char"):
+                words[b // 4].append(word)  # unit i is "a?a " at characters 4i..4i+3
+            unassigned = [c for c in cps if unicodedata.category(chr(c)) == "Cn"]
+            out.write(json.dumps({"text": text, "words": words, "unassigned": unassigned},
+                                 ensure_ascii=False) + "\n")
 
 
 def fast_vs_slow(folder, out_path, texts_paths):
