@@ -21,12 +21,18 @@ void truncate(std::vector<Piece>& first, std::vector<Piece>* second, std::size_t
   const std::size_t n1 = first.size();
   const std::size_t n2 = second != nullptr ? second->size() : 0;
   if (n1 + n2 + added <= options.max_length) return;
+  // Hugging Face leaves such an input untruncated, longer than max_length; pft refuses.
   if (options.max_length < added) {
     throw Error(ErrorKind::Usage, "max_length " + std::to_string(options.max_length) +
                                       " is shorter than the " + std::to_string(added) +
                                       " special tokens the input needs");
   }
   const std::size_t budget = options.max_length - added;  // tokens left for the texts
+  if (budget == 0) {  // every strategy empties both texts then
+    first.clear();
+    if (second != nullptr) second->clear();
+    return;
+  }
   const std::size_t to_remove = n1 + n2 - budget;
   if (options.truncation == "longest_first") {
     if (second == nullptr) {

@@ -15,7 +15,6 @@ Subcommands (all write their results into files the C++ test reads):
                                      of each TEXTS file, into OUT_DIR/<name>.ids
   cases KIND TOKENIZER_DIR IN OUT    encode/decode cases described in IN (JSON)
   normalize TOKENIZER_DIR OUT        BERT's normalized words for every code point
-  fast-vs-slow TOKENIZER_DIR TEXTS... OUT  lines where T5's fast tokenizer differs from SlowT5
 """
 import csv
 import json
@@ -223,18 +222,28 @@ def load_fast_t5(model_file):
 
 # --------------------------------------------------------------------------------------
 def ids(kind, folder, out_dir, texts_paths):
+    """For t5 also writes OUT_DIR/fast_differences.json: the lines where transformers 5's
+    T5Tokenizer (the former T5TokenizerFast) gives other ids than SlowT5."""
     if kind == "bert":
         tok = load_bert(folder)
     else:
         slow = SlowT5(os.path.join(folder, "spiece.model"))
+        fast = load_fast_t5(os.path.join(folder, "spiece.model"))
+        differences = []
     for texts_path in texts_paths:
         texts = read_texts(texts_path)
         name = os.path.splitext(os.path.basename(texts_path))[0]
         with open(os.path.join(out_dir, name + ".ids"), "w", encoding="utf-8") as out:
             if kind == "bert":
                 write_bert_ids(tok, texts, out)
-            else:
-                write_t5_ids(slow, texts, out)
+                continue
+            slow_ids = write_t5_ids(slow, texts, out)
+        for n, (a, b) in enumerate(zip(slow_ids, fast(texts)["input_ids"])):
+            if a != b:
+                differences.append({"file": name, "line": n + 1, "slow": a, "fast": b})
+    if kind != "bert":
+        with open(os.path.join(out_dir, "fast_differences.json"), "w", encoding="utf-8") as f:
+            json.dump(differences, f)
 
 
 def write_bert_ids(tok, texts, out):
@@ -246,26 +255,31 @@ def write_bert_ids(tok, texts, out):
 
 
 def write_t5_ids(slow, texts, out):
-    """One line per text: the ids with </s> appended."""
+    """One line per text: the ids with </s> appended. Returns them."""
     plain = slow.sp.encode(texts)  # batched; equal to SlowT5 for texts without special tokens
+    result = []
     for text, ids_ in zip(texts, plain):
         if any(s in text for s in ("<pad>", "</s>", "<unk>", "<extra_id_")):
             ids_ = slow.tokenize_ids(text)
+        result.append(ids_ + [1])
         out.write(" ".join(map(str, ids_ + [1])) + "\n")
+    return result
 
 
 def encoding_json(enc, texts, tok):
-    offs = enc["offset_mapping"]
-    seq = enc.sequence_ids()
+    """The first encoding of a batch, offsets turned into bytes."""
+    enc_ids = enc["input_ids"][0]
+    offs = enc["offset_mapping"][0]
+    seq = enc.sequence_ids(0)
     fixed = []
     for (b, e), s in zip(offs, seq):
         if s is None:
             fixed.append((b, e))
         else:
             fixed.append(byte_offsets(texts[s], [(b, e)])[0])
-    return {"ids": enc["input_ids"], "type_ids": enc.get("token_type_ids"),
-            "attention_mask": enc["attention_mask"],
-            "tokens": tok.convert_ids_to_tokens(enc["input_ids"]),
+    return {"ids": enc_ids, "type_ids": enc["token_type_ids"][0],
+            "attention_mask": enc["attention_mask"][0],
+            "tokens": tok.convert_ids_to_tokens(enc_ids),
             "offsets": fixed, "sequence_ids": [-1 if s is None else s for s in seq]}
 
 
@@ -298,7 +312,9 @@ def cases(kind, folder, in_path, out_path):
                     kwargs.update(padding="max_length", max_length=case["pad_to"])
                     if case.get("max_length"):
                         raise ValueError("case sets both max_length and pad_to")
-                enc = tok(*texts, **kwargs)
+                # Batched, because the single-text call drops an empty second text
+                # (tok("", "") encodes one text; tok([""], [""]) encodes the pair).
+                enc = tok(*[[t] for t in texts], **kwargs)
                 results.append(encoding_json(enc, texts, tok))
             else:
                 add = case.get("add_special_tokens", True)
@@ -337,23 +353,6 @@ def normalize(folder, out_path):
                                  ensure_ascii=False) + "\n")
 
 
-def fast_vs_slow(folder, out_path, texts_paths):
-    slow = SlowT5(os.path.join(folder, "spiece.model"))
-    fast = load_fast_t5(os.path.join(folder, "spiece.model"))
-    diffs, total = [], 0
-    for path in texts_paths:
-        texts = read_texts(path)
-        total += len(texts)
-        fast_ids = fast(texts)["input_ids"]
-        slow_ids = slow.sp.encode(texts)
-        for n, (t, a, b) in enumerate(zip(texts, slow_ids, fast_ids)):
-            if a + [1] != b:
-                diffs.append({"file": os.path.basename(path), "line": n + 1, "text": t,
-                              "slow": a + [1], "fast": b})
-    with open(out_path, "w", encoding="utf-8") as f:
-        json.dump({"lines": total, "differences": diffs}, f, ensure_ascii=False)
-
-
 def main(argv):
     cmd = argv[0]
     if cmd == "corpus":
@@ -364,8 +363,6 @@ def main(argv):
         cases(*argv[1:5])
     elif cmd == "normalize":
         normalize(argv[1], argv[2])
-    elif cmd == "fast-vs-slow":
-        fast_vs_slow(argv[1], argv[-1], argv[2:-1])
     else:
         raise SystemExit(f"unknown subcommand {cmd}")
 
