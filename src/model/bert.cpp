@@ -27,8 +27,8 @@ std::string shape_of(const torch::Tensor& t) {
               fmt::format("BERT forward: {}: expected {}, got {}", what, expected, shape_of(got)));
 }
 
-torch::nn::Linear make_linear(std::int64_t in, std::int64_t out, bool bias = true) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+Linear make_linear(std::int64_t in, std::int64_t out, bool bias = true) {
+  return Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
 torch::nn::LayerNorm make_layer_norm(const BertConfig& c) {
@@ -75,7 +75,7 @@ void init_bert_weights(torch::nn::Module& module, const BertConfig& config) {
   torch::NoGradGuard no_grad;
   const double std = config.initializer_range;
   for (const auto& m : module.modules(/*include_self=*/true)) {
-    if (auto* linear = m->as<torch::nn::Linear>()) {
+    if (auto* linear = m->as<Linear>()) {
       linear->weight.normal_(0.0, std);
       if (linear->bias.defined()) linear->bias.zero_();
     } else if (auto* embedding = m->as<torch::nn::Embedding>()) {
@@ -381,7 +381,7 @@ void BertLMPredictionHeadImpl::reset() {
   // A tied decoder owns no weight: registering the embedding matrix twice would hand it to
   // an optimizer twice.
   decoder = config.tie_word_embeddings
-                ? torch::nn::Linear(nullptr)
+                ? Linear(nullptr)
                 : register_module("decoder",
                                   make_linear(config.hidden_size, config.vocab_size, false));
   bias = register_parameter("bias", torch::zeros({config.vocab_size}));

@@ -22,6 +22,7 @@
 
 #include "pft/model/bert_config.h"
 #include "pft/model/hooks.h"
+#include "pft/model/linear.h"
 
 namespace pft::model {
 
@@ -83,9 +84,9 @@ class BertSelfAttentionImpl : public torch::nn::Cloneable<BertSelfAttentionImpl>
                         const LayerPrefix* prefix = nullptr);
 
   BertConfig config;
-  torch::nn::Linear query{nullptr};
-  torch::nn::Linear key{nullptr};
-  torch::nn::Linear value{nullptr};
+  Linear query{nullptr};
+  Linear key{nullptr};
+  Linear value{nullptr};
 };
 TORCH_MODULE(BertSelfAttention);
 
@@ -99,7 +100,7 @@ class BertSelfOutputImpl : public torch::nn::Cloneable<BertSelfOutputImpl> {
 
   BertConfig config;
   std::int64_t in_features;
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT(readability-identifier-naming)
   torch::nn::Dropout dropout{nullptr};
 };
@@ -127,7 +128,7 @@ class BertIntermediateImpl : public torch::nn::Cloneable<BertIntermediateImpl> {
   torch::Tensor forward(const torch::Tensor& hidden_states);
 
   BertConfig config;
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
 };
 TORCH_MODULE(BertIntermediate);
 
@@ -173,7 +174,7 @@ class BertPoolerImpl : public torch::nn::Cloneable<BertPoolerImpl> {
   torch::Tensor forward(const torch::Tensor& hidden_states);
 
   BertConfig config;
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
 };
 TORCH_MODULE(BertPooler);
 
@@ -227,7 +228,7 @@ class BertPredictionHeadTransformImpl
   torch::Tensor forward(const torch::Tensor& hidden_states);
 
   BertConfig config;
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT(readability-identifier-naming)
 };
 TORCH_MODULE(BertPredictionHeadTransform);
@@ -244,7 +245,7 @@ class BertLMPredictionHeadImpl : public torch::nn::Cloneable<BertLMPredictionHea
 
   BertConfig config;
   BertPredictionHeadTransform transform{nullptr};
-  torch::nn::Linear decoder{nullptr};  // only when the checkpoint is untied
+  Linear decoder{nullptr};  // only when the checkpoint is untied
   torch::Tensor bias;                  // [vocab]
 };
 TORCH_MODULE(BertLMPredictionHead);
@@ -305,7 +306,7 @@ class BertForSequenceClassificationImpl
   BertConfig config;
   BertModel bert{nullptr};
   torch::nn::Dropout dropout{nullptr};
-  torch::nn::Linear classifier{nullptr};
+  Linear classifier{nullptr};
 };
 TORCH_MODULE(BertForSequenceClassification);
 
@@ -329,7 +330,7 @@ class BertForTokenClassificationImpl
   BertConfig config;
   BertModel bert{nullptr};
   torch::nn::Dropout dropout{nullptr};
-  torch::nn::Linear classifier{nullptr};
+  Linear classifier{nullptr};
 };
 TORCH_MODULE(BertForTokenClassification);
 
