@@ -63,6 +63,7 @@ void build(Program& program) {
   setup_generate(program);
   setup_tokenize(program);
   setup_config(program);
+  setup_inspect(program);
 }
 
 }  // namespace pft::cli

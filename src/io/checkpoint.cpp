@@ -327,4 +327,84 @@ LoadReport load_into(torch::nn::Module& module, const StateDict& state,
   return report;
 }
 
+CheckpointSummary summarize_checkpoint(const std::string& path) {
+  const StateDict state = read_state_dict(path);
+  CheckpointSummary out;
+  out.path = path;
+  std::set<std::string> files;
+  for (const auto& [name, t] : state.tensors) {
+    TensorSummary s;
+    s.name = name;
+    try {
+      s.dtype = dtype_to_safetensors(t.scalar_type());
+    } catch (const Error&) {
+      s.dtype = c10::toString(t.scalar_type());
+    }
+    s.shape = t.sizes().vec();
+    s.numel = t.numel();
+    s.file = state.source_file.at(name);
+    files.insert(s.file);
+    out.elements += s.numel;
+    if (t.is_floating_point()) out.parameters += s.numel;
+    out.bytes += static_cast<uint64_t>(s.numel) * t.element_size();
+    out.dtype_elements[s.dtype] += s.numel;
+    out.tensors.push_back(std::move(s));
+  }
+  out.files.assign(files.begin(), files.end());
+  if (out.files.size() == 1 && ends_with(out.files.front(), ".safetensors")) {
+    out.metadata = SafetensorsFile::open(out.files.front()).metadata();
+  }
+  return out;
+}
+
+nlohmann::json to_json(const CheckpointSummary& summary) {
+  nlohmann::json tensors = nlohmann::json::array();
+  for (const auto& t : summary.tensors) {
+    tensors.push_back({{"name", t.name},
+                       {"dtype", t.dtype},
+                       {"shape", t.shape},
+                       {"numel", t.numel},
+                       {"file", t.file}});
+  }
+  return {{"path", summary.path},
+          {"files", summary.files},
+          {"metadata", summary.metadata},
+          {"tensors", tensors},
+          {"tensor_count", summary.tensors.size()},
+          {"parameters", summary.parameters},
+          {"elements", summary.elements},
+          {"bytes", summary.bytes},
+          {"dtype_elements", summary.dtype_elements}};
+}
+
+std::string to_text(const CheckpointSummary& summary) {
+  std::size_t name_width = 4;
+  std::size_t dtype_width = 5;
+  for (const auto& t : summary.tensors) {
+    name_width = std::max(name_width, t.name.size());
+    dtype_width = std::max(dtype_width, t.dtype.size());
+  }
+  const auto pad = [](const std::string& s, std::size_t width) {
+    return s + std::string(width - std::min(width, s.size()), ' ');
+  };
+  std::string out;
+  for (const auto& f : summary.files) out += "file: " + f + "\n";
+  for (const auto& [key, value] : summary.metadata) out += "metadata: " + key + " = " + value + "\n";
+  out += pad("name", name_width) + "  " + pad("dtype", dtype_width) + "  shape\n";
+  for (const auto& t : summary.tensors) {
+    out += pad(t.name, name_width) + "  " + pad(t.dtype, dtype_width) + "  " + shape_text(t.shape) +
+           "\n";
+  }
+  std::string by_dtype;
+  for (const auto& [dtype, n] : summary.dtype_elements) {
+    by_dtype += (by_dtype.empty() ? "" : ", ") + dtype + " " + std::to_string(n);
+  }
+  out += std::to_string(summary.tensors.size()) + " tensors, " +
+         std::to_string(summary.parameters) + " parameters (floating-point elements), " +
+         std::to_string(summary.elements) + " elements" +
+         (by_dtype.empty() ? std::string() : " (" + by_dtype + ")") + ", " +
+         std::to_string(summary.bytes) + " bytes\n";
+  return out;
+}
+
 }  // namespace pft::io

@@ -328,7 +328,14 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
   if (n < 2) fail(file, "header length " + std::to_string(n) + " is too short for a JSON object");
   const std::string_view text = bytes.substr(8, n);
   if (const std::size_t bad = invalid_utf8_at(text); bad != std::string_view::npos) {
-    fail(file, "header is not valid UTF-8 (byte " + std::to_string(bad) + " of the header)");
+    // Show what precedes the bad byte: usually the start of the tensor name at fault.
+    const std::size_t from = bad > 40 ? bad - 40 : 0;
+    std::string before;
+    for (const char ch : text.substr(from, bad - from)) {
+      before += (ch >= 0x20 && ch < 0x7F) ? ch : '?';
+    }
+    fail(file, "header is not valid UTF-8 at byte " + std::to_string(bad) + ", after '" + before +
+                   "'");
   }
   if (text[0] != '{') fail(file, "header does not start with '{'; not a safetensors file");
 
@@ -358,7 +365,9 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
   try {
     header = nlohmann::json::parse(text.begin(), text.end(), track);
   } catch (const nlohmann::json::parse_error& e) {
-    fail(file, "header is not valid JSON at byte " + std::to_string(e.byte) + ": " + e.what());
+    fail(file, "header is not valid JSON at byte " + std::to_string(e.byte) +
+                   (current.empty() ? std::string() : " (in the entry of tensor '" + current + "')") +
+                   ": " + e.what());
   }
   if (!header.is_object()) fail(file, "header must be a JSON object");
   if (!duplicate.empty()) fail(file, duplicate);

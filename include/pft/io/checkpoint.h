@@ -51,6 +51,34 @@ struct LoadReport {
 LoadReport load_into(torch::nn::Module& module, const StateDict& state,
                      const std::vector<std::string>& prefixes = {""});
 
+/// One tensor as `pft inspect` lists it.
+struct TensorSummary {
+  std::string name;
+  std::string dtype;  // safetensors spelling ("F32"), or LibTorch's name when it has none
+  std::vector<int64_t> shape;
+  int64_t numel = 0;
+  std::string file;   // the weight file it came from
+};
+
+/// A checkpoint's tensors, sorted by name, with totals.
+struct CheckpointSummary {
+  std::string path;
+  std::vector<TensorSummary> tensors;
+  std::vector<std::string> files;               // weight files read, sorted
+  int64_t parameters = 0;                       // elements of floating-point tensors
+  int64_t elements = 0;                         // elements of all tensors (integer buffers too)
+  uint64_t bytes = 0;                           // tensor data bytes
+  std::map<std::string, int64_t> dtype_elements;  // elements per dtype
+  std::map<std::string, std::string> metadata;  // __metadata__ of a single safetensors file
+};
+
+/// Reads `path` (anything read_state_dict takes) and summarizes it.
+CheckpointSummary summarize_checkpoint(const std::string& path);
+/// Machine-readable form (`pft inspect --json`).
+nlohmann::json to_json(const CheckpointSummary& summary);
+/// A table of name, dtype, shape, then the totals.
+std::string to_text(const CheckpointSummary& summary);
+
 /// The checkpoint name after transformers' legacy renames (exposed for tests).
 std::string normalize_checkpoint_name(const std::string& name);
 
