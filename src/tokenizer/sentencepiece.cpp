@@ -537,7 +537,6 @@ void train_sentencepiece(const SentencePieceTrainOptions& options) {
   if (options.model_prefix.empty()) throw Error(ErrorKind::Usage, "--model-prefix is empty");
   std::unordered_map<std::string, std::string> args{
       {"input", options.input},
-      {"model_prefix", options.model_prefix},
       {"vocab_size", std::to_string(options.vocab_size)},
       {"model_type", options.model_type},
       {"character_coverage", std::to_string(options.character_coverage)},
@@ -545,7 +544,7 @@ void train_sentencepiece(const SentencePieceTrainOptions& options) {
   if (options.t5_special_ids) {
     args.insert({{"pad_id", "0"}, {"eos_id", "1"}, {"unk_id", "2"}, {"bos_id", "-1"}});
   }
-  // Train into memory, then write both files atomically: a failed or interrupted run
+  // Train into memory (the trainer then takes no model_prefix), then write both files atomically: a failed or interrupted run
   // leaves no half-written model under the final name.
   std::string model;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, nullptr, &model);
@@ -561,6 +560,8 @@ void train_sentencepiece(const SentencePieceTrainOptions& options) {
   for (int i = 0; i < trained.GetPieceSize(); ++i) {
     vocab << trained.IdToPiece(i) << '\t' << trained.GetScore(i) << '\n';
   }
+  const auto folder = std::filesystem::path(options.model_prefix).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder);
   write_file_atomic(options.model_prefix + ".model", model);
   write_file_atomic(options.model_prefix + ".vocab", vocab.str());
 }
