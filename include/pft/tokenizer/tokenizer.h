@@ -17,18 +17,27 @@ struct Encoding {
   std::vector<std::int64_t> type_ids;        // token_type_ids (0/1 for pairs)
   std::vector<std::int64_t> attention_mask;  // 1 for real tokens, 0 for padding
   std::vector<std::string> tokens;
-  /// [begin, end) byte offsets into the source text; (0, 0) for special tokens.
+  /// [begin, end) byte offsets into the source text (into `second` for tokens of the second
+  /// text of a pair); (0, 0) for added special tokens and padding. Hugging Face counts
+  /// characters instead of bytes; the two agree on ASCII text.
   std::vector<std::pair<std::size_t, std::size_t>> offsets;
   std::vector<std::int64_t> sequence_ids;    // 0 first text, 1 second, -1 special/pad
 };
 
 struct EncodeOptions {
+  /// BERT: [CLS] A [SEP] (B [SEP]); T5: A </s> (B </s>).
   bool add_special_tokens = true;
-  std::size_t max_length = 0;                 // 0: no truncation
-  std::string truncation = "longest_first";   // longest_first | only_first | only_second
-  std::size_t pad_to = 0;                     // pad up to this length (0: no padding)
+  /// Longest result in tokens, special tokens included; 0: no truncation.
+  std::size_t max_length = 0;
+  /// Which text of a pair is shortened: longest_first | only_first | only_second (as
+  /// Hugging Face's TruncationStrategy). A value that cannot be met throws pft::Error (Usage).
+  std::string truncation = "longest_first";
+  /// Right-pad with the pad token up to this length (0: no padding); never truncates.
+  std::size_t pad_to = 0;
 };
 
+/// Text is UTF-8; invalid UTF-8 throws pft::Error (Input). Special tokens written in the
+/// text ("[MASK]", "<extra_id_0>", "</s>") are recognised as such, as Hugging Face does.
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
@@ -45,6 +54,8 @@ class Tokenizer {
   virtual std::int64_t pad_id() const = 0;
   virtual std::optional<std::int64_t> mask_id() const = 0;  // BERT's [MASK]
   virtual std::optional<std::int64_t> eos_id() const = 0;   // T5's </s>
+  /// tokenizer_config.json's model_max_length; 0 when the folder does not say.
+  virtual std::size_t model_max_length() const = 0;
 };
 
 /// Loads the tokenizer of a Hugging Face folder: vocab.txt -> WordPiece, spiece.model ->

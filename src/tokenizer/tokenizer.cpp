@@ -1,0 +1,23 @@
+#include "pft/tokenizer/tokenizer.h"
+
+#include <filesystem>
+
+#include "pft/tokenizer/sentencepiece.h"
+#include "pft/tokenizer/wordpiece.h"
+#include "pft/util/error.h"
+
+namespace pft::tokenizer {
+
+std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
+  namespace fs = std::filesystem;
+  if (!fs::is_directory(dir)) {
+    throw Error(ErrorKind::Input, dir + ": tokenizer folder does not exist or is not a folder");
+  }
+  if (fs::exists(fs::path(dir) / "vocab.txt")) return WordPiece::from_folder(dir);
+  if (fs::exists(fs::path(dir) / "spiece.model")) return SentencePiece::from_folder(dir);
+  throw Error(ErrorKind::Input,
+              dir + ": no tokenizer here: expected vocab.txt (WordPiece, BERT) or spiece.model "
+                    "(SentencePiece, T5)");
+}
+
+}  // namespace pft::tokenizer
