@@ -146,14 +146,58 @@ std::size_t char_length(unsigned char lead) {
 }  // namespace
 
 struct SentencePiece::Unigram {
-  std::vector<std::string> pieces;  // by id; empty for pieces the search never emits
-  std::vector<float> scores;        // node score by id
-  // Every searchable piece -> its id, and every proper prefix of one -> -1, so that the
-  // search stops as soon as no piece can start with the bytes read so far.
-  std::unordered_map<std::string_view, std::int32_t> lookup;
-  std::size_t longest_piece = 0;  // bytes
+  std::vector<float> scores;  // node score by id
+  // A byte trie of the pieces the search may emit (normal and user defined), flattened:
+  // the children of a node are a run of `labels` (sorted) and `children`; node 0 is the
+  // root. A walk over the text stops as soon as no piece continues with the next byte.
+  struct Node {
+    std::int32_t piece = -1;  // id of the piece ending here, or -1
+    float score = 0.0f;       // its score, kept here to spare a memory access
+    std::uint32_t first = 0;  // its children's run in labels/children
+    std::uint32_t count = 0;
+  };
+  std::vector<Node> nodes;
+  std::vector<unsigned char> labels;
+  std::vector<std::int32_t> children;
   float unk_score = 0;
   std::int32_t unk_id = 0;
+
+  // Builds the subtree of sorted[lo, hi), pieces that share their first `depth` bytes.
+  std::int32_t build(const std::vector<std::pair<std::string, std::int32_t>>& sorted, std::size_t lo,
+                     std::size_t hi, std::size_t depth) {
+    const auto index = static_cast<std::int32_t>(nodes.size());
+    nodes.emplace_back();
+    if (lo < hi && sorted[lo].first.size() == depth) {
+      nodes.back().piece = sorted[lo].second;
+      nodes.back().score = scores[static_cast<std::size_t>(sorted[lo].second)];
+      ++lo;
+    }
+    std::vector<std::size_t> starts;  // where each child's run begins
+    for (std::size_t i = lo; i < hi; ++i) {
+      if (i == lo || sorted[i].first[depth] != sorted[i - 1].first[depth]) starts.push_back(i);
+    }
+    const auto first = static_cast<std::uint32_t>(labels.size());
+    nodes[static_cast<std::size_t>(index)].first = first;
+    nodes[static_cast<std::size_t>(index)].count = static_cast<std::uint32_t>(starts.size());
+    labels.resize(labels.size() + starts.size());
+    children.resize(children.size() + starts.size());
+    for (std::size_t k = 0; k < starts.size(); ++k) {
+      const std::size_t end = k + 1 < starts.size() ? starts[k + 1] : hi;
+      labels[first + k] = static_cast<unsigned char>(sorted[starts[k]].first[depth]);
+      const std::int32_t child = build(sorted, starts[k], end, depth + 1);
+      children[first + k] = child;
+    }
+    return index;
+  }
+
+  // The child of `node` along `byte`, or -1.
+  std::int32_t child(std::int32_t node, unsigned char byte) const {
+    const Node& n = nodes[static_cast<std::size_t>(node)];
+    const unsigned char* begin = labels.data() + n.first;
+    const unsigned char* end = begin + n.count;
+    const unsigned char* it = n.count <= 8 ? std::find(begin, end, byte) : std::lower_bound(begin, end, byte);
+    return it != end && *it == byte ? children[n.first + static_cast<std::size_t>(it - begin)] : -1;
+  }
 };
 
 SentencePieceOptions SentencePieceOptions::from_config_file(const std::string& path) {
@@ -217,8 +261,8 @@ SentencePiece::SentencePiece(const std::string& model_path, SentencePieceOptions
   const ModelFacts facts = read_model_facts(bytes);
   if (facts.model_type == 1 && !facts.byte_fallback && facts.types.size() == piece_count_) {
     auto u = std::make_unique<Unigram>();
-    u->pieces.resize(piece_count_);
     u->scores.resize(piece_count_);
+    std::vector<std::pair<std::string, std::int32_t>> sorted;
     // SentencePiece's unigram model: the unknown score is the lowest normal score minus 10;
     // user-defined pieces score bytes * max - 0.1 (max starts at FLT_MIN, as there).
     float min_score = std::numeric_limits<float>::max();
@@ -233,18 +277,15 @@ SentencePiece::SentencePiece(const std::string& model_path, SentencePieceOptions
     u->unk_id = processor_->unk_id();
     for (std::size_t i = 0; i < piece_count_; ++i) {
       if (facts.types[i] != 1 && facts.types[i] != 4) continue;  // normal and user defined
-      u->pieces[i] = processor_->IdToPiece(static_cast<int>(i));
-      const auto bytes = static_cast<float>(u->pieces[i].size());
+      const std::string& piece = processor_->IdToPiece(static_cast<int>(i));
+      const auto bytes = static_cast<float>(piece.size());
       u->scores[i] = facts.types[i] == 4 ? static_cast<float>(bytes * max_score - 0.1)
-                         : processor_->GetScore(static_cast<int>(i));
+                                         : processor_->GetScore(static_cast<int>(i));
+      if (!piece.empty()) sorted.emplace_back(piece, static_cast<std::int32_t>(i));
     }
-    for (std::size_t i = 0; i < piece_count_; ++i) {
-      const std::string_view piece = u->pieces[i];
-      if (piece.empty()) continue;
-      u->longest_piece = std::max(u->longest_piece, piece.size());
-      u->lookup[piece] = static_cast<std::int32_t>(i);
-      for (std::size_t n = 1; n < piece.size(); ++n) u->lookup.emplace(piece.substr(0, n), -1);
-    }
+    // Bytewise order (std::string compares as unsigned char), as the trie's labels need.
+    std::sort(sorted.begin(), sorted.end());
+    u->build(sorted, 0, sorted.size(), 0);
     unigram_ = std::move(u);
   }
 }
@@ -327,12 +368,13 @@ void SentencePiece::encode_segment(const std::string& text, std::size_t begin, s
     const std::size_t mblen =
         std::min(char_length(static_cast<unsigned char>(norm[start])), size - start);
     bool has_single = false;
-    const std::size_t limit = std::min(size, start + u.longest_piece);
-    for (std::size_t end = start + 1; end <= limit; ++end) {
-      const auto it = u.lookup.find(std::string_view(norm).substr(start, end - start));
-      if (it == u.lookup.end()) break;
-      if (it->second < 0) continue;
-      offer(start, end, it->second, u.scores[static_cast<std::size_t>(it->second)]);
+    std::int32_t node = 0;
+    for (std::size_t end = start + 1; end <= size; ++end) {
+      node = u.child(node, static_cast<unsigned char>(norm[end - 1]));
+      if (node < 0) break;
+      const auto& n = u.nodes[static_cast<std::size_t>(node)];
+      if (n.piece < 0) continue;  // only a prefix of pieces
+      offer(start, end, n.piece, n.score);
       if (end - start == mblen) has_single = true;
     }
     if (!has_single) offer(start, start + mblen, u.unk_id, u.unk_score);

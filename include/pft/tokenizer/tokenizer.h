@@ -38,6 +38,8 @@ struct EncodeOptions {
 
 /// Text is UTF-8; invalid UTF-8 throws pft::Error (Input). Special tokens written in the
 /// text ("[MASK]", "<extra_id_0>", "</s>") are recognised as such, as Hugging Face does.
+/// Every method is const and keeps no state between calls: one tokenizer may serve several
+/// threads. Behaviour and measured parity: docs/tokenizers.md.
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;
