@@ -341,3 +341,28 @@ TEST(Generate, StepCallbackSeesEveryGreedyToken) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Generate, CudaGivesTheCpuIds_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto model = random_model(9);
+  const auto ids = torch::tensor({{5, 6, 7, 8, 9, 1}, {10, 11, 1, 0, 0, 0}});
+  const auto mask = (ids != 0).to(torch::kLong);
+  pft::config::GenerateConfig greedy, beams, sample;
+  greedy.max_new_tokens = beams.max_new_tokens = sample.max_new_tokens = 10;
+  beams.num_beams = 3;
+  sample.do_sample = true;
+  sample.seed = 3;
+  const auto cpu_greedy = pft::generate::generate(*model, ids, mask, greedy);
+  const auto cpu_beams = pft::generate::generate(*model, ids, mask, beams);
+  const auto cpu_sample = pft::generate::generate(*model, ids, mask, sample);
+  model->to(torch::Device(torch::kCUDA, 0));
+  EXPECT_EQ(model->device().type(), torch::kCUDA);
+  EXPECT_EQ(pft::generate::generate(*model, ids, mask, greedy), cpu_greedy);
+  EXPECT_EQ(pft::generate::generate(*model, ids, mask, beams), cpu_beams);
+  // The sampler's generator lives on the CPU: the same seed draws the same tokens.
+  EXPECT_EQ(pft::generate::generate(*model, ids, mask, sample), cpu_sample);
+}
+
+}  // namespace
