@@ -422,15 +422,33 @@ void T5DecoderCache::select(const torch::Tensor& index) {
   const auto pick = [&](torch::Tensor& t) {
     if (t.defined()) t = t.index_select(0, index);
   };
+  const auto rows = self.empty() ? 0 : self.front().key.size(0);
+  if (copies > 1) {
+    const auto groups = torch::arange(rows, index.options()).div(copies, "floor");
+    const bool stays = index.size(0) == rows && index.div(copies, "floor").equal(groups);
+    if (!stays) {
+      // Rows leave their groups: give every row its own cross-attention keys/values.
+      for (auto& kv : cross) {
+        kv.key = kv.key.repeat_interleave(copies, 0);
+        kv.value = kv.value.repeat_interleave(copies, 0);
+        pick(kv.key);
+        pick(kv.value);
+      }
+      if (cross_mask.defined()) cross_mask = cross_mask.repeat_interleave(copies, 0);
+      pick(cross_mask);
+      copies = 1;
+    }
+  } else {
+    for (auto& kv : cross) {
+      pick(kv.key);
+      pick(kv.value);
+    }
+    pick(cross_mask);
+  }
   for (auto& kv : self) {
     pick(kv.key);
     pick(kv.value);
   }
-  for (auto& kv : cross) {
-    pick(kv.key);
-    pick(kv.value);
-  }
-  pick(cross_mask);
 }
 
 // ---- stacks -------------------------------------------------------------------------------
@@ -500,11 +518,14 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
 
 T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
                                         const torch::Tensor& encoder_mask,
-                                        const LayerPrefixes* prefixes) {
+                                        const LayerPrefixes* prefixes, std::int64_t copies) {
   TORCH_CHECK(is_decoder_, "T5Stack::start_cache called on the encoder");
-  const auto rows = encoder_hidden.size(0);
+  TORCH_CHECK(copies >= 1, "T5Stack::start_cache: copies must be >= 1, got ", copies);
+  const auto sources = encoder_hidden.size(0);
+  const auto rows = sources * copies;
   const auto source = encoder_hidden.size(1);
   T5DecoderCache cache;
+  cache.copies = copies;
   cache.prefix_length = prefix_length(prefixes, config_, blocks.size(), rows, "decoder");
   const auto empty = torch::empty({rows, config_.num_heads, 0, config_.d_kv},
                                   encoder_hidden.options());
@@ -524,7 +545,7 @@ T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
     // Without padding transformers passes no mask at all; adding zeros would change nothing.
     if (!mask.all().item<bool>()) {
       cache.cross_mask = torch::where(
-          mask.view({rows, 1, 1, source}), torch::zeros({}, encoder_hidden.options()),
+          mask.view({sources, 1, 1, source}), torch::zeros({}, encoder_hidden.options()),
           torch::scalar_tensor(min_value(encoder_hidden.scalar_type()), encoder_hidden.options()));
     }
   }
@@ -580,9 +601,12 @@ torch::Tensor T5StackImpl::decode(const torch::Tensor& inputs_embeds,
     hidden = clamp_half(hidden + torch::dropout(attended, config_.dropout_rate, is_training()));
 
     auto& cross_layer = blocks[i]->cross_attention;
-    const auto cross_normed = cross_layer->layer_norm(hidden);
+    auto cross_normed = cross_layer->layer_norm(hidden);
+    // A group of copies (beams) attends to its source's keys/values as one longer query.
+    if (cache.copies > 1) cross_normed = cross_normed.reshape({rows / cache.copies, -1, hidden.size(2)});
     const auto crossed =
-        cross_layer->EncDecAttention->attend(cross_normed, cache.cross[i], cache.cross_mask);
+        cross_layer->EncDecAttention->attend(cross_normed, cache.cross[i], cache.cross_mask)
+            .reshape(hidden.sizes());
     hidden = clamp_half(hidden + torch::dropout(crossed, config_.dropout_rate, is_training()));
     hidden = clamp_half(blocks[i]->feed_forward(hidden));
   }
@@ -657,14 +681,10 @@ std::unique_ptr<DecoderState> T5Impl::start(const torch::Tensor& input_ids,
                                             std::int64_t copies) {
   const auto ids = input_ids.to(device());
   const auto mask = attention_mask.defined() ? attention_mask.to(device()) : attention_mask;
-  // Encode each source once; beams share it (transformers expands the encoder output too).
-  auto hidden = encode(embed(ids), mask);
-  auto rows_mask = mask;
-  if (copies > 1) {
-    hidden = hidden.repeat_interleave(copies, 0);
-    if (rows_mask.defined()) rows_mask = rows_mask.repeat_interleave(copies, 0);
-  }
-  return std::make_unique<T5DecoderCache>(decoder->start_cache(hidden, rows_mask));
+  // Each source is encoded once and its cross-attention keys/values are computed once; its
+  // `copies` rows (beams) share them.
+  const auto hidden = encode(embed(ids), mask);
+  return std::make_unique<T5DecoderCache>(decoder->start_cache(hidden, mask, nullptr, copies));
 }
 
 torch::Tensor T5Impl::step(DecoderState& state, const torch::Tensor& tokens) {

@@ -207,20 +207,27 @@ TEST(T5Model, CacheSelectFollowsRows) {
   const auto src = torch::tensor({{5, 6, 7, 1}, {8, 9, 1, 0}});
   const auto mask = torch::tensor({{1, 1, 1, 1}, {1, 1, 1, 0}});
   const auto enc = model->encode(model->embed(src), mask);
-  auto cache = model->decoder->start_cache(enc, mask);
-  const auto first = torch::tensor({{0}, {0}});
-  model->decoder->decode(model->embed(first), {}, cache);
-  // Swap the rows and repeat row 1: the next step must equal the rows fed in that order.
-  const auto index = torch::tensor({1, 0, 1});
-  cache.select(index);
-  const auto next = torch::tensor({{4}, {3}, {9}});
-  const auto stepped = model->decoder->decode(model->embed(next), {}, cache);
-  const auto enc2 = enc.index_select(0, index);
-  const auto mask2 = mask.index_select(0, index);
-  auto fresh = model->decoder->start_cache(enc2, mask2);
-  const auto full = model->decoder->decode(
-      model->embed(torch::cat({torch::zeros({3, 1}, torch::kLong), next}, 1)), {}, fresh);
-  EXPECT_LE((stepped.select(1, 0) - full.select(1, 1)).abs().max().item<double>(), 1e-5);
+  // Feeds `first` then, after select(index), `next`; compares with a fresh cache over the
+  // selected rows fed both tokens at once.
+  const auto check = [&](std::int64_t copies, const torch::Tensor& index, std::int64_t copies_after) {
+    const auto rows = 2 * copies;
+    auto cache = model->decoder->start_cache(enc, mask, nullptr, copies);
+    const auto first = torch::arange(rows).view({rows, 1}) + 2;
+    model->decoder->decode(model->embed(first), {}, cache);
+    cache.select(index);
+    EXPECT_EQ(cache.copies, copies_after);
+    const auto next = torch::arange(index.size(0)).view({-1, 1}) + 20;
+    const auto stepped = model->decoder->decode(model->embed(next), {}, cache);
+    const auto source_rows = index.div(copies, "floor");
+    auto fresh = model->decoder->start_cache(enc.index_select(0, source_rows),
+                                             mask.index_select(0, source_rows));
+    const auto full = model->decoder->decode(
+        model->embed(torch::cat({first.index_select(0, index), next}, 1)), {}, fresh);
+    EXPECT_LE((stepped.select(1, 0) - full.select(1, 1)).abs().max().item<double>(), 1e-5);
+  };
+  check(1, torch::tensor({1, 0, 1}), 1);        // rows swapped and repeated
+  check(3, torch::tensor({2, 2, 0, 4, 3, 3}), 3);  // beams reordered within their source
+  check(3, torch::tensor({0, 4, 1, 5, 2, 3}), 1);  // rows leave their source's group
 }
 
 TEST(T5Model, LoadNamesMissingTensors) {
@@ -331,6 +338,31 @@ TEST(Generate, StepCallbackSeesEveryGreedyToken) {
     ASSERT_GE(seen[i].size(), out[i].size());
     EXPECT_EQ(std::vector<std::int64_t>(seen[i].begin(), seen[i].begin() + out[i].size()), out[i]);
   }
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Generate, CudaGivesTheCpuIds_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  auto model = random_model(9);
+  const auto ids = torch::tensor({{5, 6, 7, 8, 9, 1}, {10, 11, 1, 0, 0, 0}});
+  const auto mask = (ids != 0).to(torch::kLong);
+  pft::config::GenerateConfig greedy, beams, sample;
+  greedy.max_new_tokens = beams.max_new_tokens = sample.max_new_tokens = 10;
+  beams.num_beams = 3;
+  sample.do_sample = true;
+  sample.seed = 3;
+  const auto cpu_greedy = pft::generate::generate(*model, ids, mask, greedy);
+  const auto cpu_beams = pft::generate::generate(*model, ids, mask, beams);
+  const auto cpu_sample = pft::generate::generate(*model, ids, mask, sample);
+  model->to(torch::Device(torch::kCUDA, 0));
+  EXPECT_EQ(model->device().type(), torch::kCUDA);
+  EXPECT_EQ(pft::generate::generate(*model, ids, mask, greedy), cpu_greedy);
+  EXPECT_EQ(pft::generate::generate(*model, ids, mask, beams), cpu_beams);
+  // The sampler's generator lives on the CPU: the same seed draws the same tokens.
+  EXPECT_EQ(pft::generate::generate(*model, ids, mask, sample), cpu_sample);
 }
 
 }  // namespace

@@ -196,14 +196,19 @@ TORCH_MODULE(T5Block);
 
 /// The decoder's key/value cache: per layer, self-attention keys/values (prefix first, then
 /// every token fed so far) and cross-attention keys/values computed once from the encoder
-/// output.
+/// output. Rows may come in groups of `copies` consecutive rows decoding the same source
+/// (beams): cross-attention keys/values are then stored once per source, and the queries of a
+/// group attend to them together.
 struct T5DecoderCache final : DecoderState {
-  std::vector<KeyValue> self;
-  std::vector<KeyValue> cross;
-  torch::Tensor cross_mask;       // additive [rows, 1, 1, src_len] (0 or finfo.min), or undefined
+  std::vector<KeyValue> self;     // [rows, heads, prefix + tokens, d_kv]
+  std::vector<KeyValue> cross;    // [rows / copies, heads, src_len, d_kv]
+  torch::Tensor cross_mask;       // additive [rows / copies, 1, 1, src_len] (0 or finfo.min), or undefined
+  std::int64_t copies = 1;
   std::int64_t prefix_length = 0;
   std::int64_t tokens = 0;        // decoder tokens fed so far
 
+  /// Rows `index`. While every row stays in its group (beam search), the shared
+  /// cross-attention keys/values are kept as they are; otherwise they are expanded per row.
   void select(const torch::Tensor& index) override;
   std::int64_t length() const override { return tokens; }
 };
@@ -220,11 +225,12 @@ class T5StackImpl : public torch::nn::Cloneable<T5StackImpl> {
   torch::Tensor encode(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                        const LayerPrefixes* prefixes = nullptr);
 
-  /// Decoder: a cache for `encoder_hidden` [rows, src_len, d_model] (its mask [rows, src_len]
-  /// may be undefined), holding the self-attention `prefixes` when given.
+  /// Decoder: a cache for `encoder_hidden` [sources, src_len, d_model] (its mask
+  /// [sources, src_len] may be undefined), decoding `copies` rows per source, holding the
+  /// self-attention `prefixes` ([sources * copies or 1, ...]) when given.
   T5DecoderCache start_cache(const torch::Tensor& encoder_hidden,
                              const torch::Tensor& encoder_mask,
-                             const LayerPrefixes* prefixes = nullptr);
+                             const LayerPrefixes* prefixes = nullptr, std::int64_t copies = 1);
   /// Decoder: feeds `inputs_embeds` [rows, len, d_model] after the cache's tokens (causal),
   /// appends their keys/values to the cache and returns their last hidden state.
   /// `attention_mask` [rows, cache.tokens + len] masks padded decoder positions (undefined:
