@@ -51,12 +51,14 @@ int run_tokenize(const CommonOptions& common, const TokenizeOptions& o) {
     // The run config's tokenizer: its folder, and its max_length/truncation unless given.
     const auto config = load_config(common, config::Purpose::Any);
     model = config.tokenizer.path.empty() ? config.model.path : config.tokenizer.path;
-    if (o.max_length == 0) encode.max_length = static_cast<std::size_t>(config.tokenizer.max_length);
+    if (o.max_length == 0)
+      encode.max_length = static_cast<std::size_t>(config.tokenizer.max_length);
     if (o.truncation == "longest_first") encode.truncation = config.tokenizer.truncation;
   }
   if (model.empty()) {
-    throw Error(ErrorKind::Usage, "pft tokenize needs --model DIR (a folder with vocab.txt or "
-                                  "spiece.model), or --config with tokenizer.path");
+    throw Error(ErrorKind::Usage,
+                "pft tokenize needs --model DIR (a folder with vocab.txt or "
+                "spiece.model), or --config with tokenizer.path");
   }
   if (!o.text_given && o.input.empty()) {
     throw Error(ErrorKind::Usage, "give --text, --input or --train-spm");
@@ -75,7 +77,8 @@ int run_tokenize(const CommonOptions& common, const TokenizeOptions& o) {
               o.input, o.output, stats.tokens, stats.truncated);
     return 0;
   }
-  const auto e = o.pair.empty() ? tok->encode(o.text, encode) : tok->encode_pair(o.text, o.pair, encode);
+  const auto e =
+      o.pair.empty() ? tok->encode(o.text, encode) : tok->encode_pair(o.text, o.pair, encode);
   if (o.json) {
     std::cout << tokenizer::to_json(e).dump() << "\n";
     return 0;
@@ -97,7 +100,8 @@ int run_tokenize(const CommonOptions& common, const TokenizeOptions& o) {
 void setup_tokenize(Program& program) {
   auto options = std::make_shared<TokenizeOptions>();
   auto* sub = program.app.add_subcommand(
-      "tokenize", "Tokenize text with a model's tokenizer, a JSONL file, or train a SentencePiece model");
+      "tokenize",
+      "Tokenize text with a model's tokenizer, a JSONL file, or train a SentencePiece model");
   add_common_options(*sub, program.common);
   sub->footer(
       "Examples:\n"
@@ -113,9 +117,9 @@ void setup_tokenize(Program& program) {
   sub->add_flag("--json", options->json,
                 "With --text: print ids, tokens, type_ids, attention_mask, offsets (byte ranges) "
                 "and sequence_ids as one JSON object");
-  auto* input = sub->add_option("--input", options->input,
-                                "JSONL file to tokenize (one JSON object a line)")
-                    ->excludes(text);
+  auto* input =
+      sub->add_option("--input", options->input, "JSONL file to tokenize (one JSON object a line)")
+          ->excludes(text);
   sub->add_option("--field", options->field, "Field of --input holding the text (default: text)")
       ->needs(input);
   sub->add_option("--pair-field", options->pair_field,
@@ -131,7 +135,8 @@ void setup_tokenize(Program& program) {
   sub->add_option("--truncation", options->truncation,
                   "longest_first, only_first or only_second (default: longest_first)")
       ->check(CLI::IsMember({"longest_first", "only_first", "only_second"}));
-  sub->add_option("--pad-to", options->pad_to, "Pad with the pad token up to this length (0: none)");
+  sub->add_option("--pad-to", options->pad_to,
+                  "Pad with the pad token up to this length (0: none)");
   sub->add_flag("--no-special-tokens", options->no_special_tokens,
                 "Leave out [CLS]/[SEP] (BERT) or </s> (T5)");
   auto* train = sub->add_option("--train-spm", options->spm.input,
@@ -139,7 +144,8 @@ void setup_tokenize(Program& program) {
                                 "line) with libsentencepiece's trainer")
                     ->excludes(text)
                     ->excludes(input);
-  sub->add_option("--vocab-size", options->spm.vocab_size, "--train-spm: pieces in the model (default: 8000)")
+  sub->add_option("--vocab-size", options->spm.vocab_size,
+                  "--train-spm: pieces in the model (default: 8000)")
       ->needs(train)
       ->check(CLI::PositiveNumber);
   sub->add_option("--model-prefix", options->spm.model_prefix,

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <string_view>
 #include <filesystem>
+#include <limits>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "pft/util/error.h"
@@ -25,9 +25,7 @@ namespace {
 constexpr const char* kSentinelPrefix = "<extra_id_";
 
 // The white space Python's str.strip() removes, which T5Tokenizer applies around sentinels.
-bool is_python_space(char32_t c) {
-  return (c >= 0x1C && c <= 0x1F) || unicode::is_white_space(c);
-}
+bool is_python_space(char32_t c) { return (c >= 0x1C && c <= 0x1F) || unicode::is_white_space(c); }
 
 // Byte length of the leading / trailing Python white space of text[begin, end).
 std::size_t leading_space(const std::string& text, std::size_t begin, std::size_t end,
@@ -49,7 +47,8 @@ std::size_t trailing_space(const std::string& text, std::size_t begin, std::size
   return (end - begin) - (keep == 0 ? 0 : chars[keep - 1].end);
 }
 
-std::string string_value(const nlohmann::json& value, const std::string& path, const std::string& key) {
+std::string string_value(const nlohmann::json& value, const std::string& path,
+                         const std::string& key) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_object() && value.contains("content") && value["content"].is_string()) {
     return value["content"].get<std::string>();
@@ -61,8 +60,9 @@ std::string string_value(const nlohmann::json& value, const std::string& path, c
 // search needs, read from the protobuf wire format: Debian's libsentencepiece-dev ships no
 // generated protobuf headers.
 struct ModelFacts {
-  std::vector<int> types;  // per piece: 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte
-  int model_type = 1;      // 1 unigram, 2 bpe, 3 word, 4 char
+  std::vector<int>
+      types;  // per piece: 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte
+  int model_type = 1;  // 1 unigram, 2 bpe, 3 word, 4 char
   bool byte_fallback = false;
 };
 
@@ -163,8 +163,8 @@ struct SentencePiece::Unigram {
   std::int32_t unk_id = 0;
 
   // Builds the subtree of sorted[lo, hi), pieces that share their first `depth` bytes.
-  std::int32_t build(const std::vector<std::pair<std::string, std::int32_t>>& sorted, std::size_t lo,
-                     std::size_t hi, std::size_t depth) {
+  std::int32_t build(const std::vector<std::pair<std::string, std::int32_t>>& sorted,
+                     std::size_t lo, std::size_t hi, std::size_t depth) {
     const auto index = static_cast<std::int32_t>(nodes.size());
     nodes.emplace_back();
     if (lo < hi && sorted[lo].first.size() == depth) {
@@ -195,7 +195,8 @@ struct SentencePiece::Unigram {
     const Node& n = nodes[static_cast<std::size_t>(node)];
     const unsigned char* begin = labels.data() + n.first;
     const unsigned char* end = begin + n.count;
-    const unsigned char* it = n.count <= 8 ? std::find(begin, end, byte) : std::lower_bound(begin, end, byte);
+    const unsigned char* it =
+        n.count <= 8 ? std::find(begin, end, byte) : std::lower_bound(begin, end, byte);
     return it != end && *it == byte ? children[n.first + static_cast<std::size_t>(it - begin)] : -1;
   }
 };
@@ -212,14 +213,16 @@ SentencePieceOptions SentencePieceOptions::from_config_file(const std::string& p
   if (doc.contains("extra_ids")) {
     const auto& v = doc["extra_ids"];
     if (!v.is_number_integer() || v.get<std::int64_t>() < 0) {
-      throw Error(ErrorKind::Input, path + ": extra_ids: expected a non-negative integer, got " + v.dump());
+      throw Error(ErrorKind::Input,
+                  path + ": extra_ids: expected a non-negative integer, got " + v.dump());
     }
     o.extra_ids = v.get<std::size_t>();
   }
   if (doc.contains("model_max_length") && !doc["model_max_length"].is_null()) {
     const auto& v = doc["model_max_length"];
     if (!v.is_number()) {
-      throw Error(ErrorKind::Input, path + ": model_max_length: expected a number, got " + v.dump());
+      throw Error(ErrorKind::Input,
+                  path + ": model_max_length: expected a number, got " + v.dump());
     }
     const double length = v.get<double>();  // 1e30 means "unknown" in transformers
     o.model_max_length = length > 0 && length < 1e12 ? static_cast<std::size_t>(length) : 0;
@@ -242,15 +245,15 @@ SentencePiece::SentencePiece(const std::string& model_path, SentencePieceOptions
   const std::string bytes = read_file(model_path);
   const auto status = processor_->LoadFromSerializedProto(bytes);
   if (!status.ok()) {
-    throw Error(ErrorKind::Input, model_path + ": not a SentencePiece model (" +
-                                      std::string(status.message()) + ")");
+    throw Error(ErrorKind::Input,
+                model_path + ": not a SentencePiece model (" + std::string(status.message()) + ")");
   }
   piece_count_ = static_cast<std::size_t>(processor_->GetPieceSize());
   auto required = [&](const std::string& token, const char* key) -> std::int64_t {
     const int id = processor_->PieceToId(token);
     if (processor_->IdToPiece(id) != token) {
-      throw Error(ErrorKind::Input, model_path + ": " + key + " '" + token +
-                                        "' is not a piece of this model");
+      throw Error(ErrorKind::Input,
+                  model_path + ": " + key + " '" + token + "' is not a piece of this model");
     }
     return id;
   };
@@ -324,8 +327,8 @@ void SentencePiece::encode_segment(const std::string& text, std::size_t begin, s
   sentencepiece::ImmutableSentencePieceText spt;
   const auto status = processor_->Encode(segment, spt.mutable_proto());
   if (!status.ok()) {
-    throw Error(ErrorKind::Runtime, "SentencePiece failed to encode text: " +
-                                        std::string(status.message()));
+    throw Error(ErrorKind::Runtime,
+                "SentencePiece failed to encode text: " + std::string(status.message()));
   }
   const auto lib = spt.pieces();
   if (!unigram_) {
@@ -431,8 +434,9 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
     bool sentinel;
   };
   std::vector<Match> matches;
-  const std::pair<const std::string*, std::int64_t> plain[] = {
-      {&options_.pad_token, pad_id_}, {&options_.eos_token, eos_id_}, {&options_.unk_token, unk_id_}};
+  const std::pair<const std::string*, std::int64_t> plain[] = {{&options_.pad_token, pad_id_},
+                                                               {&options_.eos_token, eos_id_},
+                                                               {&options_.unk_token, unk_id_}};
   std::size_t pos = 0;
   while (pos < text.size()) {
     Match best{std::string::npos, 0, -1, false};
@@ -443,11 +447,12 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
         best = {at, at + token->size(), id, false};
       }
     }
-    for (std::size_t at = text.find(kSentinelPrefix, pos); at != std::string::npos && at <= best.begin;
-         at = text.find(kSentinelPrefix, at + 1)) {
+    for (std::size_t at = text.find(kSentinelPrefix, pos);
+         at != std::string::npos && at <= best.begin; at = text.find(kSentinelPrefix, at + 1)) {
       std::size_t digits = at + 10;
       std::size_t index = 0;
-      while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9' && digits - at < 16) {
+      while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9' &&
+             digits - at < 16) {
         index = index * 10 + static_cast<std::size_t>(text[digits] - '0');
         ++digits;
       }
@@ -510,7 +515,8 @@ std::vector<std::int64_t> SentencePiece::tokenize_ids(const std::string& text) c
   return ids;
 }
 
-std::string SentencePiece::decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const {
+std::string SentencePiece::decode(const std::vector<std::int64_t>& ids,
+                                  bool skip_special_tokens) const {
   std::string out, run_text;
   std::vector<int> run;
   auto flush = [&] {
@@ -518,7 +524,8 @@ std::string SentencePiece::decode(const std::vector<std::int64_t>& ids, bool ski
     if (!run.empty()) {
       const auto status = processor_->Decode(run, &run_text);
       if (!status.ok()) {
-        throw Error(ErrorKind::Runtime, "SentencePiece failed to decode: " + std::string(status.message()));
+        throw Error(ErrorKind::Runtime,
+                    "SentencePiece failed to decode: " + std::string(status.message()));
       }
     }
     run.clear();
@@ -562,12 +569,14 @@ std::int64_t SentencePiece::token_to_id(const std::string& token) const {
 
 std::string SentencePiece::id_to_token(std::int64_t id) const {
   if (id < 0 || static_cast<std::size_t>(id) >= vocab_size()) {
-    throw Error(ErrorKind::Input, "token id " + std::to_string(id) + " is outside the vocabulary of " +
+    throw Error(ErrorKind::Input, "token id " + std::to_string(id) +
+                                      " is outside the vocabulary of " +
                                       std::to_string(vocab_size()) + " tokens");
   }
   if (static_cast<std::size_t>(id) >= piece_count_) {
-    return kSentinelPrefix + std::to_string(piece_count_ + options_.extra_ids - 1 -
-                                            static_cast<std::size_t>(id)) + ">";
+    return kSentinelPrefix +
+           std::to_string(piece_count_ + options_.extra_ids - 1 - static_cast<std::size_t>(id)) +
+           ">";
   }
   return processor_->IdToPiece(static_cast<int>(id));
 }
@@ -586,13 +595,13 @@ void train_sentencepiece(const SentencePieceTrainOptions& options) {
   if (options.t5_special_ids) {
     args.insert({{"pad_id", "0"}, {"eos_id", "1"}, {"unk_id", "2"}, {"bos_id", "-1"}});
   }
-  // Train into memory (the trainer then takes no model_prefix), then write both files atomically: a failed or interrupted run
-  // leaves no half-written model under the final name.
+  // Train into memory (the trainer then takes no model_prefix), then write both files atomically: a
+  // failed or interrupted run leaves no half-written model under the final name.
   std::string model;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, nullptr, &model);
   if (!status.ok()) {
-    throw Error(ErrorKind::Input, "SentencePiece training on " + options.input + " failed: " +
-                                      std::string(status.message()));
+    throw Error(ErrorKind::Input, "SentencePiece training on " + options.input +
+                                      " failed: " + std::string(status.message()));
   }
   sentencepiece::SentencePieceProcessor trained;
   if (!trained.LoadFromSerializedProto(model).ok()) {

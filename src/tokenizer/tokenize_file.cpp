@@ -45,12 +45,13 @@ TokenizeFileStats tokenize_jsonl(const Tokenizer& tokenizer, const TokenizeFileO
         throw Error(ErrorKind::Input, where + ": malformed JSON (" + e.what() + ")");
       }
       if (!object.is_object()) {
-        throw Error(ErrorKind::Input, where + ": expected a JSON object, found " +
-                                          std::string(object.type_name()));
+        throw Error(ErrorKind::Input,
+                    where + ": expected a JSON object, found " + std::string(object.type_name()));
       }
       const std::string text = text_field(object, options.field, where);
-      const std::string pair =
-          options.pair_field.empty() ? std::string() : text_field(object, options.pair_field, where);
+      const std::string pair = options.pair_field.empty()
+                                   ? std::string()
+                                   : text_field(object, options.pair_field, where);
       // Encode untruncated first: most lines fit, and a line that does not is counted.
       EncodeOptions full = options.encode;
       full.max_length = 0;
@@ -58,12 +59,12 @@ TokenizeFileStats tokenize_jsonl(const Tokenizer& tokenizer, const TokenizeFileO
       Encoding e;
       try {
         auto encode = [&](const EncodeOptions& o) {
-          return options.pair_field.empty()
-                     ? tokenizer.encode(text, o)
-                     : tokenizer.encode_pair(text, pair, o);
+          return options.pair_field.empty() ? tokenizer.encode(text, o)
+                                            : tokenizer.encode_pair(text, pair, o);
         };
         e = encode(full);
-        const bool too_long = options.encode.max_length > 0 && e.ids.size() > options.encode.max_length;
+        const bool too_long =
+            options.encode.max_length > 0 && e.ids.size() > options.encode.max_length;
         if (too_long || options.encode.pad_to > e.ids.size()) e = encode(options.encode);
         stats.truncated += too_long ? 1 : 0;
       } catch (const Error& error) {
@@ -83,12 +84,9 @@ TokenizeFileStats tokenize_jsonl(const Tokenizer& tokenizer, const TokenizeFileO
 nlohmann::json to_json(const Encoding& e) {
   nlohmann::json offsets = nlohmann::json::array();
   for (const auto& [b, end] : e.offsets) offsets.push_back({b, end});
-  return {{"ids", e.ids},
-          {"tokens", e.tokens},
-          {"type_ids", e.type_ids},
-          {"attention_mask", e.attention_mask},
-          {"offsets", offsets},
-          {"sequence_ids", e.sequence_ids}};
+  return {{"ids", e.ids},           {"tokens", e.tokens},
+          {"type_ids", e.type_ids}, {"attention_mask", e.attention_mask},
+          {"offsets", offsets},     {"sequence_ids", e.sequence_ids}};
 }
 
 }  // namespace pft::tokenizer

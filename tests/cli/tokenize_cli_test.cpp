@@ -32,7 +32,8 @@ TEST(CliTokenize, TextPrintsTokensAndIds) {
 
 TEST(CliTokenize, JsonEqualsTheLibrary) {
   const std::string text = "Hello <extra_id_0> wörld";
-  const auto r = run_pft({"tokenize", "--model", t5(), "--text", text, "--json", "--max-length", "4"});
+  const auto r =
+      run_pft({"tokenize", "--model", t5(), "--text", text, "--json", "--max-length", "4"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto doc = nlohmann::json::parse(r.out);
   pft::tokenizer::EncodeOptions o;
@@ -43,7 +44,8 @@ TEST(CliTokenize, JsonEqualsTheLibrary) {
   EXPECT_EQ(doc["ids"].size(), 4u);
   EXPECT_EQ(doc["offsets"][1], nlohmann::json::array({6, 18}));
 
-  const auto pair = run_pft({"tokenize", "--model", uncased(), "--text", "a b", "--pair", "c", "--json"});
+  const auto pair =
+      run_pft({"tokenize", "--model", uncased(), "--text", "a b", "--pair", "c", "--json"});
   ASSERT_EQ(pair.exit_code, 0) << pair.err;
   EXPECT_EQ(nlohmann::json::parse(pair.out)["type_ids"], nlohmann::json::array({0, 0, 0, 0, 1, 1}));
 }
@@ -51,8 +53,9 @@ TEST(CliTokenize, JsonEqualsTheLibrary) {
 TEST(CliTokenize, FileModeAddsIdsToEveryLine) {
   TempDir tmp;
   const std::string in = tmp.file("in.jsonl"), out = tmp.file("out.jsonl");
-  pft::test::write_text(in, "{\"sentence\": \"A fine film.\", \"label\": 1}\n\n"
-                            "{\"sentence\": \"北京 is big\", \"label\": 0}\n");
+  pft::test::write_text(in,
+                        "{\"sentence\": \"A fine film.\", \"label\": 1}\n\n"
+                        "{\"sentence\": \"北京 is big\", \"label\": 0}\n");
   const auto r = run_pft({"tokenize", "--model", uncased(), "--input", in, "--field", "sentence",
                           "--output", out, "--pad-to", "8"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -65,8 +68,10 @@ TEST(CliTokenize, FileModeAddsIdsToEveryLine) {
   ASSERT_EQ(docs.size(), 2u);
   pft::tokenizer::EncodeOptions o;
   o.pad_to = 8;
-  EXPECT_EQ(docs[0]["input_ids"].get<std::vector<std::int64_t>>(), tok->encode("A fine film.", o).ids);
-  EXPECT_EQ(docs[1]["input_ids"].get<std::vector<std::int64_t>>(), tok->encode("北京 is big", o).ids);
+  EXPECT_EQ(docs[0]["input_ids"].get<std::vector<std::int64_t>>(),
+            tok->encode("A fine film.", o).ids);
+  EXPECT_EQ(docs[1]["input_ids"].get<std::vector<std::int64_t>>(),
+            tok->encode("北京 is big", o).ids);
   EXPECT_EQ(docs[1]["label"], 0);  // other fields travel along
   EXPECT_EQ(docs[1]["sentence"], "北京 is big");
 }
@@ -88,20 +93,27 @@ TEST(CliTokenize, BadInputIsExit2NamingFileAndLine) {
     const auto r = run_pft({"tokenize", "--model", uncased(), "--input", in, "--output", out});
     EXPECT_EQ(r.exit_code, 2) << content;
     EXPECT_NE(r.err.find(in + message), std::string::npos) << r.err;
-    EXPECT_EQ(pft::read_file(out), "previous content\n") << "a failed run must not touch the output";
+    EXPECT_EQ(pft::read_file(out), "previous content\n")
+        << "a failed run must not touch the output";
   }
-  const auto missing = run_pft({"tokenize", "--model", uncased(), "--input", tmp.file("none.jsonl"),
-                                "--output", out});
+  const auto missing = run_pft(
+      {"tokenize", "--model", uncased(), "--input", tmp.file("none.jsonl"), "--output", out});
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_NE(missing.err.find("none.jsonl"), std::string::npos) << missing.err;
   const auto no_model = run_pft({"tokenize", "--model", tmp.file("nothing"), "--text", "x"});
   EXPECT_EQ(no_model.exit_code, 2);
   EXPECT_NE(no_model.err.find("nothing"), std::string::npos) << no_model.err;
-  EXPECT_EQ(run_pft({"tokenize", "--text", "x"}).exit_code, 2);                          // no --model
-  EXPECT_EQ(run_pft({"tokenize", "--model", uncased(), "--output", out}).exit_code, 2);  // no --input
-  EXPECT_EQ(run_pft({"tokenize", "--model", uncased(), "--text", "x", "--input", out}).exit_code, 2);
-  EXPECT_EQ(run_pft({"tokenize", "--model", uncased(), "--text", "x", "--truncation", "both"}).exit_code, 2);
-  EXPECT_EQ(run_pft({"tokenize", "--model", uncased(), "--text", "a b c", "--max-length", "1"}).exit_code, 2);
+  EXPECT_EQ(run_pft({"tokenize", "--text", "x"}).exit_code, 2);  // no --model
+  EXPECT_EQ(run_pft({"tokenize", "--model", uncased(), "--output", out}).exit_code,
+            2);  // no --input
+  EXPECT_EQ(run_pft({"tokenize", "--model", uncased(), "--text", "x", "--input", out}).exit_code,
+            2);
+  EXPECT_EQ(
+      run_pft({"tokenize", "--model", uncased(), "--text", "x", "--truncation", "both"}).exit_code,
+      2);
+  EXPECT_EQ(
+      run_pft({"tokenize", "--model", uncased(), "--text", "a b c", "--max-length", "1"}).exit_code,
+      2);
 }
 
 TEST(CliTokenize, TrainsASentencePieceModelWithT5Ids) {
@@ -129,8 +141,8 @@ TEST(CliTokenize, TrainsASentencePieceModelWithT5Ids) {
   EXPECT_EQ(tok.decode(e.ids), sentence);
   EXPECT_EQ(pft::read_file(prefix + ".vocab").substr(0, 18), "<pad>\t0\n</s>\t0\n<un");
 
-  const auto bad = run_pft({"tokenize", "--train-spm", tmp.file("missing.txt"), "--vocab-size", "50",
-                            "--model-prefix", prefix});
+  const auto bad = run_pft({"tokenize", "--train-spm", tmp.file("missing.txt"), "--vocab-size",
+                            "50", "--model-prefix", prefix});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("missing.txt"), std::string::npos) << bad.err;
 }
@@ -138,10 +150,10 @@ TEST(CliTokenize, TrainsASentencePieceModelWithT5Ids) {
 TEST(CliTokenize, HelpDocumentsEveryOption) {
   const auto r = run_pft({"tokenize", "--help"});
   ASSERT_EQ(r.exit_code, 0);
-  for (const auto* option : {"--model", "--text", "--pair", "--json", "--input", "--field", "--pair-field",
-                             "--output", "--max-length", "--truncation", "--pad-to",
-                             "--no-special-tokens", "--train-spm", "--vocab-size", "--model-prefix",
-                             "--model-type", "--character-coverage"}) {
+  for (const auto* option :
+       {"--model", "--text", "--pair", "--json", "--input", "--field", "--pair-field", "--output",
+        "--max-length", "--truncation", "--pad-to", "--no-special-tokens", "--train-spm",
+        "--vocab-size", "--model-prefix", "--model-type", "--character-coverage"}) {
     EXPECT_NE(r.out.find(option), std::string::npos) << option;
   }
 }

@@ -202,12 +202,12 @@ TEST_F(TokenizerParity, T5EqualsSentencePieceWithT5ConventionsOnEveryLine) {
   // ("xx" "x" against "x" "xx" for "xxx", "44" "4" against "4" "44" for ".444"). pft
   // follows sentencepiece.
   const std::set<std::pair<std::string, int>> expected{
-      {"conll_train", 12545},       {"sst2_glue_test", 37},       {"sst2_glue_test", 149},
-      {"sst2_glue_test", 1006},     {"sst2_glue_train", 8010},    {"sst2_glue_train", 13229},
-      {"sst2_glue_train", 25646},   {"sst2_glue_train", 60200},   {"sst2_labelled_test", 78},
-      {"sst2_labelled_test", 724},  {"sst2_labelled_test", 1179}, {"sst2_test", 37},
-      {"sst2_test", 149},           {"sst2_test", 1006},          {"sst2_train", 8010},
-      {"sst2_train", 13229},        {"sst2_train", 25646},        {"sst2_train", 60200}};
+      {"conll_train", 12545},      {"sst2_glue_test", 37},       {"sst2_glue_test", 149},
+      {"sst2_glue_test", 1006},    {"sst2_glue_train", 8010},    {"sst2_glue_train", 13229},
+      {"sst2_glue_train", 25646},  {"sst2_glue_train", 60200},   {"sst2_labelled_test", 78},
+      {"sst2_labelled_test", 724}, {"sst2_labelled_test", 1179}, {"sst2_test", 37},
+      {"sst2_test", 149},          {"sst2_test", 1006},          {"sst2_train", 8010},
+      {"sst2_train", 13229},       {"sst2_train", 25646},        {"sst2_train", 60200}};
   const auto diffs = nlohmann::json::parse(pft::read_file(out + "/fast_differences.json"));
   std::set<std::pair<std::string, int>> found;
   for (const auto& d : diffs) {
@@ -283,9 +283,10 @@ void compare_every_code_point(const std::string& folder) {
   EXPECT_EQ(blocks, 0x110000u / 4096);
   EXPECT_EQ(checked, 0x110000u - 0x800u);
   EXPECT_EQ(mismatches, 0u);
-  std::printf("[ compared ] %zu code points: %zu differ, all unassigned in Unicode 14; %zu "
-              "re-categorized since Unicode 8.0\n",
-              checked, unassigned_diffs, known_diffs);
+  std::printf(
+      "[ compared ] %zu code points: %zu differ, all unassigned in Unicode 14; %zu "
+      "re-categorized since Unicode 8.0\n",
+      checked, unassigned_diffs, known_diffs);
 }
 }  // namespace
 
@@ -304,7 +305,8 @@ TEST(TokenizerNormalizer, CommittedUnicodeTablesEqualTheGenerator) {
   const auto r = pft::test::run_process(
       {pft::test::python(), pft::test::source_dir() + "/scripts/gen_unicode_tables.py"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(r.out == pft::read_file(pft::test::source_dir() + "/src/tokenizer/unicode_tables.inc"))
+  EXPECT_TRUE(r.out ==
+              pft::read_file(pft::test::source_dir() + "/src/tokenizer/unicode_tables.inc"))
       << "run: python3 scripts/gen_unicode_tables.py > src/tokenizer/unicode_tables.inc";
   EXPECT_STREQ(pft::tokenizer::unicode::version(), "14.0.0");
   EXPECT_STREQ(pft::tokenizer::unicode::category_version(), "8.0");
@@ -344,7 +346,8 @@ void run_cases(const std::string& kind, const std::string& folder, const nlohman
                const std::function<void(const nlohmann::json&, const nlohmann::json&)>& check) {
   TempDir tmp;
   pft::test::write_text(tmp.file("cases.json"), cases.dump());
-  const auto r = run_python(kScript, {"cases", kind, folder, tmp.file("cases.json"), tmp.file("out.json")});
+  const auto r =
+      run_python(kScript, {"cases", kind, folder, tmp.file("cases.json"), tmp.file("out.json")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto results = nlohmann::json::parse(pft::read_file(tmp.file("out.json")));
   ASSERT_EQ(results.size(), cases.size());
@@ -392,7 +395,8 @@ void check_bert_case(const Tokenizer& tok, const nlohmann::json& c, const nlohma
   EXPECT_EQ(got.tokens, want["tokens"].get<std::vector<std::string>>());
   EXPECT_EQ(got.sequence_ids, want["sequence_ids"].get<std::vector<std::int64_t>>());
   std::vector<std::pair<std::size_t, std::size_t>> offsets;
-  for (const auto& o : want["offsets"]) offsets.emplace_back(o[0].get<std::size_t>(), o[1].get<std::size_t>());
+  for (const auto& o : want["offsets"])
+    offsets.emplace_back(o[0].get<std::size_t>(), o[1].get<std::size_t>());
   EXPECT_EQ(got.offsets, offsets);
 }
 
@@ -410,14 +414,23 @@ nlohmann::json bert_cases(const Tokenizer& tok) {
   cases.push_back({{"op", "encode"}, {"text", ""}, {"pair", ""}});
   for (const std::string strategy : {"longest_first", "only_first", "only_second"}) {
     for (int max_length : {3, 4, 5, 8, 10, 13, 16, 17, 30}) {
-      for (const auto& [x, y] : std::vector<std::pair<std::string, std::string>>{{a, b}, {b, a}, {a, c}, {b, b}}) {
-        cases.push_back({{"op", "encode"}, {"text", x}, {"pair", y}, {"max_length", max_length},
+      for (const auto& [x, y] :
+           std::vector<std::pair<std::string, std::string>>{{a, b}, {b, a}, {a, c}, {b, b}}) {
+        cases.push_back({{"op", "encode"},
+                         {"text", x},
+                         {"pair", y},
+                         {"max_length", max_length},
                          {"truncation", strategy}});
       }
-      cases.push_back({{"op", "encode"}, {"text", a}, {"max_length", max_length}, {"truncation", strategy}});
+      cases.push_back(
+          {{"op", "encode"}, {"text", a}, {"max_length", max_length}, {"truncation", strategy}});
     }
-    cases.push_back({{"op", "encode"}, {"text", a}, {"pair", b}, {"max_length", 7},
-                     {"truncation", strategy}, {"add_special_tokens", false}});
+    cases.push_back({{"op", "encode"},
+                     {"text", a},
+                     {"pair", b},
+                     {"max_length", 7},
+                     {"truncation", strategy},
+                     {"add_special_tokens", false}});
   }
   cases.push_back({{"op", "encode"}, {"text", a}, {"max_length", 1}});
   cases.push_back({{"op", "encode"}, {"text", a}, {"max_length", 2}});
@@ -435,7 +448,9 @@ nlohmann::json bert_cases(const Tokenizer& tok) {
     cases.push_back({{"op", "decode"}, {"ids", ids}, {"skip", false}});
   }
   const auto piece = tok.token_to_id("##ing");
-  cases.push_back({{"op", "decode"}, {"ids", std::vector<std::int64_t>{piece, piece, tok.token_to_id("the")}}, {"skip", true}});
+  cases.push_back({{"op", "decode"},
+                   {"ids", std::vector<std::int64_t>{piece, piece, tok.token_to_id("the")}},
+                   {"skip", true}});
   cases.push_back({{"op", "decode"}, {"ids", std::vector<std::int64_t>{}}, {"skip", true}});
   return cases;
 }
@@ -446,16 +461,18 @@ TEST(TokenizerCases, BertUncasedHardTextsPairsTruncationPaddingDecode) {
   TempDir tmp;
   const auto dir = uncased_dir(tmp);
   const auto tok = pft::tokenizer::load_tokenizer(dir);
-  run_cases("bert", dir, bert_cases(*tok),
-            [&](const nlohmann::json& c, const nlohmann::json& want) { check_bert_case(*tok, c, want); });
+  run_cases(
+      "bert", dir, bert_cases(*tok),
+      [&](const nlohmann::json& c, const nlohmann::json& want) { check_bert_case(*tok, c, want); });
 }
 
 TEST(TokenizerCases, BertCasedHardTextsPairsTruncationPaddingDecode) {
   TempDir tmp;
   const auto dir = cased_dir(tmp);
   const auto tok = pft::tokenizer::load_tokenizer(dir);
-  run_cases("bert", dir, bert_cases(*tok),
-            [&](const nlohmann::json& c, const nlohmann::json& want) { check_bert_case(*tok, c, want); });
+  run_cases(
+      "bert", dir, bert_cases(*tok),
+      [&](const nlohmann::json& c, const nlohmann::json& want) { check_bert_case(*tok, c, want); });
 }
 
 TEST(TokenizerCases, T5HardTextsSentinelsPairsDecode) {
@@ -475,7 +492,8 @@ TEST(TokenizerCases, T5HardTextsSentinelsPairsDecode) {
     cases.push_back({{"op", "encode"}, {"text", t}});
     cases.push_back({{"op", "encode"}, {"text", t}, {"add_special_tokens", false}});
   }
-  cases.push_back({{"op", "encode"}, {"text", "question: why?"}, {"pair", "context: <extra_id_0> because"}});
+  cases.push_back(
+      {{"op", "encode"}, {"text", "question: why?"}, {"pair", "context: <extra_id_0> because"}});
   const std::size_t decode_from = cases.size();
   for (const auto& t : texts) {
     const auto ids = tok->encode(t).ids;
@@ -483,8 +501,12 @@ TEST(TokenizerCases, T5HardTextsSentinelsPairsDecode) {
     cases.push_back({{"op", "decode"}, {"ids", ids}, {"skip", false}});
   }
   // Ids past the vocabulary (T5's embedding has 32,128 rows for 32,100 tokens) are skipped.
-  cases.push_back({{"op", "decode"}, {"ids", std::vector<std::int64_t>{363, 32127, 19, 32099, 1}}, {"skip", true}});
-  cases.push_back({{"op", "decode"}, {"ids", std::vector<std::int64_t>{0, 363, 32127, 19, 32099, 1, 0}}, {"skip", false}});
+  cases.push_back({{"op", "decode"},
+                   {"ids", std::vector<std::int64_t>{363, 32127, 19, 32099, 1}},
+                   {"skip", true}});
+  cases.push_back({{"op", "decode"},
+                   {"ids", std::vector<std::int64_t>{0, 363, 32127, 19, 32099, 1, 0}},
+                   {"skip", false}});
 
   std::vector<std::size_t> fast_differs;
   std::size_t index = 0;
@@ -497,8 +519,9 @@ TEST(TokenizerCases, T5HardTextsSentinelsPairsDecode) {
     }
     ASSERT_FALSE(want.contains("error")) << want["error"];
     const auto text = c["text"].get<std::string>();
-    const Encoding got = c.contains("pair") ? tok->encode_pair(text, c["pair"].get<std::string>(), options_of(c))
-                                            : tok->encode(text, options_of(c));
+    const Encoding got = c.contains("pair")
+                             ? tok->encode_pair(text, c["pair"].get<std::string>(), options_of(c))
+                             : tok->encode(text, options_of(c));
     EXPECT_EQ(got.ids, want["ids"].get<std::vector<std::int64_t>>());
     EXPECT_EQ(got.tokens, want["tokens"].get<std::vector<std::string>>());
     if (want["fast_ids"] != want["ids"]) fast_differs.push_back(i);

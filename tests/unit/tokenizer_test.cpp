@@ -32,7 +32,8 @@ void expect_error(F&& f, ErrorKind kind, const std::vector<std::string>& parts) 
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), kind) << e.what();
     for (const auto& part : parts) {
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what() << " lacks " << part;
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
+          << e.what() << " lacks " << part;
     }
   }
 }
@@ -55,28 +56,33 @@ TEST(TokenizerLoad, PicksTheModelFromTheFolder) {
 
 TEST(TokenizerLoad, MissingOrCorruptFilesNameTheFolderAndFile) {
   TempDir tmp;
-  expect_error([&] { load_tokenizer(tmp.file("nowhere")); }, ErrorKind::Input, {"nowhere", "does not exist"});
+  expect_error([&] { load_tokenizer(tmp.file("nowhere")); }, ErrorKind::Input,
+               {"nowhere", "does not exist"});
   expect_error([&] { load_tokenizer(tmp.path()); }, ErrorKind::Input,
                {tmp.path(), "vocab.txt", "spiece.model"});
 
   const std::string sp = tmp.file("sp");
   fs::create_directories(sp);
   pft::test::write_text(sp + "/spiece.model", "this is not a protobuf");
-  expect_error([&] { load_tokenizer(sp); }, ErrorKind::Input, {sp + "/spiece.model", "not a SentencePiece model"});
+  expect_error([&] { load_tokenizer(sp); }, ErrorKind::Input,
+               {sp + "/spiece.model", "not a SentencePiece model"});
 
   const std::string wp = tmp.file("wp");
   fs::create_directories(wp);
   pft::test::write_text(wp + "/vocab.txt", "[PAD]\n[UNK]\nhello\n");
-  expect_error([&] { load_tokenizer(wp); }, ErrorKind::Input, {wp + "/vocab.txt", "cls_token '[CLS]'"});
+  expect_error([&] { load_tokenizer(wp); }, ErrorKind::Input,
+               {wp + "/vocab.txt", "cls_token '[CLS]'"});
 
   pft::test::write_text(wp + "/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n\xff\xfe\n");
   expect_error([&] { load_tokenizer(wp); }, ErrorKind::Input, {wp + "/vocab.txt:5", "UTF-8"});
 
   pft::test::write_text(wp + "/vocab.txt", "[PAD]\n[UNK]\n[CLS]\n[SEP]\n");
   pft::test::write_text(wp + "/tokenizer_config.json", "{\"do_lower_case\": \"yes\"}");
-  expect_error([&] { load_tokenizer(wp); }, ErrorKind::Input, {"tokenizer_config.json", "do_lower_case"});
+  expect_error([&] { load_tokenizer(wp); }, ErrorKind::Input,
+               {"tokenizer_config.json", "do_lower_case"});
   pft::test::write_text(wp + "/tokenizer_config.json", "{not json");
-  expect_error([&] { load_tokenizer(wp); }, ErrorKind::Input, {"tokenizer_config.json", "malformed JSON"});
+  expect_error([&] { load_tokenizer(wp); }, ErrorKind::Input,
+               {"tokenizer_config.json", "malformed JSON"});
 }
 
 TEST(TokenizerLoad, ConfigSettingsApply) {
@@ -89,8 +95,9 @@ TEST(TokenizerLoad, ConfigSettingsApply) {
   EXPECT_EQ(tok->model_max_length(), 384u);
   EXPECT_FALSE(tok->options().lowercase);
   EXPECT_EQ(tok->normalize("Héllo"), "Héllo");  // strip_accents follows do_lower_case
-  pft::test::write_text(tmp.file("tokenizer_config.json"),
-                        R"({"do_lower_case": false, "strip_accents": true, "model_max_length": 1e30})");
+  pft::test::write_text(
+      tmp.file("tokenizer_config.json"),
+      R"({"do_lower_case": false, "strip_accents": true, "model_max_length": 1e30})");
   const auto stripped = pft::tokenizer::WordPiece::from_folder(tmp.path());
   EXPECT_EQ(stripped->normalize("Héllo"), "Hello");
   EXPECT_EQ(stripped->model_max_length(), 0u);  // transformers' "unknown"
@@ -100,9 +107,9 @@ TEST(TokenizerText, InvalidUtf8IsAnInputErrorWithTheByteOffset) {
   const auto bert = load_tokenizer(uncased());
   const auto t5tok = load_tokenizer(t5());
   for (const auto& bad : {std::string("ab\x80"), std::string("x\xc0\xaf"),  // overlong '/'
-                                std::string("\xed\xa0\x80"),                      // a surrogate
-                                std::string("ok \xe2\x82"),                       // cut short
-                                std::string("\xf4\x90\x80\x80")}) {               // past U+10FFFF
+                          std::string("\xed\xa0\x80"),                      // a surrogate
+                          std::string("ok \xe2\x82"),                       // cut short
+                          std::string("\xf4\x90\x80\x80")}) {               // past U+10FFFF
     expect_error([&] { bert->encode(bad); }, ErrorKind::Input, {"not valid UTF-8", "byte offset"});
     expect_error([&] { t5tok->encode(bad); }, ErrorKind::Input, {"not valid UTF-8", "byte offset"});
   }
@@ -162,12 +169,14 @@ TEST(TokenizerWordPiece, OptionsAreValidated) {
   EncodeOptions o;
   o.max_length = 5;
   o.truncation = "longest";
-  expect_error([&] { tok->encode("a b c d e f g", o); }, ErrorKind::Usage, {"truncation", "longest"});
+  expect_error([&] { tok->encode("a b c d e f g", o); }, ErrorKind::Usage,
+               {"truncation", "longest"});
   o.truncation = "only_second";
   expect_error([&] { tok->encode("a b c d e f g", o); }, ErrorKind::Usage, {"only_second", "pair"});
   o.truncation = "longest_first";
   o.max_length = 1;
-  expect_error([&] { tok->encode("a b c", o); }, ErrorKind::Usage, {"max_length 1", "2 special tokens"});
+  expect_error([&] { tok->encode("a b c", o); }, ErrorKind::Usage,
+               {"max_length 1", "2 special tokens"});
 }
 
 TEST(TokenizerWordPiece, PairTruncationFollowsLongestFirst) {

@@ -23,8 +23,8 @@ struct TokenizeFileOptions {
 };
 
 struct TokenizeFileStats {
-  std::size_t lines = 0;    // objects tokenized (blank lines are skipped)
-  std::size_t tokens = 0;   // ids written, special tokens and padding included
+  std::size_t lines = 0;      // objects tokenized (blank lines are skipped)
+  std::size_t tokens = 0;     // ids written, special tokens and padding included
   std::size_t truncated = 0;  // lines shortened by encode.max_length
 };
 

@@ -21,7 +21,7 @@ struct Encoding {
   /// text of a pair); (0, 0) for added special tokens and padding. Hugging Face counts
   /// characters instead of bytes; the two agree on ASCII text.
   std::vector<std::pair<std::size_t, std::size_t>> offsets;
-  std::vector<std::int64_t> sequence_ids;    // 0 first text, 1 second, -1 special/pad
+  std::vector<std::int64_t> sequence_ids;  // 0 first text, 1 second, -1 special/pad
 };
 
 struct EncodeOptions {
