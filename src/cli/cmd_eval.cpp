@@ -1,6 +1,14 @@
+#include <iostream>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
+#include "pft/task/run.h"
+#include "pft/util/error.h"
+#include "pft/util/expect.h"
+#include "pft/util/log.h"
+#include "pft/util/runtime.h"
 
 namespace pft::cli {
 
@@ -13,6 +21,43 @@ struct EvalOptions {
   std::vector<std::string> expect;
   bool json = false;
 };
+
+int run_eval(const Program& program, const EvalOptions& options) {
+  // --model, --data and --predictions are config overrides, checked like any --set.
+  CommonOptions common = program.common;
+  if (!options.model.empty()) common.sets.push_back("model.path=" + options.model);
+  if (!options.data.empty()) common.sets.push_back("data.eval=" + options.data);
+  if (!options.predictions.empty()) common.sets.push_back("eval.predictions=" + options.predictions);
+  const auto config = load_config(common, config::Purpose::Eval);
+  std::vector<Expectation> expectations;
+  for (const auto& text : options.expect) expectations.push_back(parse_expectation(text));
+  if (config.data.eval.empty()) {
+    throw Error(ErrorKind::Config,
+                "data.eval: required by `pft eval` but missing (set it in the config, or pass --data FILE)");
+  }
+  const auto device = resolve_device(common.device);
+  auto run = task::build_run(config, device, /*training=*/false, options.adapter);
+  run.adapted.model->eval();
+  train::EvalResult result;
+  {
+    torch::NoGradGuard no_grad;
+    result = run.task->evaluate(config.eval.predictions);
+  }
+  if (options.json) {
+    nlohmann::ordered_json doc;
+    doc["examples"] = result.examples;
+    doc["metrics"] = result.metrics;
+    if (!config.eval.predictions.empty()) doc["predictions"] = config.eval.predictions;
+    std::cout << doc.dump() << std::endl;
+  } else {
+    for (const auto& [name, value] : result.metrics) std::cout << fmt::format("{}: {:.4f}", name, value) << "\n";
+    if (result.metrics.empty()) std::cout << result.examples << " examples, no labels: no metrics\n";
+  }
+  log::info("evaluated {} examples", result.examples);
+  check_expectations(expectations, result.metrics);
+  return exit_codes::kOk;
+}
+
 }  // namespace
 
 void setup_eval(Program& program) {
@@ -20,17 +65,15 @@ void setup_eval(Program& program) {
   auto* sub = program.app.add_subcommand("eval", "Evaluate a model (and adapter) on labelled data");
   add_common_options(*sub, program.common);
   sub->add_option("--model", options->model, "Hugging Face checkpoint folder (overrides model.path)");
-  sub->add_option("--adapter", options->adapter, "PEFT adapter folder to apply");
+  sub->add_option("--adapter", options->adapter, "PEFT adapter folder to apply (pft's or Python PEFT's)");
   sub->add_option("--data", options->data, "Data file (overrides data.eval)");
-  sub->add_option("--predictions", options->predictions, "Write one JSON line per example here");
+  sub->add_option("--predictions", options->predictions,
+                  "Write one JSON line per example here (overrides eval.predictions)");
   sub->add_option("--expect", options->expect,
                   "Fail with exit 3 unless the metric holds, e.g. \"accuracy>=0.85\" (repeatable)");
   sub->add_flag("--json", options->json, "Print the metrics as one JSON object on stdout");
   sub->callback([&program, options] {
-    program.action = [&program, options]() -> int {
-      load_config(program.common, config::Purpose::Eval);
-      not_available("pft eval");
-    };
+    program.action = [&program, options]() -> int { return run_eval(program, *options); };
   });
 }
 

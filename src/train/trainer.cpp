@@ -163,7 +163,8 @@ void Trainer::save_checkpoint(const State& s) {
     peft::save_adapter(model_, (fs::path(tmp) / "adapter").string());
     const json state = {{"step", s.step}, {"epoch", s.epoch}, {"batch_in_epoch", s.batch_in_epoch},
                         {"best_metric", s.best_metric}, {"best_step", s.best_step}, {"bad_evals", s.bad_evals},
-                        {"examples", s.examples}, {"tokens", s.tokens}, {"metrics_lines", s.metrics_lines}};
+                        {"examples", s.examples}, {"tokens", s.tokens}, {"metrics_lines", s.metrics_lines},
+                        {"running_loss", s.running_loss}, {"running_count", s.running_count}};
     // Written last: its presence marks the checkpoint complete.
     write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
   });
@@ -193,6 +194,8 @@ Trainer::State Trainer::load_latest_checkpoint() {
   s.examples = j.at("examples");
   s.tokens = j.at("tokens");
   s.metrics_lines = j.at("metrics_lines");
+  s.running_loss = j.at("running_loss");
+  s.running_count = j.at("running_count");
   const auto content = io::read_safetensors((dir / "trainable.safetensors").string());
   {
     torch::NoGradGuard no_grad;
@@ -248,8 +251,6 @@ TrainSummary Trainer::run(bool resume) {
   const std::int64_t start_examples = s.examples, start_tokens = s.tokens;
   model_.model->train();
   optimizer_->zero_grad();
-  double running_loss = 0;
-  std::int64_t running_count = 0;
   double last_loss = 0;
   bool stop = false, stopped_early = false;
   EvalResult last_eval;
@@ -273,8 +274,8 @@ TrainSummary Trainer::run(bool resume) {
                                                                " (lower train.lr, or check the data)."));
       }
       (loss / static_cast<double>(options_.grad_accum_steps)).backward();
-      running_loss += value;
-      ++running_count;
+      s.running_loss += value;
+      ++s.running_count;
       s.batch_in_epoch = static_cast<std::int64_t>(b) + 1;
       s.examples += static_cast<std::int64_t>(batch.indices.size());
       s.tokens += batch.num_tokens;
@@ -294,14 +295,14 @@ TrainSummary Trainer::run(bool resume) {
       optimizer_->step();
       optimizer_->zero_grad();
       ++s.step;
-      last_loss = running_loss / static_cast<double>(running_count);
+      last_loss = s.running_loss / static_cast<double>(s.running_count);
       progress.update(s.step, last_loss);
 
       if (s.step % options_.log_every == 0 || s.step == total) {
         append_metrics(s, {{"step", s.step}, {"epoch", s.epoch}, {"loss", last_loss}, {"lr", lr}, {"grad_norm", grad_norm}});
         log::debug("step {} loss {:.4f} lr {:.3g}", s.step, last_loss, lr);
-        running_loss = 0;
-        running_count = 0;
+        s.running_loss = 0;
+        s.running_count = 0;
       }
       const bool last_step = options_.max_steps > 0 ? s.step >= options_.max_steps
                                                      : (s.epoch + 1 >= options_.epochs && epoch_end);

@@ -12,7 +12,7 @@ def main():
     base, adapter, out = sys.argv[1:4]
     model = BertForSequenceClassification.from_pretrained(base)
     model = PeftModel.from_pretrained(model, adapter).eval()
-    tok = BertTokenizerFast(vocab_file=f"{base}/vocab.txt")
+    tok = BertTokenizerFast.from_pretrained(base)
     texts = ["a gorgeous , witty , seductive movie .", "the plot is nothing but boilerplate clichés"]
     enc = tok(texts, padding=True, return_tensors="pt")
     with torch.no_grad():

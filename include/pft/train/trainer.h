@@ -83,6 +83,8 @@ class Trainer {
     std::int64_t examples = 0;
     std::int64_t tokens = 0;
     std::int64_t metrics_lines = 0;   // lines of metrics.jsonl written so far
+    double running_loss = 0;          // loss summed since the last log line
+    std::int64_t running_count = 0;   // batches in running_loss
   };
 
   void save_checkpoint(const State& state);
