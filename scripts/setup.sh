@@ -20,7 +20,8 @@ as_root() {
 }
 
 # --- Debian packages ---------------------------------------------------------------
-debs=(build-essential cmake ninja-build ccache git pkg-config
+# perl: its Unicode::UCD gives scripts/gen_unicode_tables.py the Age of each character.
+debs=(build-essential cmake ninja-build ccache git pkg-config perl
       libsentencepiece-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
       libgtest-dev googletest python3 python3-venv python3-pip)
 missing=()

@@ -1,7 +1,15 @@
 #include <iostream>
 #include <memory>
 
+#include <filesystem>
+
 #include "cli/commands.h"
+#include "pft/task/run.h"
+#include "pft/util/error.h"
+#include "pft/train/trainer.h"
+#include "pft/util/fs.h"
+#include "pft/util/log.h"
+#include "pft/util/runtime.h"
 
 namespace pft::cli {
 
@@ -23,14 +31,47 @@ void setup_train(Program& program) {
   sub->add_flag("--dry-run", options->dry_run,
                 "Validate the config, print it resolved (defaults filled in) as JSON, exit 0");
   sub->callback([&program, options] {
-    program.action = [&program, options] {
-      auto config = load_config(program.common, config::Purpose::Train);
-      if (!options->output.empty()) config.train.output_dir = options->output;
+    program.action = [&program, options]() -> int {
+      namespace fs = std::filesystem;
+      config::RunConfig config;
+      if (!options->resume.empty()) {
+        // A resumed run uses the config it started with; --set may not change it.
+        const auto saved = (fs::path(options->resume) / "config.resolved.json").string();
+        if (!fs::exists(saved)) {
+          throw Error(ErrorKind::Usage, "--resume " + options->resume + ": not a run directory (no config.resolved.json)");
+        }
+        if (!program.common.config.empty() || !program.common.sets.empty()) {
+          throw Error(ErrorKind::Usage, "--resume continues a run with its own config.resolved.json; "
+                                        "drop --config and --set");
+        }
+        config = config::load(saved, {}, config::Purpose::Train);
+        config.train.output_dir = options->resume;
+      } else {
+        config = load_config(program.common, config::Purpose::Train);
+        if (!options->output.empty()) config.train.output_dir = options->output;
+      }
       if (options->dry_run) {
         std::cout << config::to_json(config).dump(2) << "\n";
         return 0;
       }
-      not_available("pft train (training)");
+      const std::string run_dir = config.train.output_dir;
+      fs::create_directories(run_dir);
+      log::add_file((fs::path(run_dir) / "train.log").string());
+      if (options->resume.empty()) {
+        write_file_atomic((fs::path(run_dir) / "config.resolved.json").string(), config::to_json(config).dump(2) + "\n");
+      }
+      const auto device = resolve_device(program.common.device);
+      auto run = task::build_run(config, device, /*training=*/true);
+      train::Trainer trainer(*run.task, run.adapted, config.train, device, run_dir);
+      const auto summary = trainer.run(!options->resume.empty());
+      log::info("done: {} steps in {:.1f} s; final loss {:.4f}", summary.steps, summary.seconds, summary.final_loss);
+      for (const auto& [k, v] : summary.final_metrics) log::info("eval {}: {:.4f}", k, v);
+      if (summary.best_step >= 0) {
+        log::info("best {} {:.4f} at step {} (adapter in {}/best/adapter)", summary.metric_name, summary.best_metric,
+                  summary.best_step, run_dir);
+      }
+      log::info("adapter: {}; summary: {}/summary.json", summary.adapter_dir, run_dir);
+      return 0;
     };
   });
 }

@@ -65,6 +65,10 @@ struct TypeName<std::vector<std::string>> {
   static constexpr const char* value = "array of strings";
 };
 template <>
+struct TypeName<std::vector<std::int64_t>> {
+  static constexpr const char* value = "array of integers";
+};
+template <>
 struct TypeName<Verbalizer> {
   static constexpr const char* value = "object: label -> string or array of strings";
 };
@@ -117,6 +121,20 @@ std::string read_value(const json& j, std::vector<std::string>& out) {
     if (!item.is_string()) return "an array of strings (found an element that is " +
                                   describe_json(item) + ")";
     values.push_back(item.get<std::string>());
+  }
+  out = std::move(values);
+  return {};
+}
+
+std::string read_value(const json& j, std::vector<std::int64_t>& out) {
+  if (!j.is_array()) return "an array of integers";
+  std::vector<std::int64_t> values;
+  for (const auto& item : j) {
+    std::int64_t v = 0;
+    if (!read_value(item, v).empty()) {
+      return "an array of integers (found an element that is " + describe_json(item) + ")";
+    }
+    values.push_back(v);
   }
   out = std::move(values);
   return {};
@@ -337,6 +355,12 @@ void check_required(const RunConfig& c, Purpose purpose, const std::string& sour
       break;
     case Purpose::Any:
       break;
+  }
+  if ((c.prompt.num_demos > 0 || !c.prompt.demo_ids.empty()) &&
+      (c.prompt.demos.empty() || c.prompt.demo_template.empty())) {
+    const char* key = c.prompt.demos.empty() ? "prompt.demos" : "prompt.demo_template";
+    problems.add(origin_of(origins, key, source), key,
+                 "required when prompt.num_demos or prompt.demo_ids asks for demonstrations");
   }
   if (c.generate.min_new_tokens > c.generate.max_new_tokens) {
     problems.add(origin_of(origins, "generate.min_new_tokens", source), "generate.min_new_tokens",

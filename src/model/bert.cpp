@@ -28,8 +28,8 @@ std::string shape_of(const torch::Tensor& t) {
               fmt::format("BERT forward: {}: expected {}, got {}", what, expected, shape_of(got)));
 }
 
-torch::nn::Linear make_linear(std::int64_t in, std::int64_t out, bool bias = true) {
-  return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(bias));
+Linear make_linear(std::int64_t in, std::int64_t out, bool bias = true) {
+  return Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
 torch::nn::LayerNorm make_layer_norm(const BertConfig& c) {
@@ -76,7 +76,7 @@ void init_bert_weights(torch::nn::Module& module, const BertConfig& config) {
   torch::NoGradGuard no_grad;
   const double std = config.initializer_range;
   for (const auto& m : module.modules(/*include_self=*/true)) {
-    if (auto* linear = m->as<torch::nn::Linear>()) {
+    if (auto* linear = m->as<Linear>()) {
       linear->weight.normal_(0.0, std);
       if (linear->bias.defined()) linear->bias.zero_();
     } else if (auto* embedding = m->as<torch::nn::Embedding>()) {
@@ -175,9 +175,9 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden_states,
   const auto split_heads = [&](const torch::Tensor& x) {
     return x.view({batch, seq, heads, head_dim}).transpose(1, 2);
   };
-  const auto q = split_heads(forward_linear(*this, "query", hidden_states));
-  auto k = split_heads(forward_linear(*this, "key", hidden_states));
-  auto v = split_heads(forward_linear(*this, "value", hidden_states));
+  const auto q = split_heads(query(hidden_states));
+  auto k = split_heads(key(hidden_states));
+  auto v = split_heads(value(hidden_states));
 
   std::optional<torch::Tensor> attn_mask;
   if (mask.defined()) attn_mask = mask;
@@ -220,7 +220,7 @@ void BertSelfOutputImpl::reset() {
 
 torch::Tensor BertSelfOutputImpl::forward(const torch::Tensor& hidden_states,
                                           const torch::Tensor& input_tensor) {
-  return LayerNorm(dropout(forward_linear(*this, "dense", hidden_states)) + input_tensor);
+  return LayerNorm(dropout(dense(hidden_states)) + input_tensor);
 }
 
 BertAttentionImpl::BertAttentionImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
@@ -247,7 +247,7 @@ void BertIntermediateImpl::reset() {
 }
 
 torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& hidden_states) {
-  return activate(config.activation(), forward_linear(*this, "dense", hidden_states));
+  return activate(config.activation(), dense(hidden_states));
 }
 
 BertLayerImpl::BertLayerImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
@@ -291,7 +291,7 @@ void BertPoolerImpl::reset() {
 }
 
 torch::Tensor BertPoolerImpl::forward(const torch::Tensor& hidden_states) {
-  return torch::tanh(forward_linear(*this, "dense", hidden_states.select(1, 0)));
+  return torch::tanh(dense(hidden_states.select(1, 0)));
 }
 
 // ---- BertModel --------------------------------------------------------------------------
@@ -373,7 +373,7 @@ void BertPredictionHeadTransformImpl::reset() {
 }
 
 torch::Tensor BertPredictionHeadTransformImpl::forward(const torch::Tensor& hidden_states) {
-  return LayerNorm(activate(config.activation(), forward_linear(*this, "dense", hidden_states)));
+  return LayerNorm(activate(config.activation(), dense(hidden_states)));
 }
 
 BertLMPredictionHeadImpl::BertLMPredictionHeadImpl(BertConfig config_)
@@ -387,14 +387,14 @@ void BertLMPredictionHeadImpl::reset() {
   // an optimizer twice. Untied, transformers (5.x) keeps a decoder with its own weight and
   // bias and leaves `bias` unused by the forward pass.
   decoder = config.tie_word_embeddings
-                ? torch::nn::Linear(nullptr)
+                ? Linear(nullptr)
                 : register_module("decoder", make_linear(config.hidden_size, config.vocab_size));
   bias = register_parameter("bias", torch::zeros({config.vocab_size}));
 }
 
 torch::Tensor BertLMPredictionHeadImpl::forward(const torch::Tensor& hidden_states,
                                                 const torch::Tensor& word_embeddings) {
-  if (decoder) return forward_linear(*this, "decoder", transform(hidden_states));
+  if (decoder) return decoder(transform(hidden_states));
   return torch::nn::functional::linear(transform(hidden_states), word_embeddings, bias);
 }
 
@@ -459,7 +459,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& in
                                                          const torch::Tensor& token_type_ids,
                                                          const LayerPrefixes* prefixes) {
   const auto out = bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes);
-  return forward_linear(*this, "classifier", dropout(out.pooler_output));
+  return classifier(dropout(out.pooler_output));
 }
 
 torch::Tensor BertForSequenceClassificationImpl::forward_ids(const torch::Tensor& input_ids,
@@ -486,7 +486,7 @@ torch::Tensor BertForTokenClassificationImpl::forward(const torch::Tensor& input
                                                       const torch::Tensor& token_type_ids,
                                                       const LayerPrefixes* prefixes) {
   const auto out = bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes);
-  return forward_linear(*this, "classifier", dropout(out.last_hidden_state));
+  return classifier(dropout(out.last_hidden_state));
 }
 
 torch::Tensor BertForTokenClassificationImpl::forward_ids(const torch::Tensor& input_ids,

@@ -10,8 +10,10 @@ namespace pft::tokenizer {
 void validate(const EncodeOptions& options) {
   if (options.truncation != "longest_first" && options.truncation != "only_first" &&
       options.truncation != "only_second") {
-    throw Error(ErrorKind::Usage, "truncation: expected longest_first, only_first or "
-                                  "only_second, got '" + options.truncation + "'");
+    throw Error(ErrorKind::Usage,
+                "truncation: expected longest_first, only_first or "
+                "only_second, got '" +
+                    options.truncation + "'");
   }
 }
 
@@ -21,12 +23,18 @@ void truncate(std::vector<Piece>& first, std::vector<Piece>* second, std::size_t
   const std::size_t n1 = first.size();
   const std::size_t n2 = second != nullptr ? second->size() : 0;
   if (n1 + n2 + added <= options.max_length) return;
+  // Hugging Face leaves such an input untruncated, longer than max_length; pft refuses.
   if (options.max_length < added) {
     throw Error(ErrorKind::Usage, "max_length " + std::to_string(options.max_length) +
                                       " is shorter than the " + std::to_string(added) +
                                       " special tokens the input needs");
   }
   const std::size_t budget = options.max_length - added;  // tokens left for the texts
+  if (budget == 0) {                                      // every strategy empties both texts then
+    first.clear();
+    if (second != nullptr) second->clear();
+    return;
+  }
   const std::size_t to_remove = n1 + n2 - budget;
   if (options.truncation == "longest_first") {
     if (second == nullptr) {
@@ -83,10 +91,9 @@ Encoding assemble(std::vector<Piece> first, std::vector<Piece>* second, const Sp
                   const EncodeOptions& options, const Tokenizer& tokenizer) {
   validate(options);
   const bool special = options.add_special_tokens;
-  const std::size_t added =
-      special ? layout.prefix.size() + layout.after_first.size() +
-                    (second != nullptr ? layout.after_second.size() : 0)
-              : 0;
+  const std::size_t added = special ? layout.prefix.size() + layout.after_first.size() +
+                                          (second != nullptr ? layout.after_second.size() : 0)
+                                    : 0;
   truncate(first, second, added, options);
   Encoding e;
   const std::size_t total = first.size() + (second != nullptr ? second->size() : 0) + added;
@@ -105,7 +112,8 @@ Encoding assemble(std::vector<Piece> first, std::vector<Piece>* second, const Sp
     for (auto id : layout.after_first) push(e, tokenizer, id, 0, 0, 0, -1);
   }
   if (second != nullptr) {
-    for (const auto& p : *second) push(e, tokenizer, p.id, layout.second_type_id, p.begin, p.end, 1);
+    for (const auto& p : *second)
+      push(e, tokenizer, p.id, layout.second_type_id, p.begin, p.end, 1);
     if (special) {
       for (auto id : layout.after_second) push(e, tokenizer, id, layout.second_type_id, 0, 0, -1);
     }

@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <string_view>
 #include <filesystem>
+#include <limits>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 
 #include "pft/util/error.h"
@@ -25,9 +25,7 @@ namespace {
 constexpr const char* kSentinelPrefix = "<extra_id_";
 
 // The white space Python's str.strip() removes, which T5Tokenizer applies around sentinels.
-bool is_python_space(char32_t c) {
-  return (c >= 0x1C && c <= 0x1F) || unicode::is_white_space(c);
-}
+bool is_python_space(char32_t c) { return (c >= 0x1C && c <= 0x1F) || unicode::is_white_space(c); }
 
 // Byte length of the leading / trailing Python white space of text[begin, end).
 std::size_t leading_space(const std::string& text, std::size_t begin, std::size_t end,
@@ -49,7 +47,8 @@ std::size_t trailing_space(const std::string& text, std::size_t begin, std::size
   return (end - begin) - (keep == 0 ? 0 : chars[keep - 1].end);
 }
 
-std::string string_value(const nlohmann::json& value, const std::string& path, const std::string& key) {
+std::string string_value(const nlohmann::json& value, const std::string& path,
+                         const std::string& key) {
   if (value.is_string()) return value.get<std::string>();
   if (value.is_object() && value.contains("content") && value["content"].is_string()) {
     return value["content"].get<std::string>();
@@ -61,8 +60,9 @@ std::string string_value(const nlohmann::json& value, const std::string& path, c
 // search needs, read from the protobuf wire format: Debian's libsentencepiece-dev ships no
 // generated protobuf headers.
 struct ModelFacts {
-  std::vector<int> types;  // per piece: 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte
-  int model_type = 1;      // 1 unigram, 2 bpe, 3 word, 4 char
+  std::vector<int>
+      types;  // per piece: 1 normal, 2 unknown, 3 control, 4 user defined, 5 unused, 6 byte
+  int model_type = 1;  // 1 unigram, 2 bpe, 3 word, 4 char
   bool byte_fallback = false;
 };
 
@@ -146,14 +146,59 @@ std::size_t char_length(unsigned char lead) {
 }  // namespace
 
 struct SentencePiece::Unigram {
-  std::vector<std::string> pieces;  // by id; empty for pieces the search never emits
-  std::vector<float> scores;        // node score by id
-  // Every searchable piece -> its id, and every proper prefix of one -> -1, so that the
-  // search stops as soon as no piece can start with the bytes read so far.
-  std::unordered_map<std::string_view, std::int32_t> lookup;
-  std::size_t longest_piece = 0;  // bytes
+  std::vector<float> scores;  // node score by id
+  // A byte trie of the pieces the search may emit (normal and user defined), flattened:
+  // the children of a node are a run of `labels` (sorted) and `children`; node 0 is the
+  // root. A walk over the text stops as soon as no piece continues with the next byte.
+  struct Node {
+    std::int32_t piece = -1;  // id of the piece ending here, or -1
+    float score = 0.0f;       // its score, kept here to spare a memory access
+    std::uint32_t first = 0;  // its children's run in labels/children
+    std::uint32_t count = 0;
+  };
+  std::vector<Node> nodes;
+  std::vector<unsigned char> labels;
+  std::vector<std::int32_t> children;
   float unk_score = 0;
   std::int32_t unk_id = 0;
+
+  // Builds the subtree of sorted[lo, hi), pieces that share their first `depth` bytes.
+  std::int32_t build(const std::vector<std::pair<std::string, std::int32_t>>& sorted,
+                     std::size_t lo, std::size_t hi, std::size_t depth) {
+    const auto index = static_cast<std::int32_t>(nodes.size());
+    nodes.emplace_back();
+    if (lo < hi && sorted[lo].first.size() == depth) {
+      nodes.back().piece = sorted[lo].second;
+      nodes.back().score = scores[static_cast<std::size_t>(sorted[lo].second)];
+      ++lo;
+    }
+    std::vector<std::size_t> starts;  // where each child's run begins
+    for (std::size_t i = lo; i < hi; ++i) {
+      if (i == lo || sorted[i].first[depth] != sorted[i - 1].first[depth]) starts.push_back(i);
+    }
+    const auto first = static_cast<std::uint32_t>(labels.size());
+    nodes[static_cast<std::size_t>(index)].first = first;
+    nodes[static_cast<std::size_t>(index)].count = static_cast<std::uint32_t>(starts.size());
+    labels.resize(labels.size() + starts.size());
+    children.resize(children.size() + starts.size());
+    for (std::size_t k = 0; k < starts.size(); ++k) {
+      const std::size_t end = k + 1 < starts.size() ? starts[k + 1] : hi;
+      labels[first + k] = static_cast<unsigned char>(sorted[starts[k]].first[depth]);
+      const std::int32_t child = build(sorted, starts[k], end, depth + 1);
+      children[first + k] = child;
+    }
+    return index;
+  }
+
+  // The child of `node` along `byte`, or -1.
+  std::int32_t child(std::int32_t node, unsigned char byte) const {
+    const Node& n = nodes[static_cast<std::size_t>(node)];
+    const unsigned char* begin = labels.data() + n.first;
+    const unsigned char* end = begin + n.count;
+    const unsigned char* it =
+        n.count <= 8 ? std::find(begin, end, byte) : std::lower_bound(begin, end, byte);
+    return it != end && *it == byte ? children[n.first + static_cast<std::size_t>(it - begin)] : -1;
+  }
 };
 
 SentencePieceOptions SentencePieceOptions::from_config_file(const std::string& path) {
@@ -168,14 +213,16 @@ SentencePieceOptions SentencePieceOptions::from_config_file(const std::string& p
   if (doc.contains("extra_ids")) {
     const auto& v = doc["extra_ids"];
     if (!v.is_number_integer() || v.get<std::int64_t>() < 0) {
-      throw Error(ErrorKind::Input, path + ": extra_ids: expected a non-negative integer, got " + v.dump());
+      throw Error(ErrorKind::Input,
+                  path + ": extra_ids: expected a non-negative integer, got " + v.dump());
     }
     o.extra_ids = v.get<std::size_t>();
   }
   if (doc.contains("model_max_length") && !doc["model_max_length"].is_null()) {
     const auto& v = doc["model_max_length"];
     if (!v.is_number()) {
-      throw Error(ErrorKind::Input, path + ": model_max_length: expected a number, got " + v.dump());
+      throw Error(ErrorKind::Input,
+                  path + ": model_max_length: expected a number, got " + v.dump());
     }
     const double length = v.get<double>();  // 1e30 means "unknown" in transformers
     o.model_max_length = length > 0 && length < 1e12 ? static_cast<std::size_t>(length) : 0;
@@ -198,15 +245,15 @@ SentencePiece::SentencePiece(const std::string& model_path, SentencePieceOptions
   const std::string bytes = read_file(model_path);
   const auto status = processor_->LoadFromSerializedProto(bytes);
   if (!status.ok()) {
-    throw Error(ErrorKind::Input, model_path + ": not a SentencePiece model (" +
-                                      std::string(status.message()) + ")");
+    throw Error(ErrorKind::Input,
+                model_path + ": not a SentencePiece model (" + std::string(status.message()) + ")");
   }
   piece_count_ = static_cast<std::size_t>(processor_->GetPieceSize());
   auto required = [&](const std::string& token, const char* key) -> std::int64_t {
     const int id = processor_->PieceToId(token);
     if (processor_->IdToPiece(id) != token) {
-      throw Error(ErrorKind::Input, model_path + ": " + key + " '" + token +
-                                        "' is not a piece of this model");
+      throw Error(ErrorKind::Input,
+                  model_path + ": " + key + " '" + token + "' is not a piece of this model");
     }
     return id;
   };
@@ -217,8 +264,8 @@ SentencePiece::SentencePiece(const std::string& model_path, SentencePieceOptions
   const ModelFacts facts = read_model_facts(bytes);
   if (facts.model_type == 1 && !facts.byte_fallback && facts.types.size() == piece_count_) {
     auto u = std::make_unique<Unigram>();
-    u->pieces.resize(piece_count_);
     u->scores.resize(piece_count_);
+    std::vector<std::pair<std::string, std::int32_t>> sorted;
     // SentencePiece's unigram model: the unknown score is the lowest normal score minus 10;
     // user-defined pieces score bytes * max - 0.1 (max starts at FLT_MIN, as there).
     float min_score = std::numeric_limits<float>::max();
@@ -233,18 +280,15 @@ SentencePiece::SentencePiece(const std::string& model_path, SentencePieceOptions
     u->unk_id = processor_->unk_id();
     for (std::size_t i = 0; i < piece_count_; ++i) {
       if (facts.types[i] != 1 && facts.types[i] != 4) continue;  // normal and user defined
-      u->pieces[i] = processor_->IdToPiece(static_cast<int>(i));
-      const auto bytes = static_cast<float>(u->pieces[i].size());
+      const std::string& piece = processor_->IdToPiece(static_cast<int>(i));
+      const auto bytes = static_cast<float>(piece.size());
       u->scores[i] = facts.types[i] == 4 ? static_cast<float>(bytes * max_score - 0.1)
-                         : processor_->GetScore(static_cast<int>(i));
+                                         : processor_->GetScore(static_cast<int>(i));
+      if (!piece.empty()) sorted.emplace_back(piece, static_cast<std::int32_t>(i));
     }
-    for (std::size_t i = 0; i < piece_count_; ++i) {
-      const std::string_view piece = u->pieces[i];
-      if (piece.empty()) continue;
-      u->longest_piece = std::max(u->longest_piece, piece.size());
-      u->lookup[piece] = static_cast<std::int32_t>(i);
-      for (std::size_t n = 1; n < piece.size(); ++n) u->lookup.emplace(piece.substr(0, n), -1);
-    }
+    // Bytewise order (std::string compares as unsigned char), as the trie's labels need.
+    std::sort(sorted.begin(), sorted.end());
+    u->build(sorted, 0, sorted.size(), 0);
     unigram_ = std::move(u);
   }
 }
@@ -283,8 +327,8 @@ void SentencePiece::encode_segment(const std::string& text, std::size_t begin, s
   sentencepiece::ImmutableSentencePieceText spt;
   const auto status = processor_->Encode(segment, spt.mutable_proto());
   if (!status.ok()) {
-    throw Error(ErrorKind::Runtime, "SentencePiece failed to encode text: " +
-                                        std::string(status.message()));
+    throw Error(ErrorKind::Runtime,
+                "SentencePiece failed to encode text: " + std::string(status.message()));
   }
   const auto lib = spt.pieces();
   if (!unigram_) {
@@ -327,12 +371,13 @@ void SentencePiece::encode_segment(const std::string& text, std::size_t begin, s
     const std::size_t mblen =
         std::min(char_length(static_cast<unsigned char>(norm[start])), size - start);
     bool has_single = false;
-    const std::size_t limit = std::min(size, start + u.longest_piece);
-    for (std::size_t end = start + 1; end <= limit; ++end) {
-      const auto it = u.lookup.find(std::string_view(norm).substr(start, end - start));
-      if (it == u.lookup.end()) break;
-      if (it->second < 0) continue;
-      offer(start, end, it->second, u.scores[static_cast<std::size_t>(it->second)]);
+    std::int32_t node = 0;
+    for (std::size_t end = start + 1; end <= size; ++end) {
+      node = u.child(node, static_cast<unsigned char>(norm[end - 1]));
+      if (node < 0) break;
+      const auto& n = u.nodes[static_cast<std::size_t>(node)];
+      if (n.piece < 0) continue;  // only a prefix of pieces
+      offer(start, end, n.piece, n.score);
       if (end - start == mblen) has_single = true;
     }
     if (!has_single) offer(start, start + mblen, u.unk_id, u.unk_score);
@@ -389,8 +434,9 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
     bool sentinel;
   };
   std::vector<Match> matches;
-  const std::pair<const std::string*, std::int64_t> plain[] = {
-      {&options_.pad_token, pad_id_}, {&options_.eos_token, eos_id_}, {&options_.unk_token, unk_id_}};
+  const std::pair<const std::string*, std::int64_t> plain[] = {{&options_.pad_token, pad_id_},
+                                                               {&options_.eos_token, eos_id_},
+                                                               {&options_.unk_token, unk_id_}};
   std::size_t pos = 0;
   while (pos < text.size()) {
     Match best{std::string::npos, 0, -1, false};
@@ -401,11 +447,12 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
         best = {at, at + token->size(), id, false};
       }
     }
-    for (std::size_t at = text.find(kSentinelPrefix, pos); at != std::string::npos && at <= best.begin;
-         at = text.find(kSentinelPrefix, at + 1)) {
+    for (std::size_t at = text.find(kSentinelPrefix, pos);
+         at != std::string::npos && at <= best.begin; at = text.find(kSentinelPrefix, at + 1)) {
       std::size_t digits = at + 10;
       std::size_t index = 0;
-      while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9' && digits - at < 16) {
+      while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9' &&
+             digits - at < 16) {
         index = index * 10 + static_cast<std::size_t>(text[digits] - '0');
         ++digits;
       }
@@ -468,7 +515,8 @@ std::vector<std::int64_t> SentencePiece::tokenize_ids(const std::string& text) c
   return ids;
 }
 
-std::string SentencePiece::decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const {
+std::string SentencePiece::decode(const std::vector<std::int64_t>& ids,
+                                  bool skip_special_tokens) const {
   std::string out, run_text;
   std::vector<int> run;
   auto flush = [&] {
@@ -476,7 +524,8 @@ std::string SentencePiece::decode(const std::vector<std::int64_t>& ids, bool ski
     if (!run.empty()) {
       const auto status = processor_->Decode(run, &run_text);
       if (!status.ok()) {
-        throw Error(ErrorKind::Runtime, "SentencePiece failed to decode: " + std::string(status.message()));
+        throw Error(ErrorKind::Runtime,
+                    "SentencePiece failed to decode: " + std::string(status.message()));
       }
     }
     run.clear();
@@ -520,12 +569,14 @@ std::int64_t SentencePiece::token_to_id(const std::string& token) const {
 
 std::string SentencePiece::id_to_token(std::int64_t id) const {
   if (id < 0 || static_cast<std::size_t>(id) >= vocab_size()) {
-    throw Error(ErrorKind::Input, "token id " + std::to_string(id) + " is outside the vocabulary of " +
+    throw Error(ErrorKind::Input, "token id " + std::to_string(id) +
+                                      " is outside the vocabulary of " +
                                       std::to_string(vocab_size()) + " tokens");
   }
   if (static_cast<std::size_t>(id) >= piece_count_) {
-    return kSentinelPrefix + std::to_string(piece_count_ + options_.extra_ids - 1 -
-                                            static_cast<std::size_t>(id)) + ">";
+    return kSentinelPrefix +
+           std::to_string(piece_count_ + options_.extra_ids - 1 - static_cast<std::size_t>(id)) +
+           ">";
   }
   return processor_->IdToPiece(static_cast<int>(id));
 }
@@ -537,7 +588,6 @@ void train_sentencepiece(const SentencePieceTrainOptions& options) {
   if (options.model_prefix.empty()) throw Error(ErrorKind::Usage, "--model-prefix is empty");
   std::unordered_map<std::string, std::string> args{
       {"input", options.input},
-      {"model_prefix", options.model_prefix},
       {"vocab_size", std::to_string(options.vocab_size)},
       {"model_type", options.model_type},
       {"character_coverage", std::to_string(options.character_coverage)},
@@ -545,13 +595,13 @@ void train_sentencepiece(const SentencePieceTrainOptions& options) {
   if (options.t5_special_ids) {
     args.insert({{"pad_id", "0"}, {"eos_id", "1"}, {"unk_id", "2"}, {"bos_id", "-1"}});
   }
-  // Train into memory, then write both files atomically: a failed or interrupted run
-  // leaves no half-written model under the final name.
+  // Train into memory (the trainer then takes no model_prefix), then write both files atomically: a
+  // failed or interrupted run leaves no half-written model under the final name.
   std::string model;
   const auto status = sentencepiece::SentencePieceTrainer::Train(args, nullptr, &model);
   if (!status.ok()) {
-    throw Error(ErrorKind::Input, "SentencePiece training on " + options.input + " failed: " +
-                                      std::string(status.message()));
+    throw Error(ErrorKind::Input, "SentencePiece training on " + options.input +
+                                      " failed: " + std::string(status.message()));
   }
   sentencepiece::SentencePieceProcessor trained;
   if (!trained.LoadFromSerializedProto(model).ok()) {
@@ -561,6 +611,8 @@ void train_sentencepiece(const SentencePieceTrainOptions& options) {
   for (int i = 0; i < trained.GetPieceSize(); ++i) {
     vocab << trained.IdToPiece(i) << '\t' << trained.GetScore(i) << '\n';
   }
+  const auto folder = std::filesystem::path(options.model_prefix).parent_path();
+  if (!folder.empty()) std::filesystem::create_directories(folder);
   write_file_atomic(options.model_prefix + ".model", model);
   write_file_atomic(options.model_prefix + ".vocab", vocab.str());
 }

@@ -16,8 +16,9 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
   if (fs::exists(fs::path(dir) / "vocab.txt")) return WordPiece::from_folder(dir);
   if (fs::exists(fs::path(dir) / "spiece.model")) return SentencePiece::from_folder(dir);
   throw Error(ErrorKind::Input,
-              dir + ": no tokenizer here: expected vocab.txt (WordPiece, BERT) or spiece.model "
-                    "(SentencePiece, T5)");
+              dir +
+                  ": no tokenizer here: expected vocab.txt (WordPiece, BERT) or spiece.model "
+                  "(SentencePiece, T5)");
 }
 
 }  // namespace pft::tokenizer

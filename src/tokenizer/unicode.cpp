@@ -32,8 +32,9 @@ constexpr std::uint32_t kVowelCount = 21, kTrailCount = 28, kHangulCount = 11172
 
 template <std::size_t N>
 std::uint32_t range_value(const ClassRange (&table)[N], char32_t c) {
-  const auto* it = std::upper_bound(std::begin(table), std::end(table), static_cast<std::uint32_t>(c),
-                                    [](std::uint32_t v, const ClassRange& r) { return v < r.first; });
+  const auto* it =
+      std::upper_bound(std::begin(table), std::end(table), static_cast<std::uint32_t>(c),
+                       [](std::uint32_t v, const ClassRange& r) { return v < r.first; });
   if (it == std::begin(table)) return 0;
   --it;
   return c <= it->last ? it->value : 0;
@@ -41,8 +42,9 @@ std::uint32_t range_value(const ClassRange (&table)[N], char32_t c) {
 
 template <std::size_t N>
 const MappingEntry* find_mapping(const MappingEntry (&table)[N], char32_t c) {
-  const auto* it = std::lower_bound(std::begin(table), std::end(table), static_cast<std::uint32_t>(c),
-                                    [](const MappingEntry& e, std::uint32_t v) { return e.code < v; });
+  const auto* it =
+      std::lower_bound(std::begin(table), std::end(table), static_cast<std::uint32_t>(c),
+                       [](const MappingEntry& e, std::uint32_t v) { return e.code < v; });
   return it != std::end(table) && it->code == c ? it : nullptr;
 }
 
@@ -51,6 +53,7 @@ std::uint32_t class_bits(char32_t c) { return range_value(kClassRanges, c); }
 }  // namespace
 
 const char* version() { return kUnicodeVersion; }
+const char* category_version() { return kCategoryVersion; }
 
 bool is_other(char32_t c) { return (class_bits(c) & kOther) != 0; }
 bool is_punctuation(char32_t c) { return (class_bits(c) & kPunctuation) != 0; }

@@ -13,8 +13,11 @@ namespace pft::tokenizer::unicode {
 
 /// The Unicode version the tables were generated from.
 const char* version();
+/// General categories, combining classes and decompositions are those of the characters
+/// assigned by this (older) Unicode version, as in Hugging Face's tokenizers.
+const char* category_version();
 
-/// General category C* (Cc, Cf, Cs, Co and unassigned Cn).
+/// General category Cc, Cf, Cs or Co ("Other" without unassigned code points).
 bool is_other(char32_t c);
 /// General category P* (Pc, Pd, Pe, Pf, Pi, Po, Ps).
 bool is_punctuation(char32_t c);

@@ -37,20 +37,21 @@ bool is_bert_punctuation(char32_t c) {
 }
 
 // The CJK Unified Ideographs blocks that BERT treats as one word per character; Hangul,
-// kana and other scripts are not in them (BERT's definition).
+// kana and other scripts are not in them (BERT's definition). Extension E starts at
+// U+2B920 here, not U+2B820, because Hugging Face's tokenizers has it so.
 bool is_cjk(char32_t c) {
   return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
          (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B820 && c <= 0x2CEAF) ||
+         (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
          (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
 }
 
 // The cleanup of Hugging Face's WordPiece decoder, applied to each token string in turn
 // (so " 's" only matters inside one token).
 constexpr std::pair<const char*, const char*> kCleanupRules[] = {
-    {" .", "."},     {" ?", "?"},   {" !", "!"},             {" ,", ","},   {" ' ", "'"},
-    {" n't", "n't"}, {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"},
-    {" 're", "'re"}};
+    {" .", "."},   {" ?", "?"},     {" !", "!"},    {" ,", ","},
+    {" ' ", "'"},  {" n't", "n't"}, {" 'm", "'m"},  {" do not", " don't"},
+    {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
 
 void decoder_cleanup(std::string& s) {
   for (const auto& [from, to] : kCleanupRules) {
@@ -68,13 +69,16 @@ std::string token_string(const nlohmann::json& value, const std::string& path,
   if (value.is_object() && value.contains("content") && value["content"].is_string()) {
     return value["content"].get<std::string>();
   }
-  throw Error(ErrorKind::Input, path + ": " + key + ": expected a string or an object with "
-                                "\"content\", got " + value.dump());
+  throw Error(ErrorKind::Input, path + ": " + key +
+                                    ": expected a string or an object with "
+                                    "\"content\", got " +
+                                    value.dump());
 }
 
 bool bool_value(const nlohmann::json& value, const std::string& path, const std::string& key) {
   if (!value.is_boolean()) {
-    throw Error(ErrorKind::Input, path + ": " + key + ": expected true or false, got " + value.dump());
+    throw Error(ErrorKind::Input,
+                path + ": " + key + ": expected true or false, got " + value.dump());
   }
   return value.get<bool>();
 }
@@ -90,25 +94,30 @@ WordPieceOptions WordPieceOptions::from_config_file(const std::string& path) {
   }
   if (!doc.is_object()) throw Error(ErrorKind::Input, path + ": expected a JSON object");
   WordPieceOptions o;
-  if (doc.contains("do_lower_case")) o.lowercase = bool_value(doc["do_lower_case"], path, "do_lower_case");
+  if (doc.contains("do_lower_case"))
+    o.lowercase = bool_value(doc["do_lower_case"], path, "do_lower_case");
   if (doc.contains("strip_accents") && !doc["strip_accents"].is_null()) {
     o.strip_accents = bool_value(doc["strip_accents"], path, "strip_accents");
   }
   if (doc.contains("tokenize_chinese_chars")) {
-    o.tokenize_chinese_chars = bool_value(doc["tokenize_chinese_chars"], path, "tokenize_chinese_chars");
+    o.tokenize_chinese_chars =
+        bool_value(doc["tokenize_chinese_chars"], path, "tokenize_chinese_chars");
   }
   if (doc.contains("model_max_length") && !doc["model_max_length"].is_null()) {
     const auto& v = doc["model_max_length"];
     if (!v.is_number()) {
-      throw Error(ErrorKind::Input, path + ": model_max_length: expected a number, got " + v.dump());
+      throw Error(ErrorKind::Input,
+                  path + ": model_max_length: expected a number, got " + v.dump());
     }
     // transformers writes 1e30 ("VERY_LARGE_INTEGER") when the length is unknown.
     const double length = v.get<double>();
     o.model_max_length = length > 0 && length < 1e12 ? static_cast<std::size_t>(length) : 0;
   }
-  const std::pair<const char*, std::string*> specials[] = {
-      {"unk_token", &o.unk_token}, {"cls_token", &o.cls_token}, {"sep_token", &o.sep_token},
-      {"pad_token", &o.pad_token}, {"mask_token", &o.mask_token}};
+  const std::pair<const char*, std::string*> specials[] = {{"unk_token", &o.unk_token},
+                                                           {"cls_token", &o.cls_token},
+                                                           {"sep_token", &o.sep_token},
+                                                           {"pad_token", &o.pad_token},
+                                                           {"mask_token", &o.mask_token}};
   for (const auto& [key, field] : specials) {
     if (doc.contains(key) && !doc[key].is_null()) *field = token_string(doc[key], path, key);
   }
@@ -190,8 +199,8 @@ struct Scratch {
 
 // Hugging Face's BertNormalizer, keeping for each output character its source character.
 void bert_normalize(const WordPieceOptions& options, bool strip_accents,
-                           const std::vector<DecodedChar>& chars, std::size_t from,
-                           std::size_t to, Scratch& s) {
+                    const std::vector<DecodedChar>& chars, std::size_t from, std::size_t to,
+                    Scratch& s) {
   s.norm.clear();
   s.align.clear();
   bool non_ascii = false, reorder = false;
@@ -248,7 +257,41 @@ void bert_normalize(const WordPieceOptions& options, bool strip_accents,
   std::swap(s.align, s.out_align);
 }
 
+// BertPreTokenizer: calls f(begin, end) for each word of the normalized text; white space
+// separates words and every punctuation character is a word of its own.
+template <class F>
+void for_each_word(const std::u32string& norm, F&& f) {
+  const std::size_t n = norm.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const char32_t c = norm[i];
+    if (is_bert_whitespace(c)) {
+      ++i;
+    } else if (is_bert_punctuation(c)) {
+      f(i, i + 1);
+      ++i;
+    } else {
+      std::size_t j = i + 1;
+      while (j < n && !is_bert_whitespace(norm[j]) && !is_bert_punctuation(norm[j])) ++j;
+      f(i, j);
+      i = j;
+    }
+  }
+}
+
 }  // namespace
+
+std::vector<WordPiece::Word> WordPiece::pre_tokenize(const std::string& text) const {
+  Scratch s;
+  unicode::decode_utf8(text, s.chars);
+  bert_normalize(options_, strip_accents_, s.chars, 0, s.chars.size(), s);
+  std::vector<Word> words;
+  for_each_word(s.norm, [&](std::size_t ws, std::size_t we) {
+    words.push_back({unicode::to_utf8(std::u32string_view(s.norm).substr(ws, we - ws)),
+                     s.chars[s.align[ws]].begin, s.chars[s.align[we - 1]].end});
+  });
+  return words;
+}
 
 std::string WordPiece::normalize(const std::string& text) const {
   Scratch s;
@@ -313,8 +356,7 @@ void WordPiece::tokenize_text(const std::string& text, std::vector<Piece>& out) 
     std::int64_t match_id = -1;
     for (const auto& [token, id] : special_tokens_) {
       const std::size_t pos = text.find(token, byte);
-      if (pos != std::string::npos &&
-          (pos < match || (pos == match && token.size() > match_len))) {
+      if (pos != std::string::npos && (pos < match || (pos == match && token.size() > match_len))) {
         match = pos, match_len = token.size(), match_id = id;
       }
     }
@@ -323,22 +365,7 @@ void WordPiece::tokenize_text(const std::string& text, std::vector<Piece>& out) 
     while (char_end < chars.size() && chars[char_end].begin < segment_end) ++char_end;
     if (char_end > char_index) {
       bert_normalize(options_, strip_accents_, chars, char_index, char_end, s);
-      const std::size_t n = s.norm.size();
-      std::size_t i = 0;
-      while (i < n) {
-        const char32_t c = s.norm[i];
-        if (is_bert_whitespace(c)) {
-          ++i;
-        } else if (is_bert_punctuation(c)) {
-          word_pieces(i, i + 1);
-          ++i;
-        } else {
-          std::size_t j = i + 1;
-          while (j < n && !is_bert_whitespace(s.norm[j]) && !is_bert_punctuation(s.norm[j])) ++j;
-          word_pieces(i, j);
-          i = j;
-        }
-      }
+      for_each_word(s.norm, word_pieces);
     }
     if (match == std::string::npos) break;
     out.push_back({match_id, match, match + match_len});
@@ -372,7 +399,8 @@ std::vector<std::int64_t> WordPiece::tokenize_ids(const std::string& text) const
   return ids;
 }
 
-std::string WordPiece::decode(const std::vector<std::int64_t>& ids, bool skip_special_tokens) const {
+std::string WordPiece::decode(const std::vector<std::int64_t>& ids,
+                              bool skip_special_tokens) const {
   std::string out, token;
   bool first = true;
   for (const std::int64_t id : ids) {
@@ -404,7 +432,8 @@ std::int64_t WordPiece::token_to_id(const std::string& token) const {
 
 std::string WordPiece::id_to_token(std::int64_t id) const {
   if (id < 0 || static_cast<std::size_t>(id) >= vocab_.size()) {
-    throw Error(ErrorKind::Input, "token id " + std::to_string(id) + " is outside the vocabulary of " +
+    throw Error(ErrorKind::Input, "token id " + std::to_string(id) +
+                                      " is outside the vocabulary of " +
                                       std::to_string(vocab_.size()) + " tokens");
   }
   return vocab_[static_cast<std::size_t>(id)];

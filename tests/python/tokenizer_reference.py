@@ -14,8 +14,7 @@ Subcommands (all write their results into files the C++ test reads):
   ids KIND TOKENIZER_DIR OUT_DIR TEXTS...  reference ids (and byte offsets) of every line
                                      of each TEXTS file, into OUT_DIR/<name>.ids
   cases KIND TOKENIZER_DIR IN OUT    encode/decode cases described in IN (JSON)
-  normalize TOKENIZER_DIR OUT        BertNormalizer output for every code point
-  fast-vs-slow TOKENIZER_DIR TEXTS... OUT  lines where T5's fast tokenizer differs from SlowT5
+  normalize TOKENIZER_DIR OUT        BERT's normalized words for every code point
 """
 import csv
 import json
@@ -223,18 +222,28 @@ def load_fast_t5(model_file):
 
 # --------------------------------------------------------------------------------------
 def ids(kind, folder, out_dir, texts_paths):
+    """For t5 also writes OUT_DIR/fast_differences.json: the lines where transformers 5's
+    T5Tokenizer (the former T5TokenizerFast) gives other ids than SlowT5."""
     if kind == "bert":
         tok = load_bert(folder)
     else:
         slow = SlowT5(os.path.join(folder, "spiece.model"))
+        fast = load_fast_t5(os.path.join(folder, "spiece.model"))
+        differences = []
     for texts_path in texts_paths:
         texts = read_texts(texts_path)
         name = os.path.splitext(os.path.basename(texts_path))[0]
         with open(os.path.join(out_dir, name + ".ids"), "w", encoding="utf-8") as out:
             if kind == "bert":
                 write_bert_ids(tok, texts, out)
-            else:
-                write_t5_ids(slow, texts, out)
+                continue
+            slow_ids = write_t5_ids(slow, texts, out)
+        for n, (a, b) in enumerate(zip(slow_ids, fast(texts)["input_ids"])):
+            if a != b:
+                differences.append({"file": name, "line": n + 1, "slow": a, "fast": b})
+    if kind != "bert":
+        with open(os.path.join(out_dir, "fast_differences.json"), "w", encoding="utf-8") as f:
+            json.dump(differences, f)
 
 
 def write_bert_ids(tok, texts, out):
@@ -246,26 +255,31 @@ def write_bert_ids(tok, texts, out):
 
 
 def write_t5_ids(slow, texts, out):
-    """One line per text: the ids with </s> appended."""
+    """One line per text: the ids with </s> appended. Returns them."""
     plain = slow.sp.encode(texts)  # batched; equal to SlowT5 for texts without special tokens
+    result = []
     for text, ids_ in zip(texts, plain):
         if any(s in text for s in ("<pad>", "</s>", "<unk>", "<extra_id_")):
             ids_ = slow.tokenize_ids(text)
+        result.append(ids_ + [1])
         out.write(" ".join(map(str, ids_ + [1])) + "\n")
+    return result
 
 
 def encoding_json(enc, texts, tok):
-    offs = enc["offset_mapping"]
-    seq = enc.sequence_ids()
+    """The first encoding of a batch, offsets turned into bytes."""
+    enc_ids = enc["input_ids"][0]
+    offs = enc["offset_mapping"][0]
+    seq = enc.sequence_ids(0)
     fixed = []
     for (b, e), s in zip(offs, seq):
         if s is None:
             fixed.append((b, e))
         else:
             fixed.append(byte_offsets(texts[s], [(b, e)])[0])
-    return {"ids": enc["input_ids"], "type_ids": enc.get("token_type_ids"),
-            "attention_mask": enc["attention_mask"],
-            "tokens": tok.convert_ids_to_tokens(enc["input_ids"]),
+    return {"ids": enc_ids, "type_ids": enc["token_type_ids"][0],
+            "attention_mask": enc["attention_mask"][0],
+            "tokens": tok.convert_ids_to_tokens(enc_ids),
             "offsets": fixed, "sequence_ids": [-1 if s is None else s for s in seq]}
 
 
@@ -298,7 +312,9 @@ def cases(kind, folder, in_path, out_path):
                     kwargs.update(padding="max_length", max_length=case["pad_to"])
                     if case.get("max_length"):
                         raise ValueError("case sets both max_length and pad_to")
-                enc = tok(*texts, **kwargs)
+                # Batched, because the single-text call drops an empty second text
+                # (tok("", "") encodes one text; tok([""], [""]) encodes the pair).
+                enc = tok(*[[t] for t in texts], **kwargs)
                 results.append(encoding_json(enc, texts, tok))
             else:
                 add = case.get("add_special_tokens", True)
@@ -315,60 +331,26 @@ def cases(kind, folder, in_path, out_path):
 
 
 def normalize(folder, out_path):
-    """BertNormalizer applied to every code point on its own (surrogates excepted),
-    written as one JSON array of strings indexed by code point."""
-    tok = load_bert(folder)
-    norm = tok.backend_tokenizer.normalizer
-    pre = tok.backend_tokenizer.pre_tokenizer
-    out = []
-    # Characters are joined with "|" so that one call normalizes thousands; no code
-    # point's normalization produces "|", which is checked below.
-    chunk = 4096
-    for start in range(0, 0x110000, chunk):
-        cps = [c for c in range(start, min(start + chunk, 0x110000))
-               if not 0xD800 <= c <= 0xDFFF and c != ord("|")]
-        joined = norm.normalize_str("|".join(chr(c) for c in cps) + "|")
-        pieces = joined.split("|")
-        if len(pieces) != len(cps) + 1:
-            raise RuntimeError(f"normalization merged separators near U+{start:04X}")
-        out.extend(zip(cps, pieces[:-1]))
-    # Punctuation as BertPreTokenizer sees it: which code points split "a?b" in three.
-    punct = []
-    for start in range(0, 0x110000, chunk):
-        cps = [c for c in range(start, min(start + chunk, 0x110000)) if not 0xD800 <= c <= 0xDFFF]
-        text = " ".join("a" + chr(c) + "a" for c in cps)
-        words = [w for w, _ in pre.pre_tokenize_str(text)]
-        i = 0
-        for c in cps:
-            # each "a?a" yields ["a", "?", "a"] when ? is punctuation, ["a", "a"] when it is
-            # white space, else one word
-            if words[i] == "a" and i + 2 < len(words) and words[i + 1] == chr(c) and words[i + 2] == "a":
-                punct.append(c)
-                i += 3
-            elif words[i] == "a" and i + 1 < len(words) and words[i + 1] == "a" and not chr(c).isalnum():
-                i += 2
-            else:
-                i += 1
-    with open(out_path, "w", encoding="utf-8") as f:
-        json.dump({"normalized": [[c, s] for c, s in out if s != chr(c)], "checked": len(out),
-                   "punctuation": punct}, f, ensure_ascii=False)
-
-
-def fast_vs_slow(folder, out_path, texts_paths):
-    slow = SlowT5(os.path.join(folder, "spiece.model"))
-    fast = load_fast_t5(os.path.join(folder, "spiece.model"))
-    diffs, total = [], 0
-    for path in texts_paths:
-        texts = read_texts(path)
-        total += len(texts)
-        fast_ids = fast(texts)["input_ids"]
-        slow_ids = slow.sp.encode(texts)
-        for n, (t, a, b) in enumerate(zip(texts, slow_ids, fast_ids)):
-            if a + [1] != b:
-                diffs.append({"file": os.path.basename(path), "line": n + 1, "text": t,
-                              "slow": a + [1], "fast": b})
-    with open(out_path, "w", encoding="utf-8") as f:
-        json.dump({"lines": total, "differences": diffs}, f, ensure_ascii=False)
+    """BertNormalizer + BertPreTokenizer over every code point (surrogates excepted), each
+    between two letters ("a?a"). One JSON line per block of 4096 code points:
+    {"text": "a?a a?a ...", "words": [[words of the 1st unit], ...], "unassigned": [...]},
+    "unassigned" listing the code points that Unicode (as Python knows it) has not assigned."""
+    import unicodedata
+    from tokenizers import PreTokenizedString
+    backend = load_bert(folder).backend_tokenizer
+    with open(out_path, "w", encoding="utf-8") as out:
+        for start in range(0, 0x110000, 4096):
+            cps = [c for c in range(start, start + 4096) if not 0xD800 <= c <= 0xDFFF]
+            text = " ".join("a" + chr(c) + "a" for c in cps)
+            pts = PreTokenizedString(text)
+            pts.normalize(backend.normalizer.normalize)
+            backend.pre_tokenizer.pre_tokenize(pts)
+            words = [[] for _ in cps]
+            for word, (b, _), _ in pts.get_splits(offset_referential="original", offset_type="char"):
+                words[b // 4].append(word)  # unit i is "a?a " at characters 4i..4i+3
+            unassigned = [c for c in cps if unicodedata.category(chr(c)) == "Cn"]
+            out.write(json.dumps({"text": text, "words": words, "unassigned": unassigned},
+                                 ensure_ascii=False) + "\n")
 
 
 def main(argv):
@@ -381,8 +363,6 @@ def main(argv):
         cases(*argv[1:5])
     elif cmd == "normalize":
         normalize(argv[1], argv[2])
-    elif cmd == "fast-vs-slow":
-        fast_vs_slow(argv[1], argv[-1], argv[2:-1])
     else:
         raise SystemExit(f"unknown subcommand {cmd}")
 

@@ -284,47 +284,40 @@ TEST(BertModules, CloneCopiesWeights) {
 
 namespace {
 
-// A stand-in of the kind module surgery installs: wraps the original Linear and adds a
-// low-rank update (B A x), here with fixed values.
-class AddDelta : public torch::nn::Module, public pft::model::LinearReplacement {
+// What a PEFT method attaches to a projection: here a constant added to its output.
+class AddDelta : public pft::model::LinearExtension {
  public:
-  AddDelta(torch::nn::Linear base, double delta) : base_(std::move(base)), delta_(delta) {
-    register_module("base_layer", base_);
-  }
-  torch::Tensor forward(const torch::Tensor& input) override {
-    return pft::model::linear(*base_, input) + delta_;
+  explicit AddDelta(double delta) : delta_(delta) {}
+  std::string name() const override { return "delta"; }
+  torch::Tensor post(const torch::Tensor&, const torch::Tensor& output) override {
+    return output + delta_;
   }
 
  private:
-  torch::nn::Linear base_;
   double delta_;
 };
 
 }  // namespace
 
-TEST(BertModules, ReplacedLinearLayersTakeEffect) {
+TEST(BertModules, ProjectionsTakeExtensions) {
   torch::manual_seed(5);
   pft::model::BertForSequenceClassification model(tiny_config());
   model->eval();
   const auto ids = torch::randint(1, 50, {2, 6}, torch::kLong);
   const auto before = model->forward_ids(ids, {});
-
-  auto& self = *model->bert->encoder->layer_at(0)->attention->self;
-  self.replace_module("value", std::make_shared<AddDelta>(self.value, 0.0));
-  EXPECT_TRUE(torch::equal(model->forward_ids(ids, {}), before));  // delta 0: same numbers
-  self.replace_module("value", std::make_shared<AddDelta>(self.value, 0.5));
-  EXPECT_FALSE(torch::allclose(model->forward_ids(ids, {}), before));
-  // The wrapper's parameters appear under PEFT-style names.
-  const auto params = model->named_parameters();
-  EXPECT_NE(params.find("bert.encoder.layer.0.attention.self.value.base_layer.weight"), nullptr);
-
-  self.replace_module("key", std::make_shared<torch::nn::ReLUImpl>());
-  try {
-    model->forward_ids(ids, {});
-    FAIL() << "expected an error";
-  } catch (const pft::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("registered as 'key'"), std::string::npos) << e.what();
+  std::size_t projections = 0;
+  for (const auto& m : model->named_modules()) {
+    if (m.value()->as<pft::model::Linear>() != nullptr) ++projections;
   }
+  EXPECT_EQ(projections, 2u * 6u + 2u);  // 6 per layer, pooler, classifier
+
+  auto value = model->bert->encoder->layer_at(0)->attention->self->value;
+  value->add_extension(std::make_shared<AddDelta>(0.0));
+  EXPECT_TRUE(torch::equal(model->forward_ids(ids, {}), before));  // delta 0: same numbers
+  value->add_extension(std::make_shared<AddDelta>(0.5));
+  EXPECT_FALSE(torch::allclose(model->forward_ids(ids, {}), before));
+  EXPECT_EQ(value->remove_extensions("delta"), 2u);
+  EXPECT_TRUE(torch::equal(model->forward_ids(ids, {}), before));
 }
 
 TEST(BertModules, CudaMatchesCpu_CUDA) {

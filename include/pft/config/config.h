@@ -89,6 +89,15 @@ struct DataConfig {
 struct PromptConfig {
   std::string template_text;
   Verbalizer verbalizer;
+  std::string truncate = "longest_first";
+  std::string demos;
+  std::string demo_template;
+  std::int64_t num_demos = 0;
+  std::vector<std::int64_t> demo_ids;
+  std::int64_t demo_seed = 0;
+  bool demo_balanced = false;
+  bool demo_resample = false;
+  std::string demo_separator = "\n";
 
   template <class V>
   void visit(V&& v) {
@@ -100,6 +109,25 @@ struct PromptConfig {
       "Label -> word or list of words for cloze and text-to-text tasks, e.g. "
       "{\"positive\": [\"great\"], \"negative\": [\"terrible\"]}.",
       rules::none());
+    v("truncate", truncate,
+      "When the rendered prompt is too long: `longest_first` shortens the longest field slot "
+      "token by token, or name one field to shorten only it. Literal text, {mask} and soft "
+      "tokens are never cut.",
+      rules::none());
+    v("demos", demos, "JSONL file of demonstrations for the {demos} slot.", rules::path());
+    v("demo_template", demo_template,
+      "Template of one demonstration; its {mask} shows the demo's answer (the verbalizer's "
+      "first word for its label). Add a rationale field for chain-of-thought exemplars.",
+      rules::none());
+    v("num_demos", num_demos, "Demonstrations per prompt, drawn by a seeded sampler.",
+      rules::at_least(0));
+    v("demo_ids", demo_ids, "Fixed 0-based demo indices (instead of sampling).", rules::none());
+    v("demo_seed", demo_seed, "Seed of the demonstration sampler.", rules::at_least(0));
+    v("demo_balanced", demo_balanced, "Draw the same number of demonstrations per label.",
+      rules::none());
+    v("demo_resample", demo_resample,
+      "Draw demonstrations anew for every example (else one draw serves all).", rules::none());
+    v("demo_separator", demo_separator, "Text after each demonstration.", rules::none());
   }
 };
 
@@ -125,6 +153,9 @@ struct PeftConfig {
   double lora_alpha = 16.0;
   double lora_dropout = 0.0;
   std::vector<std::string> target_modules;
+  std::string target_modules_regex;
+  std::string bias = "none";
+  bool use_rslora = false;
   std::int64_t num_virtual_tokens = 20;
 
   template <class V>
@@ -141,6 +172,14 @@ struct PeftConfig {
     v("target_modules", target_modules,
       "Module names (exact, suffix or regex, as PEFT matches them) that LoRA/IA3 wrap. Empty: "
       "the model's default (BERT: query, value; T5: q, v).",
+      rules::none());
+    v("target_modules_regex", target_modules_regex,
+      "A regular expression that must match a module's whole path (PEFT's string form of "
+      "target_modules); used instead of target_modules when set.",
+      rules::none());
+    v("bias", bias, "Which biases train with LoRA and are saved with it.",
+      rules::one_of({"none", "all", "lora_only"}));
+    v("use_rslora", use_rslora, "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r).",
       rules::none());
     v("num_virtual_tokens", num_virtual_tokens,
       "Virtual tokens of prompt tuning, p-tuning and prefix tuning.", rules::at_least(1));
@@ -159,9 +198,14 @@ struct TrainConfig {
   std::int64_t log_every = 10;
   double weight_decay = 0.0;
   std::int64_t warmup_steps = 0;
+  double warmup_ratio = 0.0;
   std::string lr_scheduler = "linear";
   std::int64_t grad_accum_steps = 1;
   double max_grad_norm = 1.0;
+  std::int64_t keep_last = 2;
+  std::int64_t early_stopping_patience = 0;
+  std::string metric_for_best;
+  bool greater_is_better = true;
 
   template <class V>
   void visit(V&& v) {
@@ -183,12 +227,26 @@ struct TrainConfig {
     v("weight_decay", weight_decay, "AdamW weight decay (never on biases and norms).",
       rules::at_least(0));
     v("warmup_steps", warmup_steps, "Linear warm-up steps of the schedule.", rules::at_least(0));
+    v("warmup_ratio", warmup_ratio,
+      "Warm-up as a fraction of the total steps (used when warmup_steps is 0).",
+      rules::between(0, 1));
     v("lr_scheduler", lr_scheduler, "Learning-rate schedule after warm-up.",
       rules::one_of({"constant", "linear", "cosine"}));
     v("grad_accum_steps", grad_accum_steps, "Batches accumulated per optimizer step.",
       rules::at_least(1));
     v("max_grad_norm", max_grad_norm, "Clip gradients to this global norm (0: no clipping).",
       rules::at_least(0));
+    v("keep_last", keep_last, "Checkpoints kept in RUN_DIR/checkpoints (older ones are removed).",
+      rules::at_least(1));
+    v("early_stopping_patience", early_stopping_patience,
+      "Stop after this many evaluations without improvement of metric_for_best (0: never).",
+      rules::at_least(0));
+    v("metric_for_best", metric_for_best,
+      "Evaluation metric that picks the best checkpoint (empty: the task's main metric, e.g. "
+      "accuracy).",
+      rules::none());
+    v("greater_is_better", greater_is_better, "Whether a larger metric_for_best is better.",
+      rules::none());
   }
 };
 

@@ -13,9 +13,8 @@
 //                                       position and token-type embeddings are added inside;
 //                                       `prefixes` holds per-layer key/value prefixes.
 // Attention runs through at::scaled_dot_product_attention with a boolean padding mask;
-// dropout applies in training mode only. Linear layers are called by their registered name
-// (pft/model/linear.h), so a LoRA or IA3 wrapper swapped in with replace_module() takes
-// effect; the typed members keep pointing at the original layers.
+// dropout applies in training mode only. Every projection is a pft::model::Linear
+// (pft/model/linear.h), where PEFT methods attach their extensions.
 
 #include <torch/torch.h>
 
@@ -24,6 +23,7 @@
 
 #include "pft/model/bert_config.h"
 #include "pft/model/hooks.h"
+#include "pft/model/linear.h"
 
 namespace pft::model {
 
@@ -85,9 +85,9 @@ class BertSelfAttentionImpl : public torch::nn::Cloneable<BertSelfAttentionImpl>
                         const LayerPrefix* prefix = nullptr);
 
   BertConfig config;
-  torch::nn::Linear query{nullptr};
-  torch::nn::Linear key{nullptr};
-  torch::nn::Linear value{nullptr};
+  Linear query{nullptr};
+  Linear key{nullptr};
+  Linear value{nullptr};
 };
 TORCH_MODULE(BertSelfAttention);
 
@@ -101,7 +101,7 @@ class BertSelfOutputImpl : public torch::nn::Cloneable<BertSelfOutputImpl> {
 
   BertConfig config;
   std::int64_t in_features;
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT(readability-identifier-naming)
   torch::nn::Dropout dropout{nullptr};
 };
@@ -129,7 +129,7 @@ class BertIntermediateImpl : public torch::nn::Cloneable<BertIntermediateImpl> {
   torch::Tensor forward(const torch::Tensor& hidden_states);
 
   BertConfig config;
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
 };
 TORCH_MODULE(BertIntermediate);
 
@@ -175,7 +175,7 @@ class BertPoolerImpl : public torch::nn::Cloneable<BertPoolerImpl> {
   torch::Tensor forward(const torch::Tensor& hidden_states);
 
   BertConfig config;
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
 };
 TORCH_MODULE(BertPooler);
 
@@ -229,7 +229,7 @@ class BertPredictionHeadTransformImpl
   torch::Tensor forward(const torch::Tensor& hidden_states);
 
   BertConfig config;
-  torch::nn::Linear dense{nullptr};
+  Linear dense{nullptr};
   torch::nn::LayerNorm LayerNorm{nullptr};  // NOLINT(readability-identifier-naming)
 };
 TORCH_MODULE(BertPredictionHeadTransform);
@@ -246,7 +246,7 @@ class BertLMPredictionHeadImpl : public torch::nn::Cloneable<BertLMPredictionHea
 
   BertConfig config;
   BertPredictionHeadTransform transform{nullptr};
-  torch::nn::Linear decoder{nullptr};  // only when untied
+  Linear decoder{nullptr};  // only when untied
   torch::Tensor bias;                  // [vocab]
 };
 TORCH_MODULE(BertLMPredictionHead);
@@ -307,7 +307,7 @@ class BertForSequenceClassificationImpl
   BertConfig config;
   BertModel bert{nullptr};
   torch::nn::Dropout dropout{nullptr};
-  torch::nn::Linear classifier{nullptr};
+  Linear classifier{nullptr};
 };
 TORCH_MODULE(BertForSequenceClassification);
 
@@ -331,7 +331,7 @@ class BertForTokenClassificationImpl
   BertConfig config;
   BertModel bert{nullptr};
   torch::nn::Dropout dropout{nullptr};
-  torch::nn::Linear classifier{nullptr};
+  Linear classifier{nullptr};
 };
 TORCH_MODULE(BertForTokenClassification);
 

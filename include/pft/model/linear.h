@@ -1,36 +1,64 @@
 #pragma once
-// How models call their Linear layers so that module surgery takes effect.
+// pft::model::Linear: a drop-in for torch::nn::Linear (same parameters, same state-dict names
+// `weight` and `bias`) with one extension point for parameter-efficient methods.
 //
-// PEFT methods such as LoRA or IA3 swap a model's Linear child for a wrapper with
-// `Module::replace_module(name, wrapper)`. That updates the module's registry, not the typed
-// member (`query`, `dense`, ...) a model keeps for convenience, so the models never call
-// those members directly: they call forward_linear(*this, "query", x), which looks the child
-// up by name at every call and runs whatever is registered there now.
+// LibTorch modules call their children through C++ members, so swapping a registered child
+// with replace_module() would not change what forward() calls. Instead every projection of
+// pft's models is this Linear, and a PEFT method attaches a LinearExtension to the ones it
+// targets (found by walking named_modules()), registering its own parameters as children of
+// the Linear under PEFT's names (`query.lora_A.weight`, ...). The model code never learns
+// which methods exist.
+//
+//   forward(x) = post_k(...post_1(x, linear(pre_k(...pre_1(x)), weight, bias)))
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace pft::model {
 
-/// What module surgery may register in place of a torch::nn::Linear: a torch::nn::Module
-/// that also derives from this interface (e.g. a LoRA layer holding the original Linear).
-class LinearReplacement {
+/// What a method adds to one linear layer. Both transforms default to identity.
+class LinearExtension {
  public:
-  virtual ~LinearReplacement() = default;
-  /// [..., in_features] -> [..., out_features]
-  virtual torch::Tensor forward(const torch::Tensor& input) = 0;
+  virtual ~LinearExtension() = default;
+  /// Name for messages and to find/remove the extension ("lora", "ia3", ...).
+  virtual std::string name() const = 0;
+  /// Transforms the input before the matrix product (IA3 on feed-forward inputs).
+  virtual torch::Tensor pre(const torch::Tensor& input) { return input; }
+  /// Transforms the output; `input` is the layer's original input (LoRA adds B·A·x to y).
+  virtual torch::Tensor post(const torch::Tensor& input, const torch::Tensor& output) {
+    (void)input;
+    return output;
+  }
 };
 
-/// The same computation as PyTorch's torch.nn.functional.linear (at::linear), which for
-/// inputs of more than two dimensions differs in the last bits from LibTorch's
-/// torch::nn::functional::linear (matmul, then a separate bias add).
-torch::Tensor linear(const torch::nn::LinearImpl& layer, const torch::Tensor& input);
+class LinearImpl : public torch::nn::Cloneable<LinearImpl> {
+ public:
+  LinearImpl(std::int64_t in_features, std::int64_t out_features)
+      : LinearImpl(torch::nn::LinearOptions(in_features, out_features)) {}
+  explicit LinearImpl(const torch::nn::LinearOptions& options);
 
-/// Runs `parent`'s child registered as `name`: a torch::nn::Linear through linear() above,
-/// or a LinearReplacement through its forward. Anything else registered there is a
-/// pft::Error (Runtime) naming the child.
-torch::Tensor forward_linear(const torch::nn::Module& parent, const std::string& name,
-                             const torch::Tensor& input);
+  void reset() override;
+  void reset_parameters();
+  torch::Tensor forward(const torch::Tensor& input);
+  void pretty_print(std::ostream& stream) const override;
+
+  /// Attaches `extension`, applied after those already attached.
+  void add_extension(std::shared_ptr<LinearExtension> extension);
+  /// Detaches every extension called `name`; returns how many were removed.
+  std::size_t remove_extensions(const std::string& name);
+  const std::vector<std::shared_ptr<LinearExtension>>& extensions() const { return extensions_; }
+
+  torch::nn::LinearOptions options;
+  torch::Tensor weight;  // [out_features, in_features]
+  torch::Tensor bias;    // [out_features], undefined without bias
+
+ private:
+  std::vector<std::shared_ptr<LinearExtension>> extensions_;
+};
+
+TORCH_MODULE(Linear);
 
 }  // namespace pft::model

@@ -21,7 +21,7 @@ struct Encoding {
   /// text of a pair); (0, 0) for added special tokens and padding. Hugging Face counts
   /// characters instead of bytes; the two agree on ASCII text.
   std::vector<std::pair<std::size_t, std::size_t>> offsets;
-  std::vector<std::int64_t> sequence_ids;    // 0 first text, 1 second, -1 special/pad
+  std::vector<std::int64_t> sequence_ids;  // 0 first text, 1 second, -1 special/pad
 };
 
 struct EncodeOptions {
@@ -38,6 +38,8 @@ struct EncodeOptions {
 
 /// Text is UTF-8; invalid UTF-8 throws pft::Error (Input). Special tokens written in the
 /// text ("[MASK]", "<extra_id_0>", "</s>") are recognised as such, as Hugging Face does.
+/// Every method is const and keeps no state between calls: one tokenizer may serve several
+/// threads. Behaviour and measured parity: docs/tokenizers.md.
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

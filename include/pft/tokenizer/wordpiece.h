@@ -73,6 +73,16 @@ class WordPiece final : public Tokenizer {
   /// The text after BERT's normalization (what Hugging Face's BertNormalizer returns).
   std::string normalize(const std::string& text) const;
 
+  /// A word as BERT's pre-tokenizer sees it: normalized text, source byte range.
+  struct Word {
+    std::string text;
+    std::size_t begin = 0;
+    std::size_t end = 0;
+  };
+  /// Normalization, then splitting on white space and around punctuation (Hugging Face's
+  /// BertNormalizer + BertPreTokenizer); special tokens in the text are not recognised.
+  std::vector<Word> pre_tokenize(const std::string& text) const;
+
  private:
   // Tokens of `text` without special tokens around them, offsets into `text`.
   void tokenize_text(const std::string& text, std::vector<Piece>& out) const;

@@ -1,0 +1,73 @@
+#pragma once
+// LoRA (Hu et al. 2021) as Hugging Face PEFT implements it: for each targeted linear layer
+// y = W x + b + (alpha / r) * B A dropout(x), A [r, in] Kaiming-uniform, B [out, r] zero, so
+// training starts from the base model's function. use_rslora scales by alpha / sqrt(r).
+// Merging folds (alpha / r) B A into W (in fp32) and unmerging takes it out again.
+
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pft/model/linear.h"
+#include "pft/peft/targets.h"
+
+namespace pft::peft {
+
+struct LoraOptions {
+  std::int64_t r = 8;
+  double alpha = 16.0;
+  double dropout = 0.0;
+  bool use_rslora = false;
+  std::string bias = "none";  // none | all | lora_only: which biases train and are saved
+  TargetSpec targets;
+};
+
+/// The LoRA update of one linear layer; its A and B are registered under the layer as
+/// `lora_A` and `lora_B` (PEFT's names).
+class LoraExtension : public model::LinearExtension {
+ public:
+  LoraExtension(model::LinearImpl& layer, const LoraOptions& options);
+  std::string name() const override { return "lora"; }
+  torch::Tensor post(const torch::Tensor& input, const torch::Tensor& output) override;
+
+  torch::nn::Linear lora_A{nullptr};
+  torch::nn::Linear lora_B{nullptr};
+  torch::nn::Dropout dropout{nullptr};
+  double scaling = 1.0;
+  bool merged = false;
+  /// The update (alpha / r) B A, [out, in], in fp32.
+  torch::Tensor delta_weight() const;
+};
+
+/// LoRA attached to every targeted model::Linear of a model.
+class Lora {
+ public:
+  /// Finds the targets (errors name peft.target_modules and list the linear layers), checks
+  /// r and alpha, then adds the extensions. Does not freeze anything (see PeftMethod).
+  Lora(torch::nn::Module& model, LoraOptions options);
+
+  const LoraOptions& options() const { return options_; }
+  const std::vector<std::string>& target_paths() const { return paths_; }
+
+  /// The method's own parameters: lora_A/lora_B weights, by module path.
+  std::vector<std::pair<std::string, torch::Tensor>> parameters() const;
+  /// Biases that train under options.bias ("all": every bias; "lora_only": the targets').
+  std::vector<std::pair<std::string, torch::Tensor>> trainable_biases(torch::nn::Module& model) const;
+
+  /// Folds the updates into the base weights (idempotent); returns the largest absolute
+  /// change made to any weight, which is 0 when the update is still zero.
+  double merge();
+  void unmerge();
+  bool merged() const;
+
+ private:
+  LoraOptions options_;
+  std::vector<std::string> paths_;
+  std::vector<model::LinearImpl*> layers_;
+  std::vector<std::shared_ptr<LoraExtension>> extensions_;
+};
+
+}  // namespace pft::peft

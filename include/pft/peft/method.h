@@ -1,0 +1,130 @@
+#pragma once
+// The PeftMethod interface: a parameter-efficient method attaches itself to a built model
+// (module surgery through model::Linear extensions, or the models' two hook points), owns
+// its parameters, and saves/loads them in Hugging Face PEFT's on-disk format
+// (adapter_config.json + adapter_model.safetensors). Methods are made by name from the
+// config's peft section through make_method(); adding one adds a file pair and a line there.
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pft/config/config.h"
+#include "pft/model/hooks.h"
+
+namespace pft::peft {
+
+/// What a method needs to know about the model it attaches to.
+struct ModelInfo {
+  std::string model_type;          // "bert" or "t5"
+  std::string task_type;           // PEFT's: SEQ_CLS, TOKEN_CLS, SEQ_2_SEQ_LM, FEATURE_EXTRACTION
+  std::string base_model_name_or_path;
+  std::int64_t hidden_size = 0;
+  std::int64_t num_layers = 0;     // per stack
+  std::int64_t num_heads = 0;
+  std::int64_t head_dim = 0;
+  std::int64_t vocab_size = 0;
+  /// Module paths that train fully and are saved with the adapter (a new head), relative to
+  /// the model root, e.g. {"classifier"}.
+  std::vector<std::string> modules_to_save;
+  /// The model's default target modules for LoRA/IA3 when the config names none.
+  std::vector<std::string> default_targets;
+};
+
+using TensorMap = std::map<std::string, torch::Tensor>;
+
+class PeftMethod {
+ public:
+  virtual ~PeftMethod() = default;
+
+  /// Config name ("lora", ...) and PEFT's peft_type ("LORA", ...).
+  virtual std::string name() const = 0;
+  virtual std::string peft_type() const = 0;
+
+  /// Adds the method's parameters to `model`. Validates targets and shapes before touching
+  /// any weight. Does not freeze: attach_method() does that for every method alike.
+  virtual void attach(torch::nn::Module& model, const ModelInfo& info) = 0;
+
+  /// The method's own trainable tensors by module path (e.g. "...query.lora_A.weight").
+  virtual std::vector<std::pair<std::string, torch::Tensor>> parameters() const = 0;
+
+  /// Base-model tensors the method trains in place (BitFit's biases, LoRA's bias="all",
+  /// full fine-tuning): unfrozen by attach_method() and saved with the adapter.
+  virtual std::vector<std::pair<std::string, torch::Tensor>> trained_base_tensors(torch::nn::Module& model) const {
+    (void)model;
+    return {};
+  }
+
+  /// The method's keys of adapter_config.json (peft_type and task keys are added by save).
+  virtual nlohmann::json config_json() const = 0;
+
+  /// Method tensors under PEFT's state-dict names (without the "base_model.model." prefix).
+  virtual TensorMap state_dict() const;
+  /// Loads tensors named as state_dict() returns them; missing or mis-shaped ones are a
+  /// pft::Error (Input) naming `source` and the tensor.
+  virtual void load_state_dict(const TensorMap& tensors, const std::string& source);
+
+  // Hook points, identity unless the method overrides them.
+  /// Virtual tokens prepended to the input embeddings (prompt tuning, p-tuning).
+  virtual std::int64_t num_virtual_tokens() const { return 0; }
+  /// `embeds` [batch, seq, hidden] -> [batch, virtual + seq, hidden].
+  virtual torch::Tensor prepend_virtual_tokens(const torch::Tensor& embeds) { return embeds; }
+  /// Per-layer key/value prefixes for a batch (prefix tuning); nullopt for none.
+  virtual std::optional<model::LayerPrefixes> prefixes(std::int64_t batch_size, const torch::Device& device) {
+    (void)batch_size;
+    (void)device;
+    return std::nullopt;
+  }
+
+  virtual bool can_merge() const { return false; }
+  /// Folds the method into the base weights; returns the largest change to any weight.
+  virtual double merge() { return 0.0; }
+  virtual void unmerge() {}
+};
+
+/// Makes the method named by config.method ("none" gives nullptr). An unknown name is a
+/// pft::Error (Config) listing the known ones.
+std::unique_ptr<PeftMethod> make_method(const config::PeftConfig& config);
+
+/// The names make_method() knows, in documentation order.
+std::vector<std::string> method_names();
+
+/// A model with its method attached: everything frozen but the method's parameters, the
+/// tensors it trains in place, and info.modules_to_save. Owns the method.
+struct AdaptedModel {
+  std::shared_ptr<torch::nn::Module> model;
+  std::unique_ptr<PeftMethod> method;  // null for "none"
+  ModelInfo info;
+  std::int64_t trainable_count = 0;
+  std::int64_t total_count = 0;
+
+  /// Every tensor that trains, by module path, in a stable order.
+  std::vector<std::pair<std::string, torch::Tensor>> trainable() const;
+};
+
+/// Attaches `method` (may be null) to `model` and freezes the rest; logs
+/// "trainable params: N || all params: M || trainable%: P" as PEFT prints it.
+AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model, std::unique_ptr<PeftMethod> method,
+                           ModelInfo info);
+
+/// Writes DIR/adapter_config.json and DIR/adapter_model.safetensors in PEFT's format
+/// (tensor names prefixed "base_model.model."; modules_to_save as PEFT saves them), each
+/// atomically.
+void save_adapter(const AdaptedModel& adapted, const std::string& dir);
+
+/// Loads an adapter folder written by save_adapter() or by Python PEFT into `adapted`
+/// (whose method must match adapter_config.json's peft_type). Checks every tensor against
+/// the model before copying any; mismatches name the file, the tensor and the hint that the
+/// adapter may belong to another base model.
+void load_adapter(AdaptedModel& adapted, const std::string& dir);
+
+/// Reads DIR/adapter_config.json (errors name the file and key).
+nlohmann::json read_adapter_config(const std::string& dir);
+
+}  // namespace pft::peft

@@ -1,0 +1,76 @@
+#pragma once
+// Sequence classification with a linear head on BERT's pooled output: examples from JSONL
+// (data.text_field, optional data.text_pair_field, data.label_field), optionally rendered
+// through prompt.template first, tokenized once, batched with dynamic padding. Loss is cross
+// entropy; evaluation reports accuracy, macro F1 and micro F1 (docs/metrics.md).
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pft/config/config.h"
+#include "pft/model/bert.h"
+#include "pft/peft/method.h"
+#include "pft/prompt/template.h"
+#include "pft/tokenizer/tokenizer.h"
+#include "pft/train/trainer.h"
+
+namespace pft::task {
+
+/// One tokenized example.
+struct ClassificationExample {
+  std::vector<std::int64_t> ids;
+  std::vector<std::int64_t> type_ids;
+  std::int64_t label = -1;  // -1: unlabelled
+};
+
+struct ClassificationData {
+  std::vector<ClassificationExample> examples;
+  std::string path;
+};
+
+/// Reads and tokenizes `path`. Labels not in `labels` are an error naming file and line.
+ClassificationData load_classification_data(const std::string& path, const config::RunConfig& config,
+                                            const tokenizer::Tokenizer& tokenizer,
+                                            const std::vector<std::string>& labels, std::size_t limit);
+
+/// Label names for a run: task.labels, else the checkpoint's id2label when it has a
+/// classification head, else the sorted distinct labels of the training file.
+std::vector<std::string> resolve_labels(const config::RunConfig& config);
+
+class SequenceClassificationTask : public train::TrainableTask {
+ public:
+  SequenceClassificationTask(model::BertForSequenceClassification model, peft::PeftMethod* method,
+                             const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
+                             std::vector<std::string> labels, torch::Device device, bool load_train = true);
+
+  std::vector<std::int64_t> train_lengths() const override;
+  train::Batch train_batch(const std::vector<std::size_t>& indices, const torch::Device& device) const override;
+  torch::Tensor loss(const train::Batch& batch) override;
+  bool has_eval() const override { return !eval_.examples.empty(); }
+  train::EvalResult evaluate(const std::string& predictions_path) override;
+  std::string main_metric() const override { return "accuracy"; }
+
+  /// Logits [batch, labels] for a batch, through the method's hooks.
+  torch::Tensor logits(const train::Batch& batch);
+
+ private:
+  train::Batch make_batch(const ClassificationData& data, const std::vector<std::size_t>& indices,
+                          const torch::Device& device) const;
+
+  model::BertForSequenceClassification model_;
+  peft::PeftMethod* method_;
+  std::vector<std::string> labels_;
+  std::int64_t pad_id_;
+  std::int64_t eval_batch_size_;
+  ClassificationData train_;
+  ClassificationData eval_;
+  torch::Device device_;
+};
+
+/// What PEFT methods need to know of a BERT classifier.
+peft::ModelInfo bert_model_info(const model::BertConfig& config, const std::string& path, const std::string& task_type);
+
+}  // namespace pft::task

@@ -1,0 +1,36 @@
+#pragma once
+// AdamW over the trainable parameters, in two groups as transformers' Trainer builds them:
+// weight decay on weights, none on biases and normalisation weights.
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace pft::train {
+
+struct OptimizerOptions {
+  double lr = 5e-5;
+  double weight_decay = 0.0;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+};
+
+/// True for parameters that get no weight decay: biases and the weights of LayerNorm /
+/// T5's layer_norm (any name containing "LayerNorm", "layer_norm" or ending in "bias").
+bool exempt_from_weight_decay(const std::string& name);
+
+/// Names of the parameters of `module` that require gradients, in registration order.
+std::vector<std::string> trainable_parameter_names(const torch::nn::Module& module);
+
+/// AdamW with group 0 = decayed weights, group 1 = exempt parameters (weight_decay 0).
+/// Only parameters with requires_grad are included, so frozen weights get no state.
+std::unique_ptr<torch::optim::AdamW> make_adamw(const torch::nn::Module& module,
+                                                const OptimizerOptions& options);
+
+/// Sets the learning rate of every group.
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr);
+
+}  // namespace pft::train

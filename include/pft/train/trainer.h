@@ -1,0 +1,113 @@
+#pragma once
+// The training loop: AdamW in decay/no-decay groups, warm-up + schedule, gradient
+// accumulation, clipping by global norm, epochs or max_steps, evaluation every N steps and at
+// the end, early stopping and the best checkpoint, checkpoints every N steps that resume
+// exactly, SIGINT/SIGTERM handled by saving and exiting 130, NaN/inf losses stopped with the
+// step named. Task-agnostic: a TrainableTask makes batches, losses and evaluations.
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pft/config/config.h"
+#include "pft/peft/method.h"
+
+namespace pft::train {
+
+/// One batch on its device.
+struct Batch {
+  std::vector<std::size_t> indices;               // example indices in the training split
+  std::map<std::string, torch::Tensor> tensors;   // input_ids, attention_mask, labels, ...
+  std::int64_t num_tokens = 0;                    // non-padding input tokens
+};
+
+struct EvalResult {
+  std::map<std::string, double> metrics;
+  std::int64_t examples = 0;
+};
+
+class TrainableTask {
+ public:
+  virtual ~TrainableTask() = default;
+  /// Token lengths of the training examples (the batch planner buckets by them).
+  virtual std::vector<std::int64_t> train_lengths() const = 0;
+  virtual Batch train_batch(const std::vector<std::size_t>& indices, const torch::Device& device) const = 0;
+  /// Mean loss of a batch, with gradients (the model is in training mode).
+  virtual torch::Tensor loss(const Batch& batch) = 0;
+  virtual bool has_eval() const = 0;
+  /// Evaluates on the evaluation split (model in eval mode, no gradients); writes one JSON
+  /// line per example to `predictions_path` when it is not empty.
+  virtual EvalResult evaluate(const std::string& predictions_path) = 0;
+  /// The metric that decides the best checkpoint by default ("accuracy", ...).
+  virtual std::string main_metric() const = 0;
+};
+
+struct TrainSummary {
+  std::int64_t steps = 0;
+  std::int64_t examples = 0;
+  std::int64_t tokens = 0;
+  double seconds = 0;
+  double best_metric = 0;
+  std::int64_t best_step = -1;
+  std::string metric_name;
+  std::map<std::string, double> final_metrics;
+  double final_loss = 0;
+  std::string adapter_dir;
+  bool stopped_early = false;
+};
+
+class Trainer {
+ public:
+  /// `run_dir` receives config.resolved.json (written by the caller), metrics.jsonl,
+  /// train.log, checkpoints/, adapter/, best/adapter/ and summary.json.
+  Trainer(TrainableTask& task, peft::AdaptedModel& model, config::TrainConfig options,
+          torch::Device device, std::string run_dir);
+
+  /// Trains; with `resume`, continues from the newest complete checkpoint in run_dir.
+  TrainSummary run(bool resume);
+
+  /// Steps in the whole run (max_steps, or epochs x optimizer steps per epoch).
+  std::int64_t total_steps() const;
+
+ private:
+  struct State {
+    std::int64_t step = 0;            // optimizer steps done
+    std::int64_t epoch = 0;           // current epoch
+    std::int64_t batch_in_epoch = 0;  // micro-batches of `epoch` already consumed
+    double best_metric = 0;
+    std::int64_t best_step = -1;
+    std::int64_t bad_evals = 0;
+    std::int64_t examples = 0;
+    std::int64_t tokens = 0;
+    std::int64_t metrics_lines = 0;   // lines of metrics.jsonl written so far
+    double running_loss = 0;          // loss summed since the last log line
+    std::int64_t running_count = 0;   // batches in running_loss
+  };
+
+  void save_checkpoint(const State& state);
+  State load_latest_checkpoint();
+  void append_metrics(State& state, const nlohmann::json& event);
+  bool better(double value, const State& state) const;
+  EvalResult evaluate_and_track(State& state);
+
+  TrainableTask& task_;
+  peft::AdaptedModel& model_;
+  config::TrainConfig options_;
+  torch::Device device_;
+  std::string run_dir_;
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::vector<std::pair<std::string, torch::Tensor>> trainable_;
+  std::int64_t batches_per_epoch_ = 0;
+  std::string metric_name_;
+};
+
+/// Names of the complete checkpoints in RUN_DIR/checkpoints, oldest first ("step-40", ...).
+std::vector<std::string> list_checkpoints(const std::string& run_dir);
+
+/// A small SVG chart of loss (and the evaluation metric) against step, from metrics.jsonl.
+std::string plot_svg(const std::string& metrics_jsonl_path);
+
+}  // namespace pft::train

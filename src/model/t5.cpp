@@ -1,0 +1,731 @@
+#include "pft/model/t5.h"
+
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "pft/io/checkpoint.h"
+#include "pft/util/error.h"
+#include "pft/util/log.h"
+
+namespace pft::model {
+
+namespace {
+
+using nlohmann::json;
+
+std::string describe(const json& value) {
+  std::string text = value.dump();
+  if (text.size() > 60) text = text.substr(0, 57) + "...";
+  return std::string(value.type_name()) + " " + text;
+}
+
+[[noreturn]] void bad_key(const std::string& source, const std::string& key,
+                          const std::string& what) {
+  throw Error(ErrorKind::Input, source + ": key '" + key + "': " + what);
+}
+
+// Reads `key` when present and not null; leaves `out` (the default) otherwise.
+void read_int(const json& doc, const std::string& source, const char* key, std::int64_t& out) {
+  const auto it = doc.find(key);
+  if (it == doc.end() || it->is_null()) return;
+  if (!it->is_number_integer()) bad_key(source, key, "expected an integer, got " + describe(*it));
+  out = it->get<std::int64_t>();
+}
+
+void read_double(const json& doc, const std::string& source, const char* key, double& out) {
+  const auto it = doc.find(key);
+  if (it == doc.end() || it->is_null()) return;
+  if (!it->is_number()) bad_key(source, key, "expected a number, got " + describe(*it));
+  out = it->get<double>();
+}
+
+void read_bool(const json& doc, const std::string& source, const char* key, bool& out) {
+  const auto it = doc.find(key);
+  if (it == doc.end() || it->is_null()) return;
+  if (!it->is_boolean()) bad_key(source, key, "expected true or false, got " + describe(*it));
+  out = it->get<bool>();
+}
+
+bool known_activation(const std::string& name) {
+  return name == "relu" || name == "gelu" || name == "gelu_new" || name == "silu";
+}
+
+// transformers' NewGELUActivation ("gelu_new"), written in the same order of operations so
+// that results agree to the last bit as far as the kernels allow.
+constexpr double kPi = 3.14159265358979323846;
+
+torch::Tensor gelu_new(const torch::Tensor& x) {
+  return 0.5 * x *
+         (1.0 + torch::tanh(std::sqrt(2.0 / kPi) * (x + 0.044715 * torch::pow(x, 3.0))));
+}
+
+torch::Tensor activate(const std::string& name, const torch::Tensor& x) {
+  if (name == "relu") return torch::relu(x);
+  if (name == "gelu_new") return gelu_new(x);
+  if (name == "gelu") return torch::gelu(x);
+  return torch::silu(x);  // validated: silu
+}
+
+// Most negative finite value of the dtype: masked scores, as transformers writes them.
+double min_value(torch::Dtype dtype) {
+  switch (dtype) {
+    case torch::kHalf: return -65504.0;
+    case torch::kBFloat16: return -3.3895313892515355e38;
+    case torch::kDouble: return std::numeric_limits<double>::lowest();
+    default: return static_cast<double>(std::numeric_limits<float>::lowest());
+  }
+}
+
+// fp16 overflow guard of transformers' T5Block (only float16 activations are touched).
+torch::Tensor clamp_half(const torch::Tensor& hidden) {
+  if (hidden.scalar_type() != torch::kHalf) return hidden;
+  const double max = 65504.0;
+  const double limit = torch::isinf(hidden).any().item<bool>() ? max - 1000.0 : max;
+  return torch::clamp(hidden, -limit, limit);
+}
+
+// T5's bucketing of relative positions (memory - query), after Mesh TensorFlow and
+// transformers' T5Attention._relative_position_bucket, op for op.
+torch::Tensor relative_position_bucket(torch::Tensor relative, bool bidirectional,
+                                       std::int64_t num_buckets, std::int64_t max_distance) {
+  auto buckets = torch::zeros_like(relative);
+  if (bidirectional) {
+    num_buckets /= 2;
+    buckets = buckets + (relative > 0).to(torch::kLong) * num_buckets;
+    relative = torch::abs(relative);
+  } else {
+    relative = -torch::min(relative, torch::zeros_like(relative));
+  }
+  const std::int64_t max_exact = num_buckets / 2;
+  const auto is_small = relative < max_exact;
+  auto large = max_exact + (torch::log(relative.to(torch::kFloat) / max_exact) /
+                            std::log(static_cast<double>(max_distance) / max_exact) *
+                            (num_buckets - max_exact))
+                               .to(torch::kLong);
+  large = torch::min(large, torch::full_like(large, num_buckets - 1));
+  return buckets + torch::where(is_small, relative, large);
+}
+
+// Checks prefixes against the stack; returns the common prefix length (0: none).
+std::int64_t prefix_length(const LayerPrefixes* prefixes, const T5Config& config,
+                           std::size_t layers, std::int64_t batch, const char* stack) {
+  if (prefixes == nullptr) return 0;
+  if (prefixes->layers.size() != layers) {
+    throw Error(ErrorKind::Input, std::string("T5 ") + stack + " prefixes: expected one entry per "
+                "layer (" + std::to_string(layers) + "), got " +
+                std::to_string(prefixes->layers.size()));
+  }
+  std::int64_t length = -1;
+  for (std::size_t i = 0; i < layers; ++i) {
+    const auto& p = prefixes->layers[i];
+    if (!p.key.defined() && !p.value.defined()) continue;
+    const auto where = std::string("T5 ") + stack + " prefix of layer " + std::to_string(i);
+    if (!p.key.defined() || !p.value.defined() || p.key.sizes() != p.value.sizes() ||
+        p.key.dim() != 4 || (p.key.size(0) != batch && p.key.size(0) != 1) ||
+        p.key.size(1) != config.num_heads || p.key.size(3) != config.d_kv) {
+      throw Error(ErrorKind::Input,
+                  where + ": expected key and value of shape [" + std::to_string(batch) + " or 1, " +
+                      std::to_string(config.num_heads) + ", P, " + std::to_string(config.d_kv) +
+                      "], got key " + (p.key.defined() ? c10::str(p.key.sizes()) : "undefined") +
+                      " and value " + (p.value.defined() ? c10::str(p.value.sizes()) : "undefined"));
+    }
+    if (length >= 0 && p.key.size(2) != length) {
+      throw Error(ErrorKind::Input, where + ": every layer's prefix must have the same length (" +
+                                        std::to_string(length) + "), got " +
+                                        std::to_string(p.key.size(2)));
+    }
+    length = p.key.size(2);
+  }
+  return std::max<std::int64_t>(length, 0);
+}
+
+torch::Tensor expand_rows(const torch::Tensor& t, std::int64_t rows) {
+  return t.size(0) == rows ? t : t.expand({rows, -1, -1, -1});
+}
+
+}  // namespace
+
+// ---- T5Config -----------------------------------------------------------------------------
+
+T5Config T5Config::from_json(const json& doc, const std::string& source) {
+  if (!doc.is_object()) {
+    throw Error(ErrorKind::Input, source + ": expected a JSON object, got " + describe(doc));
+  }
+  if (const auto it = doc.find("model_type"); it != doc.end() && !it->is_null()) {
+    if (!it->is_string() || it->get<std::string>() != "t5") {
+      throw Error(ErrorKind::Input, source + ": key 'model_type': expected \"t5\", got " +
+                                        describe(*it),
+                  "is this a T5 checkpoint? BERT-family folders load with the BERT model");
+    }
+  }
+  T5Config c;
+  read_int(doc, source, "vocab_size", c.vocab_size);
+  read_int(doc, source, "d_model", c.d_model);
+  read_int(doc, source, "d_kv", c.d_kv);
+  read_int(doc, source, "d_ff", c.d_ff);
+  read_int(doc, source, "num_layers", c.num_layers);
+  c.num_decoder_layers = c.num_layers;
+  read_int(doc, source, "num_decoder_layers", c.num_decoder_layers);
+  read_int(doc, source, "num_heads", c.num_heads);
+  read_int(doc, source, "relative_attention_num_buckets", c.relative_attention_num_buckets);
+  read_int(doc, source, "relative_attention_max_distance", c.relative_attention_max_distance);
+  read_double(doc, source, "dropout_rate", c.dropout_rate);
+  read_double(doc, source, "layer_norm_epsilon", c.layer_norm_epsilon);
+  if (const auto it = doc.find("feed_forward_proj"); it != doc.end() && !it->is_null()) {
+    if (!it->is_string()) {
+      bad_key(source, "feed_forward_proj", "expected a string, got " + describe(*it));
+    }
+    c.feed_forward_proj = it->get<std::string>();
+  }
+  // "relu", "gated-gelu", ...: transformers' T5Config.__post_init__.
+  const auto& proj = c.feed_forward_proj;
+  const auto dash = proj.find('-');
+  if (dash == std::string::npos) {
+    c.is_gated_act = false;
+    c.dense_act_fn = proj;
+  } else {
+    if (proj.substr(0, dash) != "gated" || proj.find('-', dash + 1) != std::string::npos) {
+      bad_key(source, "feed_forward_proj",
+              "expected \"ACT\" or \"gated-ACT\" (e.g. \"relu\", \"gated-gelu\"), got \"" + proj +
+                  "\"");
+    }
+    c.is_gated_act = true;
+    c.dense_act_fn = proj.substr(dash + 1);
+  }
+  if (proj == "gated-gelu") c.dense_act_fn = "gelu_new";  // as transformers maps it
+  if (!known_activation(c.dense_act_fn)) {
+    bad_key(source, "feed_forward_proj",
+            "activation \"" + c.dense_act_fn + "\" is not supported (relu, gelu, gelu_new, silu)");
+  }
+  read_bool(doc, source, "tie_word_embeddings", c.tie_word_embeddings);
+  c.scale_decoder_outputs = c.tie_word_embeddings;
+  read_bool(doc, source, "scale_decoder_outputs", c.scale_decoder_outputs);
+  read_int(doc, source, "pad_token_id", c.pad_token_id);
+  c.decoder_start_token_id = c.pad_token_id;
+  read_int(doc, source, "decoder_start_token_id", c.decoder_start_token_id);
+  if (const auto it = doc.find("eos_token_id"); it != doc.end() && !it->is_null()) {
+    c.eos_token_ids.clear();
+    if (it->is_number_integer()) {
+      c.eos_token_ids.push_back(it->get<std::int64_t>());
+    } else if (it->is_array() && !it->empty()) {
+      for (const auto& id : *it) {
+        if (!id.is_number_integer()) {
+          bad_key(source, "eos_token_id", "expected an integer or a list of integers, got " +
+                                              describe(*it));
+        }
+        c.eos_token_ids.push_back(id.get<std::int64_t>());
+      }
+    } else {
+      bad_key(source, "eos_token_id",
+              "expected an integer or a non-empty list of integers, got " + describe(*it));
+    }
+  }
+  c.validate(source);
+  return c;
+}
+
+void T5Config::validate(const std::string& source) const {
+  const auto positive = [&](const char* key, std::int64_t value) {
+    if (value < 1) bad_key(source, key, "must be >= 1, got " + std::to_string(value));
+  };
+  positive("vocab_size", vocab_size);
+  positive("d_model", d_model);
+  positive("d_kv", d_kv);
+  positive("d_ff", d_ff);
+  positive("num_layers", num_layers);
+  positive("num_decoder_layers", num_decoder_layers);
+  positive("num_heads", num_heads);
+  positive("relative_attention_max_distance", relative_attention_max_distance);
+  if (relative_attention_num_buckets < 4) {
+    bad_key(source, "relative_attention_num_buckets",
+            "must be >= 4 (half for each direction, half of those exact), got " +
+                std::to_string(relative_attention_num_buckets));
+  }
+  if (!(dropout_rate >= 0.0 && dropout_rate < 1.0)) {
+    bad_key(source, "dropout_rate", "must be in [0, 1), got " + std::to_string(dropout_rate));
+  }
+  if (!(layer_norm_epsilon > 0.0)) {
+    bad_key(source, "layer_norm_epsilon", "must be > 0, got " + std::to_string(layer_norm_epsilon));
+  }
+  const auto token = [&](const char* key, std::int64_t id) {
+    if (id < 0 || id >= vocab_size) {
+      bad_key(source, key, "must be a token id in [0, " + std::to_string(vocab_size) + "), got " +
+                               std::to_string(id));
+    }
+  };
+  token("pad_token_id", pad_token_id);
+  token("decoder_start_token_id", decoder_start_token_id);
+  for (const auto id : eos_token_ids) token("eos_token_id", id);
+}
+
+// ---- layers -------------------------------------------------------------------------------
+
+T5LayerNormImpl::T5LayerNormImpl(std::int64_t hidden_size, double eps)
+    : hidden_size_(hidden_size), eps_(eps) {
+  reset();
+}
+
+void T5LayerNormImpl::reset() {
+  weight = register_parameter("weight", torch::ones({hidden_size_}));
+}
+
+torch::Tensor T5LayerNormImpl::forward(const torch::Tensor& hidden) {
+  // Variance in float32 whatever the activations' dtype, as transformers does.
+  const auto variance = hidden.to(torch::kFloat32).pow(2).mean(-1, /*keepdim=*/true);
+  auto normed = hidden * torch::rsqrt(variance + eps_);
+  if (weight.scalar_type() == torch::kHalf || weight.scalar_type() == torch::kBFloat16) {
+    normed = normed.to(weight.scalar_type());
+  }
+  return weight * normed;
+}
+
+T5DenseImpl::T5DenseImpl(const T5Config& config) : config_(config) { reset(); }
+
+void T5DenseImpl::reset() {
+  const auto linear = [](std::int64_t in, std::int64_t out) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+  };
+  if (config_.is_gated_act) {
+    wi_0 = register_module("wi_0", linear(config_.d_model, config_.d_ff));
+    wi_1 = register_module("wi_1", linear(config_.d_model, config_.d_ff));
+  } else {
+    wi = register_module("wi", linear(config_.d_model, config_.d_ff));
+  }
+  wo = register_module("wo", linear(config_.d_ff, config_.d_model));
+}
+
+torch::Tensor T5DenseImpl::forward(const torch::Tensor& hidden) {
+  torch::Tensor h;
+  if (config_.is_gated_act) {
+    h = activate(config_.dense_act_fn, wi_0(hidden)) * wi_1(hidden);
+  } else {
+    h = activate(config_.dense_act_fn, wi(hidden));
+  }
+  h = torch::dropout(h, config_.dropout_rate, is_training());
+  if (h.scalar_type() != wo->weight.scalar_type()) h = h.to(wo->weight.scalar_type());
+  return wo(h);
+}
+
+T5AttentionImpl::T5AttentionImpl(const T5Config& config, bool relative_bias, bool bidirectional)
+    : config_(config), has_relative_bias_(relative_bias), bidirectional_(bidirectional) {
+  reset();
+}
+
+void T5AttentionImpl::reset() {
+  const auto inner = config_.num_heads * config_.d_kv;
+  const auto linear = [](std::int64_t in, std::int64_t out) {
+    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+  };
+  q = register_module("q", linear(config_.d_model, inner));
+  k = register_module("k", linear(config_.d_model, inner));
+  v = register_module("v", linear(config_.d_model, inner));
+  o = register_module("o", linear(inner, config_.d_model));
+  if (has_relative_bias_) {
+    relative_attention_bias = register_module(
+        "relative_attention_bias",
+        torch::nn::Embedding(config_.relative_attention_num_buckets, config_.num_heads));
+  }
+}
+
+KeyValue T5AttentionImpl::project_kv(const torch::Tensor& states) {
+  const auto batch = states.size(0);
+  const auto length = states.size(1);
+  return {k(states).view({batch, length, config_.num_heads, config_.d_kv}).transpose(1, 2),
+          v(states).view({batch, length, config_.num_heads, config_.d_kv}).transpose(1, 2)};
+}
+
+torch::Tensor T5AttentionImpl::attend(const torch::Tensor& hidden, const KeyValue& kv,
+                                      const torch::Tensor& bias) {
+  const auto batch = hidden.size(0);
+  const auto length = hidden.size(1);
+  const auto query =
+      q(hidden).view({batch, length, config_.num_heads, config_.d_kv}).transpose(1, 2);
+  // T5 folds any scaling into its weights: scale 1, the bias as SDPA's additive float mask.
+  auto out = at::scaled_dot_product_attention(
+      query, kv.key, kv.value, bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::nullopt,
+      is_training() ? config_.dropout_rate : 0.0, /*is_causal=*/false, /*scale=*/1.0);
+  out = out.transpose(1, 2).contiguous().reshape({batch, length, config_.num_heads * config_.d_kv});
+  return o(out);
+}
+
+torch::Tensor T5AttentionImpl::compute_bias(std::int64_t q_len, std::int64_t k_len,
+                                            std::int64_t offset, const torch::Device& device) {
+  TORCH_CHECK(has_relative_bias_, "compute_bias on a T5 attention without relative_attention_bias");
+  const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
+  const auto context = torch::arange(q_len, options).unsqueeze(1) + offset;
+  const auto memory = torch::arange(k_len, options).unsqueeze(0);
+  const auto buckets =
+      relative_position_bucket(memory - context, bidirectional_,
+                               config_.relative_attention_num_buckets,
+                               config_.relative_attention_max_distance);
+  return relative_attention_bias(buckets).permute({2, 0, 1}).unsqueeze(0);
+}
+
+T5LayerSelfAttentionImpl::T5LayerSelfAttentionImpl(const T5Config& config, bool relative_bias,
+                                                   bool bidirectional)
+    : config_(config), relative_bias_(relative_bias), bidirectional_(bidirectional) {
+  reset();
+}
+
+void T5LayerSelfAttentionImpl::reset() {
+  SelfAttention = register_module("SelfAttention",
+                                  T5Attention(config_, relative_bias_, bidirectional_));
+  layer_norm = register_module("layer_norm",
+                               T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
+}
+
+T5LayerCrossAttentionImpl::T5LayerCrossAttentionImpl(const T5Config& config) : config_(config) {
+  reset();
+}
+
+void T5LayerCrossAttentionImpl::reset() {
+  EncDecAttention = register_module("EncDecAttention", T5Attention(config_, false, false));
+  layer_norm = register_module("layer_norm",
+                               T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
+}
+
+T5LayerFFImpl::T5LayerFFImpl(const T5Config& config) : config_(config) { reset(); }
+
+void T5LayerFFImpl::reset() {
+  DenseReluDense = register_module("DenseReluDense", T5Dense(config_));
+  layer_norm = register_module("layer_norm",
+                               T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
+}
+
+torch::Tensor T5LayerFFImpl::forward(const torch::Tensor& hidden) {
+  const auto out = DenseReluDense(layer_norm(hidden));
+  return hidden + torch::dropout(out, config_.dropout_rate, is_training());
+}
+
+T5BlockImpl::T5BlockImpl(const T5Config& config, bool is_decoder, bool relative_bias)
+    : config_(config), is_decoder_(is_decoder), relative_bias_(relative_bias) {
+  reset();
+}
+
+void T5BlockImpl::reset() {
+  layer = register_module("layer", torch::nn::ModuleList());
+  self_attention = T5LayerSelfAttention(config_, relative_bias_, /*bidirectional=*/!is_decoder_);
+  layer->push_back(self_attention);
+  cross_attention = nullptr;
+  if (is_decoder_) {
+    cross_attention = T5LayerCrossAttention(config_);
+    layer->push_back(cross_attention);
+  }
+  feed_forward = T5LayerFF(config_);
+  layer->push_back(feed_forward);
+}
+
+// ---- cache --------------------------------------------------------------------------------
+
+void T5DecoderCache::select(const torch::Tensor& index) {
+  const auto pick = [&](torch::Tensor& t) {
+    if (t.defined()) t = t.index_select(0, index);
+  };
+  const auto rows = self.empty() ? 0 : self.front().key.size(0);
+  if (copies > 1) {
+    const auto groups = torch::arange(rows, index.options()).div(copies, "floor");
+    const bool stays = index.size(0) == rows && index.div(copies, "floor").equal(groups);
+    if (!stays) {
+      // Rows leave their groups: give every row its own cross-attention keys/values.
+      for (auto& kv : cross) {
+        kv.key = kv.key.repeat_interleave(copies, 0);
+        kv.value = kv.value.repeat_interleave(copies, 0);
+        pick(kv.key);
+        pick(kv.value);
+      }
+      if (cross_mask.defined()) cross_mask = cross_mask.repeat_interleave(copies, 0);
+      pick(cross_mask);
+      copies = 1;
+    }
+  } else {
+    for (auto& kv : cross) {
+      pick(kv.key);
+      pick(kv.value);
+    }
+    pick(cross_mask);
+  }
+  for (auto& kv : self) {
+    pick(kv.key);
+    pick(kv.value);
+  }
+}
+
+// ---- stacks -------------------------------------------------------------------------------
+
+T5StackImpl::T5StackImpl(const T5Config& config, bool is_decoder)
+    : config_(config), is_decoder_(is_decoder) {
+  reset();
+}
+
+void T5StackImpl::reset() {
+  block = register_module("block", torch::nn::ModuleList());
+  blocks.clear();
+  const auto count = is_decoder_ ? config_.num_decoder_layers : config_.num_layers;
+  for (std::int64_t i = 0; i < count; ++i) {
+    // Block 0 owns the relative position bias; every block reuses it.
+    blocks.emplace_back(config_, is_decoder_, /*relative_bias=*/i == 0);
+    block->push_back(blocks.back());
+  }
+  final_layer_norm = register_module("final_layer_norm",
+                                     T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
+}
+
+torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
+                                  const torch::Tensor& attention_mask,
+                                  const LayerPrefixes* prefixes) {
+  TORCH_CHECK(!is_decoder_, "T5Stack::encode called on the decoder");
+  const auto batch = inputs_embeds.size(0);
+  const auto length = inputs_embeds.size(1);
+  const auto prefix = prefix_length(prefixes, config_, blocks.size(), batch, "encoder");
+  const auto keys = prefix + length;
+  const auto device = inputs_embeds.device();
+
+  // Position bias over [prefix | tokens], queries at positions prefix.. (see the header).
+  auto bias = blocks[0]->self_attention->SelfAttention->compute_bias(length, keys, prefix, device)
+                  .to(inputs_embeds.scalar_type());
+  if (attention_mask.defined()) {
+    auto mask = attention_mask.to(device).to(torch::kBool);
+    if (prefix > 0) {
+      mask = torch::cat({torch::ones({batch, prefix}, mask.options()), mask}, 1);
+    }
+    bias = torch::where(mask.view({batch, 1, 1, keys}), bias,
+                        torch::scalar_tensor(min_value(bias.scalar_type()), bias.options()))
+               .contiguous();
+  }
+  // Layers without a prefix see the tokens' columns only.
+  const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
+
+  auto hidden = torch::dropout(inputs_embeds, config_.dropout_rate, is_training());
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    auto& layer = blocks[i]->self_attention;
+    const auto normed = layer->layer_norm(hidden);
+    auto kv = layer->SelfAttention->project_kv(normed);
+    bool with_prefix = false;
+    if (prefixes != nullptr && prefixes->layers[i].key.defined()) {
+      const auto& p = prefixes->layers[i];
+      kv.key = torch::cat({expand_rows(p.key, batch).to(kv.key.dtype()), kv.key}, 2);
+      kv.value = torch::cat({expand_rows(p.value, batch).to(kv.value.dtype()), kv.value}, 2);
+      with_prefix = true;
+    }
+    const auto attended = layer->SelfAttention->attend(normed, kv, with_prefix ? bias : token_bias);
+    hidden = clamp_half(hidden + torch::dropout(attended, config_.dropout_rate, is_training()));
+    hidden = clamp_half(blocks[i]->feed_forward(hidden));
+  }
+  hidden = final_layer_norm(hidden);
+  return torch::dropout(hidden, config_.dropout_rate, is_training());
+}
+
+T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
+                                        const torch::Tensor& encoder_mask,
+                                        const LayerPrefixes* prefixes, std::int64_t copies) {
+  TORCH_CHECK(is_decoder_, "T5Stack::start_cache called on the encoder");
+  TORCH_CHECK(copies >= 1, "T5Stack::start_cache: copies must be >= 1, got ", copies);
+  const auto sources = encoder_hidden.size(0);
+  const auto rows = sources * copies;
+  const auto source = encoder_hidden.size(1);
+  T5DecoderCache cache;
+  cache.copies = copies;
+  cache.prefix_length = prefix_length(prefixes, config_, blocks.size(), rows, "decoder");
+  const auto empty = torch::empty({rows, config_.num_heads, 0, config_.d_kv},
+                                  encoder_hidden.options());
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    cache.cross.push_back(
+        blocks[i]->cross_attention->EncDecAttention->project_kv(encoder_hidden));
+    if (prefixes != nullptr && prefixes->layers[i].key.defined()) {
+      const auto& p = prefixes->layers[i];
+      cache.self.push_back({expand_rows(p.key, rows).to(encoder_hidden.dtype()).contiguous(),
+                            expand_rows(p.value, rows).to(encoder_hidden.dtype()).contiguous()});
+    } else {
+      cache.self.push_back({empty, empty});
+    }
+  }
+  if (encoder_mask.defined()) {
+    const auto mask = encoder_mask.to(encoder_hidden.device()).to(torch::kBool);
+    // Without padding transformers passes no mask at all; adding zeros would change nothing.
+    if (!mask.all().item<bool>()) {
+      cache.cross_mask = torch::where(
+          mask.view({sources, 1, 1, source}), torch::zeros({}, encoder_hidden.options()),
+          torch::scalar_tensor(min_value(encoder_hidden.scalar_type()), encoder_hidden.options()));
+    }
+  }
+  return cache;
+}
+
+torch::Tensor T5StackImpl::decode(const torch::Tensor& inputs_embeds,
+                                  const torch::Tensor& attention_mask, T5DecoderCache& cache) {
+  TORCH_CHECK(is_decoder_, "T5Stack::decode called on the encoder");
+  TORCH_CHECK(cache.self.size() == blocks.size(), "T5 decoder cache built for another model");
+  const auto rows = inputs_embeds.size(0);
+  const auto length = inputs_embeds.size(1);
+  const auto prefix = cache.prefix_length;
+  const auto past = prefix + cache.tokens;  // positions before the first new token
+  const auto keys = past + length;
+  const auto device = inputs_embeds.device();
+
+  // The bias of the new queries only: positions past.., keys 0..keys-1.
+  auto bias = blocks[0]->self_attention->SelfAttention->compute_bias(length, keys, past, device)
+                  .to(inputs_embeds.scalar_type());
+  if (length > 1 || attention_mask.defined()) {
+    const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
+    auto mask = (torch::arange(keys, options).unsqueeze(0) <=
+                 torch::arange(length, options).unsqueeze(1) + past)
+                    .view({1, 1, length, keys});
+    if (attention_mask.defined()) {
+      TORCH_CHECK(attention_mask.size(0) == rows && attention_mask.size(1) == cache.tokens + length,
+                  "T5 decoder attention_mask: expected [", rows, ", ", cache.tokens + length,
+                  "], got ", attention_mask.sizes());
+      auto padding = attention_mask.to(device).to(torch::kBool);
+      if (prefix > 0) {
+        padding = torch::cat({torch::ones({rows, prefix}, padding.options()), padding}, 1);
+      }
+      mask = mask & padding.view({rows, 1, 1, keys});
+    }
+    bias = torch::where(mask, bias,
+                        torch::scalar_tensor(min_value(bias.scalar_type()), bias.options()))
+               .contiguous();
+  }
+  const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
+
+  auto hidden = torch::dropout(inputs_embeds, config_.dropout_rate, is_training());
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    auto& self_layer = blocks[i]->self_attention;
+    const auto normed = self_layer->layer_norm(hidden);
+    const auto fresh = self_layer->SelfAttention->project_kv(normed);
+    auto& kv = cache.self[i];
+    const bool with_prefix = kv.key.size(2) == prefix + cache.tokens && prefix > 0;
+    kv.key = torch::cat({kv.key, fresh.key}, 2);
+    kv.value = torch::cat({kv.value, fresh.value}, 2);
+    const auto attended =
+        self_layer->SelfAttention->attend(normed, kv, with_prefix ? bias : token_bias);
+    hidden = clamp_half(hidden + torch::dropout(attended, config_.dropout_rate, is_training()));
+
+    auto& cross_layer = blocks[i]->cross_attention;
+    auto cross_normed = cross_layer->layer_norm(hidden);
+    // A group of copies (beams) attends to its source's keys/values as one longer query.
+    if (cache.copies > 1) cross_normed = cross_normed.reshape({rows / cache.copies, -1, hidden.size(2)});
+    const auto crossed =
+        cross_layer->EncDecAttention->attend(cross_normed, cache.cross[i], cache.cross_mask)
+            .reshape(hidden.sizes());
+    hidden = clamp_half(hidden + torch::dropout(crossed, config_.dropout_rate, is_training()));
+    hidden = clamp_half(blocks[i]->feed_forward(hidden));
+  }
+  cache.tokens += length;
+  hidden = final_layer_norm(hidden);
+  return torch::dropout(hidden, config_.dropout_rate, is_training());
+}
+
+// ---- the model ----------------------------------------------------------------------------
+
+T5Impl::T5Impl(T5Options options) : options_(std::move(options)) { reset(); }
+
+void T5Impl::reset() {
+  const auto& c = options_.config;
+  shared = register_module("shared", torch::nn::Embedding(c.vocab_size, c.d_model));
+  encoder = register_module("encoder", T5Stack(c, /*is_decoder=*/false));
+  decoder = register_module("decoder", T5Stack(c, /*is_decoder=*/true));
+  lm_head = nullptr;
+  if (options_.own_lm_head()) {
+    lm_head = register_module(
+        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.d_model, c.vocab_size).bias(false)));
+  }
+}
+
+torch::Tensor T5Impl::embed(const torch::Tensor& input_ids) { return shared(input_ids); }
+
+torch::Tensor T5Impl::encode(const torch::Tensor& inputs_embeds,
+                             const torch::Tensor& attention_mask,
+                             const LayerPrefixes* prefixes) {
+  return encoder->encode(inputs_embeds, attention_mask, prefixes);
+}
+
+torch::Tensor T5Impl::lm_logits(const torch::Tensor& decoder_hidden) {
+  const auto& c = options_.config;
+  const auto hidden = c.scale_decoder_outputs
+                          ? decoder_hidden * std::pow(static_cast<double>(c.d_model), -0.5)
+                          : decoder_hidden;
+  return lm_head ? lm_head(hidden) : torch::linear(hidden, shared->weight);
+}
+
+T5Output T5Impl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
+                         const torch::Tensor& decoder_inputs_embeds,
+                         const torch::Tensor& decoder_attention_mask,
+                         const LayerPrefixes* encoder_prefixes,
+                         const LayerPrefixes* decoder_prefixes) {
+  T5Output out;
+  out.encoder_hidden = encode(inputs_embeds, attention_mask, encoder_prefixes);
+  auto cache = decoder->start_cache(out.encoder_hidden, attention_mask, decoder_prefixes);
+  out.decoder_hidden = decoder->decode(decoder_inputs_embeds, decoder_attention_mask, cache);
+  out.logits = lm_logits(out.decoder_hidden);
+  return out;
+}
+
+T5Output T5Impl::forward_ids(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                             const torch::Tensor& decoder_input_ids,
+                             const torch::Tensor& decoder_attention_mask) {
+  return forward(embed(input_ids), attention_mask, embed(decoder_input_ids),
+                 decoder_attention_mask);
+}
+
+torch::Tensor T5Impl::shift_right(const torch::Tensor& labels) const {
+  auto shifted = torch::empty_like(labels);
+  shifted.select(-1, 0).fill_(options_.config.decoder_start_token_id);
+  if (labels.size(-1) > 1) {
+    shifted.narrow(-1, 1, labels.size(-1) - 1).copy_(labels.narrow(-1, 0, labels.size(-1) - 1));
+  }
+  return shifted.masked_fill(shifted == -100, options_.config.pad_token_id);
+}
+
+std::unique_ptr<DecoderState> T5Impl::start(const torch::Tensor& input_ids,
+                                            const torch::Tensor& attention_mask,
+                                            std::int64_t copies) {
+  const auto ids = input_ids.to(device());
+  const auto mask = attention_mask.defined() ? attention_mask.to(device()) : attention_mask;
+  // Each source is encoded once and its cross-attention keys/values are computed once; its
+  // `copies` rows (beams) share them.
+  const auto hidden = encode(embed(ids), mask);
+  return std::make_unique<T5DecoderCache>(decoder->start_cache(hidden, mask, nullptr, copies));
+}
+
+torch::Tensor T5Impl::step(DecoderState& state, const torch::Tensor& tokens) {
+  auto* cache = dynamic_cast<T5DecoderCache*>(&state);
+  TORCH_CHECK(cache != nullptr, "T5::step needs the state T5::start returned");
+  const auto ids = tokens.to(device()).view({-1, 1});
+  const auto hidden = decoder->decode(embed(ids), torch::Tensor(), *cache);
+  return lm_logits(hidden).select(1, 0).to(torch::kFloat32);
+}
+
+SpecialTokens T5Impl::special_tokens() const {
+  const auto& c = options_.config;
+  return {c.decoder_start_token_id, c.eos_token_ids, c.pad_token_id};
+}
+
+torch::Device T5Impl::device() const { return shared->weight.device(); }
+
+T5 load_t5(const std::string& dir, const torch::Device& device) {
+  const auto config = T5Config::from_json(io::read_model_config(dir), dir + "/config.json");
+  const auto state = io::read_state_dict(dir);
+  const bool own_lm_head = state.tensors.count("lm_head.weight") != 0;
+  T5 model(T5Options(config).own_lm_head(own_lm_head));
+  const auto report = io::load_into(*model, state);
+  if (!report.missing.empty()) {
+    std::string names;
+    for (std::size_t i = 0; i < report.missing.size() && i < 8; ++i) {
+      names += (i ? ", " : "") + report.missing[i];
+    }
+    if (report.missing.size() > 8) names += ", ...";
+    throw Error(ErrorKind::Input,
+                dir + ": the checkpoint lacks " + std::to_string(report.missing.size()) +
+                    " tensor(s) that its config.json calls for: " + names,
+                "is config.json from the same model as the weights?");
+  }
+  for (const auto& name : report.unexpected) {
+    log::debug("{}: unused checkpoint tensor {}", dir, name);
+  }
+  if (!own_lm_head) log::debug("{}: no lm_head.weight, output projection tied to shared", dir);
+  model->to(device);
+  model->eval();
+  return model;
+}
+
+}  // namespace pft::model

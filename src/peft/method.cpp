@@ -1,0 +1,184 @@
+#include "pft/peft/method.h"
+
+#include <filesystem>
+#include <set>
+
+#include "pft/io/safetensors.h"
+#include "pft/peft/lora_method.h"
+#include "pft/util/error.h"
+#include "pft/util/fs.h"
+#include "pft/util/log.h"
+#include "pft/util/strings.h"
+
+namespace fs = std::filesystem;
+
+namespace pft::peft {
+
+namespace {
+constexpr const char* kPrefix = "base_model.model.";
+}
+
+TensorMap PeftMethod::state_dict() const {
+  TensorMap out;
+  for (const auto& [name, t] : parameters()) out[name] = t;
+  return out;
+}
+
+void PeftMethod::load_state_dict(const TensorMap& tensors, const std::string& source) {
+  const auto own = state_dict();
+  // Check everything before copying anything.
+  for (const auto& [name, t] : own) {
+    const auto it = tensors.find(name);
+    if (it == tensors.end()) {
+      throw Error(ErrorKind::Input, source + ": tensor '" + name + "' is missing (the adapter may "
+                                             "have been trained for another base model or config)");
+    }
+    if (it->second.sizes() != t.sizes()) {
+      throw Error(ErrorKind::Input, source + ": tensor '" + name + "' has shape " +
+                                        c10::str(it->second.sizes()) + ", the model expects " +
+                                        c10::str(t.sizes()) + " (adapter trained for another base model?)");
+    }
+  }
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, t] : own) {
+    auto target = t;
+    target.copy_(tensors.at(name).to(t.device(), t.scalar_type()));
+  }
+}
+
+std::vector<std::string> method_names() {
+  return {"none", "lora", "prefix_tuning", "prompt_tuning", "p_tuning", "adapter", "ia3", "bitfit", "full"};
+}
+
+std::unique_ptr<PeftMethod> make_method(const config::PeftConfig& c) {
+  if (c.method == "none") return nullptr;
+  if (c.method == "lora") return std::make_unique<LoraMethod>(lora_options_from_config(c));
+  const auto known = method_names();
+  if (std::find(known.begin(), known.end(), c.method) == known.end()) {
+    throw Error(ErrorKind::Config, "peft.method: unknown method '" + c.method + "'; known methods: " +
+                                       join_alternatives(known));
+  }
+  throw Error(ErrorKind::Config, "peft.method: '" + c.method + "' is not available in this version of pft; "
+                                     "available: none, lora");
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> AdaptedModel::trainable() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (const auto& p : model->named_parameters()) {
+    if (p.value().requires_grad()) out.emplace_back(p.key(), p.value());
+  }
+  return out;
+}
+
+namespace {
+
+bool under(const std::string& path, const std::string& module) {
+  return path == module || path.rfind(module + ".", 0) == 0;
+}
+
+}  // namespace
+
+AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model, std::unique_ptr<PeftMethod> method,
+                           ModelInfo info) {
+  AdaptedModel a;
+  a.model = std::move(model);
+  a.method = std::move(method);
+  a.info = std::move(info);
+  if (a.method) a.method->attach(*a.model, a.info);
+  std::set<std::string> train;
+  if (a.method) {
+    for (const auto& [name, t] : a.method->parameters()) train.insert(name);
+    for (const auto& [name, t] : a.method->trained_base_tensors(*a.model)) train.insert(name);
+  }
+  for (auto& p : a.model->named_parameters()) {
+    bool on = train.count(p.key()) != 0;
+    for (const auto& m : a.info.modules_to_save) on = on || under(p.key(), m);
+    if (!a.method) on = false;  // "none": evaluation only
+    p.value().requires_grad_(on);
+    a.total_count += p.value().numel();
+    if (on) a.trainable_count += p.value().numel();
+  }
+  log::info("trainable params: {} || all params: {} || trainable%: {:.4f}", a.trainable_count, a.total_count,
+            a.total_count > 0 ? 100.0 * static_cast<double>(a.trainable_count) / static_cast<double>(a.total_count) : 0.0);
+  return a;
+}
+
+nlohmann::json read_adapter_config(const std::string& dir) {
+  const std::string path = (fs::path(dir) / "adapter_config.json").string();
+  if (!fs::exists(path)) {
+    throw Error(ErrorKind::Input, dir + ": not an adapter folder (no adapter_config.json)");
+  }
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(read_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorKind::Input, path + ": malformed JSON: " + e.what());
+  }
+  if (!doc.is_object() || !doc.contains("peft_type") || !doc["peft_type"].is_string()) {
+    throw Error(ErrorKind::Input, path + ": peft_type: missing (expected e.g. \"LORA\")");
+  }
+  return doc;
+}
+
+void save_adapter(const AdaptedModel& a, const std::string& dir) {
+  if (!a.method) throw Error(ErrorKind::Runtime, "save_adapter: peft.method is none: nothing to save");
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& [name, t] : a.method->state_dict()) tensors[kPrefix + name] = t.detach().cpu().contiguous();
+  for (const auto& p : a.model->named_parameters()) {
+    for (const auto& m : a.info.modules_to_save) {
+      if (under(p.key(), m)) tensors[kPrefix + p.key()] = p.value().detach().cpu().contiguous();
+    }
+  }
+  nlohmann::ordered_json config;
+  config["peft_type"] = a.method->peft_type();
+  config["task_type"] = a.info.task_type;
+  config["base_model_name_or_path"] = a.info.base_model_name_or_path;
+  config["inference_mode"] = true;
+  config["revision"] = nullptr;
+  config["modules_to_save"] = a.info.modules_to_save.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.info.modules_to_save);
+  const nlohmann::json method_config = a.method->config_json();
+  for (const auto& [k, v] : method_config.items()) config[k] = v;
+  fs::create_directories(dir);
+  io::save_safetensors((fs::path(dir) / "adapter_model.safetensors").string(), tensors, {{"format", "pt"}});
+  write_file_atomic((fs::path(dir) / "adapter_config.json").string(), config.dump(2) + "\n");
+}
+
+void load_adapter(AdaptedModel& a, const std::string& dir) {
+  const auto config = read_adapter_config(dir);
+  const std::string file = (fs::path(dir) / "adapter_model.safetensors").string();
+  if (!a.method) throw Error(ErrorKind::Config, dir + ": an adapter needs a model with a PEFT method attached");
+  if (config["peft_type"] != a.method->peft_type()) {
+    throw Error(ErrorKind::Input, dir + "/adapter_config.json: peft_type is " + config["peft_type"].dump() +
+                                      " but the method is " + a.method->peft_type());
+  }
+  const auto content = io::read_safetensors(file);
+  TensorMap method_tensors;
+  std::map<std::string, torch::Tensor> saved_modules;
+  const auto params = a.model->named_parameters();
+  for (const auto& [name, t] : content.tensors) {
+    if (name.rfind(kPrefix, 0) != 0) {
+      throw Error(ErrorKind::Input, file + ": tensor '" + name + "' lacks PEFT's '" + kPrefix + "' prefix");
+    }
+    std::string key = name.substr(std::string(kPrefix).size());
+    bool is_saved_module = false;
+    for (const auto& m : a.info.modules_to_save) is_saved_module = is_saved_module || under(key, m);
+    (is_saved_module ? saved_modules : method_tensors)[key] = t;
+  }
+  for (const auto& [key, t] : saved_modules) {
+    const auto* p = params.find(key);
+    if (p == nullptr) throw Error(ErrorKind::Input, file + ": tensor '" + key + "' matches no parameter of the model");
+    if (p->sizes() != t.sizes()) {
+      throw Error(ErrorKind::Input, file + ": tensor '" + key + "' has shape " + c10::str(t.sizes()) +
+                                        ", the model expects " + c10::str(p->sizes()) +
+                                        " (adapter trained for another base model or label set?)");
+    }
+  }
+  a.method->load_state_dict(method_tensors, file);
+  torch::NoGradGuard no_grad;
+  for (const auto& [key, t] : saved_modules) {
+    auto p = params[key];
+    p.copy_(t.to(p.device(), p.scalar_type()));
+  }
+}
+
+}  // namespace pft::peft

@@ -1,0 +1,73 @@
+#include "pft/task/run.h"
+
+#include <filesystem>
+
+#include "pft/io/checkpoint.h"
+#include "pft/model/bert_loader.h"
+#include "pft/peft/lora_method.h"
+#include "pft/task/sequence_classification.h"
+#include "pft/util/error.h"
+#include "pft/util/log.h"
+
+namespace fs = std::filesystem;
+
+namespace pft::task {
+namespace {
+
+std::string model_type_of(const config::RunConfig& c) {
+  if (c.model.type != "auto") return c.model.type;
+  const auto doc = io::read_model_config(c.model.path);
+  const auto type = doc.value("model_type", std::string());
+  if (type == "bert" || type == "t5") return type;
+  throw Error(ErrorKind::Config, c.model.path + "/config.json: model_type '" + type +
+                                     "' is not supported (pft runs bert and t5); set model.type to override");
+}
+
+std::unique_ptr<peft::PeftMethod> method_for_eval(const std::string& adapter_dir) {
+  const auto j = peft::read_adapter_config(adapter_dir);
+  const std::string type = j["peft_type"];
+  if (type == "LORA") {
+    return std::make_unique<peft::LoraMethod>(
+        peft::lora_options_from_adapter_config(j, (fs::path(adapter_dir) / "adapter_config.json").string()));
+  }
+  throw Error(ErrorKind::Input, adapter_dir + "/adapter_config.json: peft_type " + type +
+                                    " is not available in this version of pft (available: LORA)");
+}
+
+}  // namespace
+
+Run build_run(const config::RunConfig& config, torch::Device device, bool training, const std::string& adapter_dir) {
+  Run run;
+  run.config = config;
+  run.device = device;
+  torch::manual_seed(static_cast<std::uint64_t>(config.train.seed));
+  const auto type = model_type_of(config);
+  if (config.task.type != "sequence_classification" || type != "bert") {
+    throw Error(ErrorKind::Config, "task.type: '" + config.task.type + "' on a " + type +
+                                       " model is not available in this version of pft (available: "
+                                       "sequence_classification on bert)");
+  }
+  run.tokenizer = tokenizer::load_tokenizer(config.tokenizer.path);
+  run.labels = resolve_labels(config);
+  model::BertLoadOptions lo;
+  lo.labels = run.labels;
+  lo.device = device;
+  model::BertLoadInfo info;
+  auto model = model::load_bert_for_sequence_classification(config.model.path, lo, &info);
+  log::info("model: {} ({} layers, hidden {}), loaded in {:.2f} s", config.model.path, info.config.num_hidden_layers,
+            info.config.hidden_size, info.seconds);
+  std::unique_ptr<peft::PeftMethod> method;
+  if (training) {
+    method = peft::make_method(config.peft);
+  } else if (!adapter_dir.empty()) {
+    method = method_for_eval(adapter_dir);
+  }
+  run.adapted = peft::attach_method(model.ptr(), std::move(method),
+                                    bert_model_info(info.config, config.model.path, "SEQ_CLS"));
+  if (!training && !adapter_dir.empty()) peft::load_adapter(run.adapted, adapter_dir);
+  run.task = std::make_unique<SequenceClassificationTask>(model, run.adapted.method.get(), *run.tokenizer, config,
+                                                          run.labels, device, training);
+  return run;
+}
+
+}  // namespace pft::task

@@ -1,0 +1,210 @@
+#include "pft/task/sequence_classification.h"
+
+#include <set>
+
+#include "pft/data/batcher.h"
+#include "pft/data/jsonl.h"
+#include "pft/io/checkpoint.h"
+#include "pft/model/bert_loader.h"
+#include "pft/task/metrics.h"
+#include "pft/util/error.h"
+#include "pft/util/fs.h"
+#include "pft/util/log.h"
+#include "pft/util/strings.h"
+
+using nlohmann::json;
+
+namespace pft::task {
+
+std::vector<std::string> resolve_labels(const config::RunConfig& config) {
+  if (!config.task.labels.empty()) return config.task.labels;
+  // A fine-tuned classifier names its classes in config.json's id2label (task.labels' docs).
+  const auto state = io::read_state_dict(config.model.path);
+  if (state.tensors.count("classifier.weight") != 0) {
+    return model::read_bert_config(config.model.path).id2label;
+  }
+  if (config.data.train.empty()) {
+    throw Error(ErrorKind::Config,
+                "task.labels: empty, and " + config.model.path +
+                    " has no classification head whose id2label could name the classes, nor is "
+                    "there a data.train to collect them from; list them in task.labels");
+  }
+  std::set<std::string> seen;
+  for (const auto& r : data::read_jsonl(config.data.train)) {
+    seen.insert(data::string_field(r, config.data.label_field, config.data.train));
+  }
+  return {seen.begin(), seen.end()};
+}
+
+ClassificationData load_classification_data(const std::string& path, const config::RunConfig& c,
+                                            const tokenizer::Tokenizer& tokenizer,
+                                            const std::vector<std::string>& labels, std::size_t limit) {
+  ClassificationData out;
+  out.path = path;
+  std::optional<prompt::Template> tmpl;
+  if (!c.prompt.template_text.empty()) {
+    tmpl.emplace(c.prompt.template_text, "prompt.template");
+    if (tmpl->has_mask() || tmpl->has_demos() || tmpl->soft_token_count() > 0) {
+      throw Error(ErrorKind::Config, "prompt.template: a sequence_classification task renders plain text; "
+                                     "{mask}, {soft} and {demos} belong to cloze and text-to-text tasks");
+    }
+  }
+  tokenizer::EncodeOptions eo;
+  eo.max_length = static_cast<std::size_t>(c.tokenizer.max_length);
+  eo.truncation = c.tokenizer.truncation;
+  for (const auto& r : data::read_jsonl(path, limit)) {
+    const std::string text = tmpl ? tmpl->render_text(r.value, {path, r.line})
+                                  : data::string_field(r, c.data.text_field, path);
+    const auto enc = c.data.text_pair_field.empty()
+                         ? tokenizer.encode(text, eo)
+                         : tokenizer.encode_pair(text, data::string_field(r, c.data.text_pair_field, path), eo);
+    ClassificationExample e{enc.ids, enc.type_ids, -1};
+    if (r.value.contains(c.data.label_field)) {
+      const auto label = data::string_field(r, c.data.label_field, path);
+      const auto it = std::find(labels.begin(), labels.end(), label);
+      if (it == labels.end()) {
+        throw Error(ErrorKind::Input, path + ":" + std::to_string(r.line) + ": label '" + label +
+                                          "' is not one of task.labels (" + join_alternatives(labels) + ")");
+      }
+      e.label = it - labels.begin();
+    }
+    out.examples.push_back(std::move(e));
+  }
+  return out;
+}
+
+peft::ModelInfo bert_model_info(const model::BertConfig& config, const std::string& path, const std::string& task_type) {
+  peft::ModelInfo info;
+  info.model_type = "bert";
+  info.task_type = task_type;
+  info.base_model_name_or_path = path;
+  info.hidden_size = config.hidden_size;
+  info.num_layers = config.num_hidden_layers;
+  info.num_heads = config.num_attention_heads;
+  info.head_dim = config.head_dim();
+  info.vocab_size = config.vocab_size;
+  info.modules_to_save = {"classifier"};
+  info.default_targets = {"query", "value"};
+  return info;
+}
+
+SequenceClassificationTask::SequenceClassificationTask(model::BertForSequenceClassification model,
+                                                       peft::PeftMethod* method, const tokenizer::Tokenizer& tokenizer,
+                                                       const config::RunConfig& config, std::vector<std::string> labels,
+                                                       torch::Device device, bool load_train)
+    : model_(std::move(model)),
+      method_(method),
+      labels_(std::move(labels)),
+      pad_id_(tokenizer.pad_id()),
+      eval_batch_size_(config.eval.batch_size),
+      device_(device) {
+  if (load_train) {
+    train_ = load_classification_data(config.data.train, config, tokenizer, labels_,
+                                      static_cast<std::size_t>(config.data.max_train_examples));
+    for (std::size_t i = 0; i < train_.examples.size(); ++i) {
+      if (train_.examples[i].label < 0) {
+        throw Error(ErrorKind::Input, config.data.train + ": example " + std::to_string(i + 1) + " has no '" +
+                                          config.data.label_field + "' field");
+      }
+    }
+  }
+  if (!config.data.eval.empty()) {
+    eval_ = load_classification_data(config.data.eval, config, tokenizer, labels_,
+                                     static_cast<std::size_t>(config.data.max_eval_examples));
+  }
+  log::info("data: {} training and {} evaluation examples", train_.examples.size(), eval_.examples.size());
+}
+
+std::vector<std::int64_t> SequenceClassificationTask::train_lengths() const {
+  std::vector<std::int64_t> lengths;
+  lengths.reserve(train_.examples.size());
+  for (const auto& e : train_.examples) lengths.push_back(static_cast<std::int64_t>(e.ids.size()));
+  return lengths;
+}
+
+train::Batch SequenceClassificationTask::make_batch(const ClassificationData& data, const std::vector<std::size_t>& indices,
+                                                    const torch::Device& device) const {
+  std::vector<const std::vector<std::int64_t>*> ids, types;
+  std::vector<std::int64_t> labels;
+  for (const auto i : indices) {
+    ids.push_back(&data.examples[i].ids);
+    types.push_back(&data.examples[i].type_ids);
+    labels.push_back(data.examples[i].label);
+  }
+  const auto p = data::pad_rows(ids, pad_id_);
+  const auto t = data::pad_rows(types, 0);
+  const auto opts = torch::TensorOptions().dtype(torch::kInt64);
+  train::Batch b;
+  b.indices = indices;
+  b.tensors["input_ids"] = torch::tensor(p.values, opts).view({p.rows, p.width}).to(device);
+  b.tensors["attention_mask"] = torch::tensor(p.mask, opts).view({p.rows, p.width}).to(device);
+  b.tensors["token_type_ids"] = torch::tensor(t.values, opts).view({t.rows, t.width}).to(device);
+  b.tensors["labels"] = torch::tensor(labels, opts).to(device);
+  for (const auto m : p.mask) b.num_tokens += m;
+  return b;
+}
+
+train::Batch SequenceClassificationTask::train_batch(const std::vector<std::size_t>& indices,
+                                                     const torch::Device& device) const {
+  return make_batch(train_, indices, device);
+}
+
+torch::Tensor SequenceClassificationTask::logits(const train::Batch& batch) {
+  auto embeds = model_->embed(batch.tensors.at("input_ids"));
+  auto mask = batch.tensors.at("attention_mask");
+  auto types = batch.tensors.at("token_type_ids");
+  std::optional<model::LayerPrefixes> prefixes;
+  if (method_ != nullptr) {
+    if (const auto n = method_->num_virtual_tokens(); n > 0) {
+      embeds = method_->prepend_virtual_tokens(embeds);
+      mask = torch::cat({torch::ones({mask.size(0), n}, mask.options()), mask}, 1);
+      types = torch::cat({torch::zeros({types.size(0), n}, types.options()), types}, 1);
+    }
+    prefixes = method_->prefixes(embeds.size(0), embeds.device());
+  }
+  return model_->forward(embeds, mask, types, prefixes ? &*prefixes : nullptr);
+}
+
+torch::Tensor SequenceClassificationTask::loss(const train::Batch& batch) {
+  return torch::nn::functional::cross_entropy(logits(batch), batch.tensors.at("labels"));
+}
+
+train::EvalResult SequenceClassificationTask::evaluate(const std::string& predictions_path) {
+  data::BatchPlanOptions o;
+  o.batch_size = eval_batch_size_;
+  o.shuffle = false;
+  std::vector<std::int64_t> lengths(eval_.examples.size(), 0);
+  std::vector<std::int64_t> gold, predicted;
+  std::string lines;
+  bool all_labelled = true;
+  for (const auto& indices : data::plan_batches(lengths, o, 0)) {
+    const auto batch = make_batch(eval_, indices, device_);
+    const auto out = logits(batch).to(torch::kCPU).to(torch::kFloat32).contiguous();
+    const auto best = out.argmax(1);
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const auto& e = eval_.examples[indices[k]];
+      const auto p = best[static_cast<std::int64_t>(k)].item<std::int64_t>();
+      all_labelled = all_labelled && e.label >= 0;
+      gold.push_back(e.label);
+      predicted.push_back(p);
+      if (!predictions_path.empty()) {
+        const auto row = out[static_cast<std::int64_t>(k)];
+        json line = {{"index", indices[k]},
+                     {"logits", std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel())},
+                     {"prediction", labels_[static_cast<std::size_t>(p)]}};
+        if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
+        lines += line.dump() + "\n";
+      }
+    }
+  }
+  if (!predictions_path.empty()) write_file_atomic(predictions_path, lines);
+  train::EvalResult r;
+  r.examples = static_cast<std::int64_t>(gold.size());
+  if (all_labelled && !gold.empty()) {
+    const auto report = metrics::classify(gold, predicted, labels_);
+    r.metrics = {{"accuracy", report.accuracy}, {"macro_f1", report.macro_f1}, {"micro_f1", report.micro_f1}};
+  }
+  return r;
+}
+
+}  // namespace pft::task

@@ -1,0 +1,21 @@
+"""Writes a tiny random BertForSequenceClassification checkpoint (with the bert-base-uncased
+vocabulary) for training tests.  Usage: make_tiny_bert.py OUT_DIR VOCAB_TXT"""
+import shutil
+import sys
+
+import torch
+from transformers import BertConfig, BertForSequenceClassification
+
+
+def main():
+    out, vocab = sys.argv[1], sys.argv[2]
+    torch.manual_seed(0)
+    cfg = BertConfig(vocab_size=30522, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                     intermediate_size=64, max_position_embeddings=128, num_labels=2,
+                     id2label={0: "negative", 1: "positive"}, label2id={"negative": 0, "positive": 1})
+    BertForSequenceClassification(cfg).save_pretrained(out)
+    shutil.copy(vocab, f"{out}/vocab.txt")
+
+
+if __name__ == "__main__":
+    main()

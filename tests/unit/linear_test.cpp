@@ -1,0 +1,75 @@
+#include <gtest/gtest.h>
+
+#include "pft/model/linear.h"
+
+using pft::model::Linear;
+using pft::model::LinearExtension;
+
+namespace {
+
+// A low-rank update registered under PEFT's names, as LoRA attaches one.
+class AddLowRank : public LinearExtension {
+ public:
+  AddLowRank(torch::Tensor a, torch::Tensor b) : a_(std::move(a)), b_(std::move(b)) {}
+  std::string name() const override { return "lowrank"; }
+  torch::Tensor post(const torch::Tensor& input, const torch::Tensor& output) override {
+    return output + input.matmul(a_.t()).matmul(b_.t());
+  }
+
+ private:
+  torch::Tensor a_, b_;
+};
+
+class ScaleInput : public LinearExtension {
+ public:
+  explicit ScaleInput(torch::Tensor s) : s_(std::move(s)) {}
+  std::string name() const override { return "scale"; }
+  torch::Tensor pre(const torch::Tensor& input) override { return input * s_; }
+
+ private:
+  torch::Tensor s_;
+};
+
+}  // namespace
+
+TEST(Linear, SameParametersAndOutputAsTorchLinear) {
+  torch::manual_seed(0);
+  Linear mine(6, 4);
+  torch::nn::Linear ref(6, 4);
+  {
+    torch::NoGradGuard g;
+    ref->weight.copy_(mine->weight);
+    ref->bias.copy_(mine->bias);
+  }
+  std::vector<std::string> names;
+  for (const auto& p : mine->named_parameters()) names.push_back(p.key());
+  EXPECT_EQ(names, (std::vector<std::string>{"weight", "bias"}));
+  const auto x = torch::randn({3, 5, 6});
+  EXPECT_TRUE(torch::equal(mine(x), ref(x)));
+  Linear no_bias(torch::nn::LinearOptions(6, 4).bias(false));
+  EXPECT_FALSE(no_bias->bias.defined());
+  EXPECT_EQ(no_bias->named_parameters().size(), 1u);
+}
+
+TEST(Linear, ExtensionsTransformInputAndOutputInOrder) {
+  torch::manual_seed(1);
+  Linear layer(6, 4);
+  const auto x = torch::randn({2, 6});
+  const auto base = layer(x);
+  torch::nn::Linear lora_a(torch::nn::LinearOptions(6, 2).bias(false));
+  const auto a = lora_a->weight.detach(), b = torch::randn({4, 2});
+  layer->add_extension(std::make_shared<AddLowRank>(a, b));
+  layer->register_module("lora_A", lora_a);  // a method's parameters live under the layer
+  std::vector<std::string> names;
+  for (const auto& p : layer->named_parameters()) names.push_back(p.key());
+  EXPECT_EQ(names, (std::vector<std::string>{"weight", "bias", "lora_A.weight"}));
+  EXPECT_TRUE(torch::allclose(layer(x), base + x.matmul(a.t()).matmul(b.t()), 1e-6, 1e-6));
+  const auto s = torch::rand({6});
+  layer->add_extension(std::make_shared<ScaleInput>(s));
+  const auto expected = torch::nn::functional::linear(x * s, layer->weight, layer->bias) +
+                        x.matmul(a.t()).matmul(b.t());
+  EXPECT_TRUE(torch::allclose(layer(x), expected, 1e-6, 1e-6));
+  EXPECT_EQ(layer->remove_extensions("lowrank"), 1u);
+  EXPECT_EQ(layer->remove_extensions("scale"), 1u);
+  EXPECT_TRUE(torch::equal(layer(x), base));
+}
