@@ -61,7 +61,8 @@ torch::Tensor activate(Activation activation, const torch::Tensor& x) {
       return F::gelu(x);
     case Activation::GeluNew:
       // transformers' NewGELUActivation, written out as it computes it.
-      return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
+      return 0.5 * x *
+             (1.0 + torch::tanh(std::sqrt(2.0 / M_PI) * (x + 0.044715 * torch::pow(x, 3.0))));
     case Activation::GeluPytorchTanh:
       return F::gelu(x, F::GELUFuncOptions().approximate("tanh"));
     case Activation::Relu:
@@ -93,17 +94,15 @@ void init_bert_weights(torch::nn::Module& module, const BertConfig& config) {
 
 // ---- embeddings -------------------------------------------------------------------------
 
-BertEmbeddingsImpl::BertEmbeddingsImpl(BertConfig config_) : config(std::move(config_)) {
-  reset();
-}
+BertEmbeddingsImpl::BertEmbeddingsImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
 
 void BertEmbeddingsImpl::reset() {
   auto word = torch::nn::EmbeddingOptions(config.vocab_size, config.hidden_size);
   if (config.pad_token_id) word.padding_idx(*config.pad_token_id);
   word_embeddings = register_module("word_embeddings", torch::nn::Embedding(word));
-  position_embeddings = register_module(
-      "position_embeddings",
-      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
+  position_embeddings =
+      register_module("position_embeddings",
+                      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
   token_type_embeddings = register_module(
       "token_type_embeddings", torch::nn::Embedding(config.type_vocab_size, config.hidden_size));
   LayerNorm = register_module("LayerNorm", make_layer_norm(config));
@@ -122,13 +121,13 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& inputs_embeds,
   const auto batch = inputs_embeds.size(0);
   const auto seq = inputs_embeds.size(1);
   if (past_length + seq > config.max_position_embeddings) {
-    throw Error(ErrorKind::Input,
-                fmt::format("BERT input of {} positions{} exceeds max_position_embeddings = {} of {}",
-                            seq,
-                            past_length > 0 ? fmt::format(" after a prefix of {}", past_length)
-                                            : std::string(),
-                            config.max_position_embeddings, config.source),
-                "lower tokenizer.max_length");
+    throw Error(
+        ErrorKind::Input,
+        fmt::format(
+            "BERT input of {} positions{} exceeds max_position_embeddings = {} of {}", seq,
+            past_length > 0 ? fmt::format(" after a prefix of {}", past_length) : std::string(),
+            config.max_position_embeddings, config.source),
+        "lower tokenizer.max_length");
   }
   const auto device = inputs_embeds.device();
   const auto positions = torch::arange(past_length, past_length + seq,
@@ -139,8 +138,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& inputs_embeds,
         token_type_ids.size(1) != seq) {
       shape_error("token_type_ids", fmt::format("[{}, {}]", batch, seq), token_type_ids);
     }
-    check_ids(token_type_ids, config.type_vocab_size, "token_type_ids", "type_vocab_size",
-              config);
+    check_ids(token_type_ids, config.type_vocab_size, "token_type_ids", "type_vocab_size", config);
     types = token_type_embeddings(token_type_ids);
   } else {
     // Row 0 of the table, broadcast: what transformers adds for all-zero token types.
@@ -165,8 +163,7 @@ void BertSelfAttentionImpl::reset() {
 }
 
 torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden_states,
-                                             const torch::Tensor& mask,
-                                             const LayerPrefix* prefix) {
+                                             const torch::Tensor& mask, const LayerPrefix* prefix) {
   const auto batch = hidden_states.size(0);
   const auto seq = hidden_states.size(1);
   const auto heads = config.num_attention_heads;
@@ -335,9 +332,10 @@ BertModelOutput BertModelImpl::forward(const torch::Tensor& inputs_embeds,
   std::int64_t past_length = 0;
   if (prefixes != nullptr) {
     if (static_cast<std::int64_t>(prefixes->layers.size()) != config.num_hidden_layers) {
-      throw Error(ErrorKind::Runtime,
-                  fmt::format("BERT forward: got key/value prefixes for {} layers, the model has {}",
-                              prefixes->layers.size(), config.num_hidden_layers));
+      throw Error(
+          ErrorKind::Runtime,
+          fmt::format("BERT forward: got key/value prefixes for {} layers, the model has {}",
+                      prefixes->layers.size(), config.num_hidden_layers));
     }
     const auto& first = prefixes->layers.front().key;
     if (first.defined() && first.dim() == 4) past_length = first.size(2);
@@ -429,8 +427,8 @@ torch::Tensor BertForMaskedLMImpl::forward(const torch::Tensor& inputs_embeds,
                                            const torch::Tensor& attention_mask,
                                            const torch::Tensor& token_type_ids,
                                            const LayerPrefixes* prefixes) {
-  return predict(bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes)
-                     .last_hidden_state);
+  return predict(
+      bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes).last_hidden_state);
 }
 
 torch::Tensor BertForMaskedLMImpl::forward_ids(const torch::Tensor& input_ids,

@@ -74,8 +74,8 @@ std::vector<std::string> read_id2label(const json& value, const std::string& sou
     }
     if (used != key.size() || index < 0 || index >= static_cast<long long>(names.size())) {
       fail(source, "id2label",
-           "expected the keys \"0\" .. \"" + std::to_string(names.size() - 1) + "\", got \"" +
-               key + "\"");
+           "expected the keys \"0\" .. \"" + std::to_string(names.size() - 1) + "\", got \"" + key +
+               "\"");
     }
     if (!name.is_string()) {
       fail(source, "id2label." + key, "expected a string, got " + show(name));
@@ -166,7 +166,8 @@ BertConfig BertConfig::from_json(const json& doc, const std::string& source) {
   bool add_cross_attention = false;
   read_bool(doc, source, "is_decoder", is_decoder);
   read_bool(doc, source, "add_cross_attention", add_cross_attention);
-  if (is_decoder) fail(source, "is_decoder", "BERT as a decoder (causal, with a cache) is not supported");
+  if (is_decoder)
+    fail(source, "is_decoder", "BERT as a decoder (causal, with a cache) is not supported");
   if (add_cross_attention) {
     fail(source, "add_cross_attention", "BERT with cross-attention is not supported");
   }
@@ -185,7 +186,8 @@ BertConfig BertConfig::from_json(const json& doc, const std::string& source) {
   } else if (doc.contains("num_labels")) {
     std::int64_t num_labels = 0;
     read_int(doc, source, "num_labels", num_labels);
-    if (num_labels < 1) fail(source, "num_labels", "must be >= 1, got " + std::to_string(num_labels));
+    if (num_labels < 1)
+      fail(source, "num_labels", "must be >= 1, got " + std::to_string(num_labels));
     std::vector<std::string> names;
     for (std::int64_t i = 0; i < num_labels; ++i) names.push_back("LABEL_" + std::to_string(i));
     c.set_labels(names);

@@ -17,7 +17,8 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Names as the model being built registers them.
@@ -49,8 +50,8 @@ std::string legacy_renamed(const std::string& name) {
 bool never_loaded(const std::string& name, const BertConfig& config) {
   return ends_with(name, "embeddings.position_ids") ||
          ends_with(name, "embeddings.token_type_ids") ||
-         (config.tie_word_embeddings && (name == "cls.predictions.decoder.weight" ||
-                                         name == "cls.predictions.decoder.bias"));
+         (config.tie_word_embeddings &&
+          (name == "cls.predictions.decoder.weight" || name == "cls.predictions.decoder.bias"));
 }
 
 std::string list_names(const std::vector<std::string>& names, std::size_t at_most = 8) {
@@ -136,10 +137,11 @@ Holder load_as(const std::string& dir, const BertLoadOptions& options, BertLoadI
   const auto span = [](auto from, auto to) {
     return std::chrono::duration<double>(to - from).count();
   };
-  log::debug("{}: config and weights read in {:.3f} s, {} built in {:.3f} s, weights copied in "
-             "{:.3f} s",
-             dir, span(start, read_done), spec.class_name, span(read_done, build_done),
-             span(build_done, copy_done));
+  log::debug(
+      "{}: config and weights read in {:.3f} s, {} built in {:.3f} s, weights copied in "
+      "{:.3f} s",
+      dir, span(start, read_done), spec.class_name, span(read_done, build_done),
+      span(build_done, copy_done));
 
   std::vector<std::string> fresh;
   std::vector<std::string> lacking;
@@ -160,9 +162,10 @@ Holder load_as(const std::string& dir, const BertLoadOptions& options, BertLoadI
   }
   if (!fresh.empty()) {
     init_fresh(*model, fresh, config);
-    log::warn("{}: {} not in the checkpoint: initialised fresh as transformers does (weights ~ "
-              "N(0, {}), biases 0); train them before trusting the outputs",
-              dir, list_names(fresh), config.initializer_range);
+    log::warn(
+        "{}: {} not in the checkpoint: initialised fresh as transformers does (weights ~ "
+        "N(0, {}), biases 0); train them before trusting the outputs",
+        dir, list_names(fresh), config.initializer_range);
   }
   if (!report.unexpected.empty()) {
     log::info("{}: {} tensor(s) of the checkpoint not used by {}: {}", dir,
@@ -207,16 +210,19 @@ BertForMaskedLM load_bert_for_masked_lm(const std::string& dir, const BertLoadOp
                                   {"BertForMaskedLM", Layout::Prefixed, {}, /*has_labels=*/false});
 }
 
-BertForSequenceClassification load_bert_for_sequence_classification(
-    const std::string& dir, const BertLoadOptions& options, BertLoadInfo* info) {
-  return load_as<BertForSequenceClassification>(
-      dir, options, info,
-      {"BertForSequenceClassification", Layout::Prefixed, {"classifier.", "bert.pooler."},
-       /*has_labels=*/true});
+BertForSequenceClassification load_bert_for_sequence_classification(const std::string& dir,
+                                                                    const BertLoadOptions& options,
+                                                                    BertLoadInfo* info) {
+  return load_as<BertForSequenceClassification>(dir, options, info,
+                                                {"BertForSequenceClassification",
+                                                 Layout::Prefixed,
+                                                 {"classifier.", "bert.pooler."},
+                                                 /*has_labels=*/true});
 }
 
-BertForTokenClassification load_bert_for_token_classification(
-    const std::string& dir, const BertLoadOptions& options, BertLoadInfo* info) {
+BertForTokenClassification load_bert_for_token_classification(const std::string& dir,
+                                                              const BertLoadOptions& options,
+                                                              BertLoadInfo* info) {
   return load_as<BertForTokenClassification>(
       dir, options, info,
       {"BertForTokenClassification", Layout::Prefixed, {"classifier."}, /*has_labels=*/true});

@@ -34,8 +34,10 @@ namespace {
 // rank; LibTorch's torch::nn::functional::linear does so only for 2-D inputs and adds the
 // bias afterwards otherwise, which differs in the last bits and, over six BERT layers, by
 // 1e-4 from transformers. at::linear keeps the models bit-identical to PyTorch.
-torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias) {
-  return at::linear(x, weight, bias.defined() ? std::optional<torch::Tensor>(bias) : std::nullopt);
+torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& weight,
+                     const torch::Tensor& bias) {
+  return at::linear(x, weight,
+                    bias.defined() ? std::optional<torch::Tensor>(bias) : std::nullopt);
 }
 
 }  // namespace

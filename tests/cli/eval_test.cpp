@@ -35,21 +35,23 @@ class EvalCli : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new pft::test::TempDir();
     const auto r = pft::test::run_python(
-        "bert_reference.py",
-        {"eval_fixture", dir_->path(),
-         pft::test::shared_data("tokenizers/bert-base-uncased/vocab.txt"),
-         pft::test::shared_data("sst2/dev.jsonl"), "23", "16"});
+        "bert_reference.py", {"eval_fixture", dir_->path(),
+                              pft::test::shared_data("tokenizers/bert-base-uncased/vocab.txt"),
+                              pft::test::shared_data("sst2/dev.jsonl"), "23", "16"});
     expected_ = new json();
     if (r.exit_code == 0) {
       std::ifstream in(dir_->file("expected.json"));
       *expected_ = json::parse(in);
     }
-    pft::test::write_text(dir_->file("eval.json"), json{
-        {"model", {{"path", dir_->file("model")}}},
-        {"tokenizer", {{"max_length", 16}}},
-        {"data", {{"eval", dir_->file("data.jsonl")}, {"text_field", "sentence"}}},
-        {"eval", {{"batch_size", 5}}},
-    }.dump());
+    pft::test::write_text(
+        dir_->file("eval.json"),
+        json{
+            {"model", {{"path", dir_->file("model")}}},
+            {"tokenizer", {{"max_length", 16}}},
+            {"data", {{"eval", dir_->file("data.jsonl")}, {"text_field", "sentence"}}},
+            {"eval", {{"batch_size", 5}}},
+        }
+            .dump());
   }
   static void TearDownTestSuite() {
     delete expected_;
@@ -102,16 +104,16 @@ TEST_F(EvalCli, PredictionsEqualTransformers) {
 
 TEST_F(EvalCli, SentencePairsAndOverrides) {
   // No model.path in the file: --model provides it; --data and --predictions override too.
-  pft::test::write_text(dir_->file("pairs.json"),
-                        json{{"data", {{"text_field", "sentence"},
-                                       {"text_pair_field", "hypothesis"}}},
-                             {"tokenizer", {{"max_length", 16}}},
-                             {"eval", {{"batch_size", 4}, {"predictions", "/nonexistent/x"}}}}
-                            .dump());
+  pft::test::write_text(
+      dir_->file("pairs.json"),
+      json{{"data", {{"text_field", "sentence"}, {"text_pair_field", "hypothesis"}}},
+           {"tokenizer", {{"max_length", 16}}},
+           {"eval", {{"batch_size", 4}, {"predictions", "/nonexistent/x"}}}}
+          .dump());
   const auto out = dir_->file("pairs.jsonl");
-  const auto r = run_pft({"eval", "--config", dir_->file("pairs.json"), "--model",
-                          dir_->file("model"), "--data", dir_->file("data.jsonl"),
-                          "--predictions", out});
+  const auto r =
+      run_pft({"eval", "--config", dir_->file("pairs.json"), "--model", dir_->file("model"),
+               "--data", dir_->file("data.jsonl"), "--predictions", out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const double accuracy = check_predictions(out, (*expected_)["pair"]);
   std::ostringstream line;
@@ -157,17 +159,18 @@ TEST_F(EvalCli, TaskLabelsRenameTheClasses) {
   EXPECT_EQ(json::parse(r.out)["examples"], 2);
 
   // Three names for a two-class checkpoint: an error naming the tensor.
-  const auto bad = run_pft({"eval", "--config", dir_->file("eval.json"), "--set",
-                            "task.labels=[\"a\",\"b\",\"c\"]"});
+  const auto bad = run_pft(
+      {"eval", "--config", dir_->file("eval.json"), "--set", "task.labels=[\"a\",\"b\",\"c\"]"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("classifier.weight has 2 classes"), std::string::npos) << bad.err;
 }
 
 TEST_F(EvalCli, BadInputsAreErrorsNamingFileAndLine) {
-  pft::test::write_text(dir_->file("broken.jsonl"),
-                        "{\"sentence\": \"fine\", \"label\": \"positive\"}\n{\"sentence\": oops}\n");
-  auto r = run_pft({"eval", "--config", dir_->file("eval.json"), "--data",
-                    dir_->file("broken.jsonl")});
+  pft::test::write_text(
+      dir_->file("broken.jsonl"),
+      "{\"sentence\": \"fine\", \"label\": \"positive\"}\n{\"sentence\": oops}\n");
+  auto r =
+      run_pft({"eval", "--config", dir_->file("eval.json"), "--data", dir_->file("broken.jsonl")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find(dir_->file("broken.jsonl") + ":2: malformed JSON"), std::string::npos)
       << r.err;
@@ -175,8 +178,8 @@ TEST_F(EvalCli, BadInputsAreErrorsNamingFileAndLine) {
   pft::test::write_text(dir_->file("unknown_label.jsonl"),
                         "{\"sentence\": \"fine\", \"label\": \"positive\"}\n"
                         "{\"sentence\": \"meh\", \"label\": \"neutral\"}\n");
-  r = run_pft({"eval", "--config", dir_->file("eval.json"), "--data",
-               dir_->file("unknown_label.jsonl")});
+  r = run_pft(
+      {"eval", "--config", dir_->file("eval.json"), "--data", dir_->file("unknown_label.jsonl")});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("unknown_label.jsonl:2: label 'neutral' is not one of task.labels"),
             std::string::npos)

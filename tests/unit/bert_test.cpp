@@ -46,18 +46,17 @@ std::string config_error(const json& doc) {
 }  // namespace
 
 TEST(BertConfig, ReadsTransformersKeysAndDefaults) {
-  const auto c = BertConfig::from_json(
-      json{{"hidden_size", 64},
-           {"num_attention_heads", 8},
-           {"hidden_act", "gelu_new"},
-           {"classifier_dropout", nullptr},
-           {"hidden_dropout_prob", 0},
-           {"pad_token_id", nullptr},
-           {"id2label", {{"1", "pos"}, {"0", "neg"}}},
-           {"label2id", {{"neg", 0}, {"pos", 1}}},
-           {"architectures", {"BertForSequenceClassification"}},
-           {"transformers_version", "4.8.2"}},
-      "x/config.json");
+  const auto c = BertConfig::from_json(json{{"hidden_size", 64},
+                                            {"num_attention_heads", 8},
+                                            {"hidden_act", "gelu_new"},
+                                            {"classifier_dropout", nullptr},
+                                            {"hidden_dropout_prob", 0},
+                                            {"pad_token_id", nullptr},
+                                            {"id2label", {{"1", "pos"}, {"0", "neg"}}},
+                                            {"label2id", {{"neg", 0}, {"pos", 1}}},
+                                            {"architectures", {"BertForSequenceClassification"}},
+                                            {"transformers_version", "4.8.2"}},
+                                       "x/config.json");
   EXPECT_EQ(c.hidden_size, 64);
   EXPECT_EQ(c.head_dim(), 8);
   EXPECT_EQ(c.activation(), pft::model::Activation::GeluNew);
@@ -68,8 +67,8 @@ TEST(BertConfig, ReadsTransformersKeysAndDefaults) {
   EXPECT_EQ(c.id2label, (std::vector<std::string>{"neg", "pos"}));
   EXPECT_EQ(c.num_labels(), 2);
 
-  const auto three = BertConfig::from_json(json{{"num_labels", 3}, {"classifier_dropout", 0.3}},
-                                           "y/config.json");
+  const auto three =
+      BertConfig::from_json(json{{"num_labels", 3}, {"classifier_dropout", 0.3}}, "y/config.json");
   EXPECT_EQ(three.id2label, (std::vector<std::string>{"LABEL_0", "LABEL_1", "LABEL_2"}));
   EXPECT_EQ(three.classifier_dropout_prob(), 0.3);
 }
@@ -185,9 +184,8 @@ TEST(BertModules, EmbedThenForwardEqualsForwardFromIds) {
 
   // Prompt tuning: virtual-token embeddings prepended to embed()'s output, mask extended.
   const auto virtual_tokens = torch::randn({2, 3, 16});
-  const auto prompted =
-      model->forward(torch::cat({virtual_tokens, model->embed(ids)}, 1),
-                     torch::cat({torch::ones({2, 3}, torch::kLong), mask}, 1));
+  const auto prompted = model->forward(torch::cat({virtual_tokens, model->embed(ids)}, 1),
+                                       torch::cat({torch::ones({2, 3}, torch::kLong), mask}, 1));
   EXPECT_EQ(prompted.last_hidden_state.sizes(), (std::vector<std::int64_t>{2, 10, 16}));
 
   // Padding does not leak into real positions: row 1 alone, unpadded, gives the same.
@@ -252,14 +250,26 @@ TEST(BertModules, BadInputsAreErrorsThatSaySo) {
     }
   };
   const auto ids = torch::randint(1, 50, {1, 5}, torch::kLong);
-  expect_error([&] { model->forward_ids(torch::full({1, 3}, 50, torch::kLong), {}); },
-               pft::ErrorKind::Input, "input ids must be in [0, 50) (vocab_size of tiny/config.json)");
-  expect_error([&] { model->forward_ids(torch::ones({1, 21}, torch::kLong), {}); },
-               pft::ErrorKind::Input, "exceeds max_position_embeddings = 20");
-  expect_error([&] { model->forward_ids(ids, {}, torch::full({1, 5}, 2, torch::kLong)); },
-               pft::ErrorKind::Input, "token_type_ids must be in [0, 2)");
-  expect_error([&] { model->forward_ids(ids, torch::ones({1, 4}, torch::kLong)); },
-               pft::ErrorKind::Runtime, "attention_mask: expected [1, 5], got [1, 4]");
+  expect_error(
+      [&] {
+        model->forward_ids(torch::full({1, 3}, 50, torch::kLong), {});
+      },
+      pft::ErrorKind::Input, "input ids must be in [0, 50) (vocab_size of tiny/config.json)");
+  expect_error(
+      [&] {
+        model->forward_ids(torch::ones({1, 21}, torch::kLong), {});
+      },
+      pft::ErrorKind::Input, "exceeds max_position_embeddings = 20");
+  expect_error(
+      [&] {
+        model->forward_ids(ids, {}, torch::full({1, 5}, 2, torch::kLong));
+      },
+      pft::ErrorKind::Input, "token_type_ids must be in [0, 2)");
+  expect_error(
+      [&] {
+        model->forward_ids(ids, torch::ones({1, 4}, torch::kLong));
+      },
+      pft::ErrorKind::Runtime, "attention_mask: expected [1, 5], got [1, 4]");
   pft::model::LayerPrefixes one_layer;
   one_layer.layers.push_back({torch::zeros({1, 4, 2, 4}), torch::zeros({1, 4, 2, 4})});
   expect_error([&] { model->forward_ids(ids, {}, {}, &one_layer); }, pft::ErrorKind::Runtime,

@@ -45,13 +45,12 @@ TEST(Jsonl, ErrorsNameTheFileAndLine) {
   msg = error_of([&] { pft::data::read_jsonl(dir.file("array.jsonl")); }, pft::ErrorKind::Input);
   EXPECT_NE(msg.find(":1: expected a JSON object, got array [1,2]"), std::string::npos) << msg;
 
-  msg = error_of([&] { pft::data::read_jsonl(dir.file("missing.jsonl")); },
-                 pft::ErrorKind::Input);
+  msg = error_of([&] { pft::data::read_jsonl(dir.file("missing.jsonl")); }, pft::ErrorKind::Input);
   EXPECT_NE(msg.find("missing.jsonl: cannot open"), std::string::npos) << msg;
 
   pft::data::JsonlRecord record{7, {{"text", 3}, {"label", "x"}}};
-  msg = error_of([&] { pft::data::string_field(record, "text", "f.jsonl"); },
-                 pft::ErrorKind::Input);
+  msg =
+      error_of([&] { pft::data::string_field(record, "text", "f.jsonl"); }, pft::ErrorKind::Input);
   EXPECT_NE(msg.find("f.jsonl:7: field \"text\": expected a string, got number 3"),
             std::string::npos)
       << msg;
@@ -73,7 +72,8 @@ TEST(Expect, ParsesAndChecks) {
   EXPECT_FALSE(pft::holds(pft::parse_expectation("loss>-1e-3"), -0.5));
   EXPECT_TRUE(pft::holds(pft::parse_expectation("f1==1"), 1.0));
 
-  for (const auto* bad : {"accuracy", ">=0.5", "accuracy>=high", "acc uracy>=1", "accuracy>=0.5x"}) {
+  for (const auto* bad :
+       {"accuracy", ">=0.5", "accuracy>=high", "acc uracy>=1", "accuracy>=0.5x"}) {
     const auto msg = error_of([&] { pft::parse_expectation(bad); }, pft::ErrorKind::Usage);
     EXPECT_NE(msg.find(bad), std::string::npos) << msg;
   }

@@ -247,7 +247,7 @@ class BertLMPredictionHeadImpl : public torch::nn::Cloneable<BertLMPredictionHea
   BertConfig config;
   BertPredictionHeadTransform transform{nullptr};
   Linear decoder{nullptr};  // only when untied
-  torch::Tensor bias;                  // [vocab]
+  torch::Tensor bias;       // [vocab]
 };
 TORCH_MODULE(BertLMPredictionHead);
 
@@ -313,8 +313,7 @@ TORCH_MODULE(BertForSequenceClassification);
 
 /// transformers' BertForTokenClassification: `bert` (no pooler), dropout, `classifier` on
 /// every position.
-class BertForTokenClassificationImpl
-    : public torch::nn::Cloneable<BertForTokenClassificationImpl> {
+class BertForTokenClassificationImpl : public torch::nn::Cloneable<BertForTokenClassificationImpl> {
  public:
   explicit BertForTokenClassificationImpl(BertConfig config);
   void reset() override;

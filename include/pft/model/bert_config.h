@@ -24,21 +24,21 @@ enum class Activation {
 };
 
 struct BertConfig {
-  std::int64_t vocab_size = 30522;              // rows of embeddings.word_embeddings
-  std::int64_t hidden_size = 768;               // model width; a multiple of the head count
-  std::int64_t num_hidden_layers = 12;          // encoder.layer.0 .. N-1
-  std::int64_t num_attention_heads = 12;        // heads per self-attention
-  std::int64_t intermediate_size = 3072;        // width of the feed-forward block
-  std::string hidden_act = "gelu";              // see Activation
-  double hidden_dropout_prob = 0.1;             // dropout after embeddings and sublayers
-  double attention_probs_dropout_prob = 0.1;    // dropout on attention weights (training only)
-  std::optional<double> classifier_dropout;     // classification heads; unset: hidden_dropout_prob
-  std::int64_t max_position_embeddings = 512;   // longest input, prefix positions included
-  std::int64_t type_vocab_size = 2;             // token_type_ids take values below this
-  double layer_norm_eps = 1e-12;                // epsilon of every LayerNorm
-  double initializer_range = 0.02;              // std of the normal init of fresh weights
-  std::optional<std::int64_t> pad_token_id = 0; // row of word_embeddings zeroed at init
-  bool tie_word_embeddings = true;              // masked-LM decoder shares word_embeddings
+  std::int64_t vocab_size = 30522;               // rows of embeddings.word_embeddings
+  std::int64_t hidden_size = 768;                // model width; a multiple of the head count
+  std::int64_t num_hidden_layers = 12;           // encoder.layer.0 .. N-1
+  std::int64_t num_attention_heads = 12;         // heads per self-attention
+  std::int64_t intermediate_size = 3072;         // width of the feed-forward block
+  std::string hidden_act = "gelu";               // see Activation
+  double hidden_dropout_prob = 0.1;              // dropout after embeddings and sublayers
+  double attention_probs_dropout_prob = 0.1;     // dropout on attention weights (training only)
+  std::optional<double> classifier_dropout;      // classification heads; unset: hidden_dropout_prob
+  std::int64_t max_position_embeddings = 512;    // longest input, prefix positions included
+  std::int64_t type_vocab_size = 2;              // token_type_ids take values below this
+  double layer_norm_eps = 1e-12;                 // epsilon of every LayerNorm
+  double initializer_range = 0.02;               // std of the normal init of fresh weights
+  std::optional<std::int64_t> pad_token_id = 0;  // row of word_embeddings zeroed at init
+  bool tie_word_embeddings = true;               // masked-LM decoder shares word_embeddings
   std::string position_embedding_type = "absolute";  // only "absolute" is supported
   /// Class names in index order: from `id2label`, else `num_labels` names "LABEL_i"
   /// (transformers' defaults; 2 labels when neither key is present).

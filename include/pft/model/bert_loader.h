@@ -37,10 +37,11 @@ struct BertLoadOptions {
 
 /// What loading found, beyond the model itself.
 struct BertLoadInfo {
-  BertConfig config;            // as used (labels included)
-  io::LoadReport report;        // names relative to the built model
-  std::vector<std::string> initialized;  // parameters initialised fresh (absent from the checkpoint)
-  double seconds = 0.0;         // wall time: config + weights + model build
+  BertConfig config;      // as used (labels included)
+  io::LoadReport report;  // names relative to the built model
+  std::vector<std::string>
+      initialized;       // parameters initialised fresh (absent from the checkpoint)
+  double seconds = 0.0;  // wall time: config + weights + model build
 };
 
 /// Each loader reads DIR/config.json and the folder's weights, builds the model, loads it,
@@ -48,12 +49,12 @@ struct BertLoadInfo {
 /// Config) name the folder and the tensors at fault. `info`, when given, receives details.
 BertModel load_bert_model(const std::string& dir, const BertLoadOptions& options = {},
                           BertLoadInfo* info = nullptr);
-BertForMaskedLM load_bert_for_masked_lm(const std::string& dir,
-                                        const BertLoadOptions& options = {},
+BertForMaskedLM load_bert_for_masked_lm(const std::string& dir, const BertLoadOptions& options = {},
                                         BertLoadInfo* info = nullptr);
 BertForSequenceClassification load_bert_for_sequence_classification(
     const std::string& dir, const BertLoadOptions& options = {}, BertLoadInfo* info = nullptr);
-BertForTokenClassification load_bert_for_token_classification(
-    const std::string& dir, const BertLoadOptions& options = {}, BertLoadInfo* info = nullptr);
+BertForTokenClassification load_bert_for_token_classification(const std::string& dir,
+                                                              const BertLoadOptions& options = {},
+                                                              BertLoadInfo* info = nullptr);
 
 }  // namespace pft::model
