@@ -46,7 +46,9 @@ std::vector<std::string> find_linear_targets(torch::nn::Module& root, const Targ
     if (matches(spec, path)) found.push_back(path);
   }
   if (found.empty()) {
-    std::string wanted = spec.regex.empty() ? "[" + join_alternatives(spec.names) + "]" : "'" + spec.regex + "'";
+    std::string wanted(1, spec.regex.empty() ? '[' : '\'');
+    wanted += spec.regex.empty() ? join_alternatives(spec.names) : spec.regex;
+    wanted += spec.regex.empty() ? ']' : '\'';
     throw Error(ErrorKind::Config, spec.key + ": " + wanted + " matches no linear layer of the model; "
                                        "linear layers include: " +
                                        join_alternatives({available.begin(), available.end()}));
