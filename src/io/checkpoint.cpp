@@ -19,7 +19,8 @@ namespace pft::io {
 namespace {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 std::string join_path(const std::string& dir, const std::string& name) {
@@ -43,8 +44,8 @@ nlohmann::json parse_json_file(const std::string& path) {
         ++column;
       }
     }
-    throw Error(ErrorKind::Input, path + ":" + std::to_string(line) + ":" +
-                                      std::to_string(column) + ": invalid JSON: " + e.what());
+    throw Error(ErrorKind::Input, path + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                                      ": invalid JSON: " + e.what());
   }
 }
 
@@ -52,8 +53,8 @@ void add_tensor(StateDict& out, const std::string& name, torch::Tensor tensor,
                 const std::string& file) {
   const auto [it, inserted] = out.source_file.emplace(name, file);
   if (!inserted) {
-    throw Error(ErrorKind::Input, "tensor '" + name + "' appears in both " + it->second +
-                                      " and " + file);
+    throw Error(ErrorKind::Input,
+                "tensor '" + name + "' appears in both " + it->second + " and " + file);
   }
   out.tensors.emplace(name, std::move(tensor));
 }
@@ -73,8 +74,9 @@ void read_torch_pickle_into(StateDict& out, const std::string& path) {
   if (bytes.compare(0, 4, "PK\x03\x04") != 0) {
     // torch.save wrote a bare pickle stream before PyTorch 1.6; LibTorch reads only the zip.
     throw Error(ErrorKind::Input,
-                path + ": not a zip archive: written by torch.save before PyTorch 1.6 (or not a "
-                       "PyTorch file); LibTorch's torch::pickle_load reads only the zip format",
+                path +
+                    ": not a zip archive: written by torch.save before PyTorch 1.6 (or not a "
+                    "PyTorch file); LibTorch's torch::pickle_load reads only the zip format",
                 hint);
   }
   torch::IValue value;
@@ -86,29 +88,32 @@ void read_torch_pickle_into(StateDict& out, const std::string& path) {
       // LibTorch's unpickler turns every collections.OrderedDict into None (it expects them
       // only as a tensor's empty backward hooks), so torch.save(model.state_dict()) fails.
       throw Error(ErrorKind::Input,
-                  path + ": the state dict was saved as a collections.OrderedDict "
-                         "(torch.save(model.state_dict())), which LibTorch's torch::pickle_load "
-                         "cannot read; plain dicts (as transformers 4 saved them) work",
+                  path +
+                      ": the state dict was saved as a collections.OrderedDict "
+                      "(torch.save(model.state_dict())), which LibTorch's torch::pickle_load "
+                      "cannot read; plain dicts (as transformers 4 saved them) work",
                   hint);
     }
     throw Error(ErrorKind::Input,
                 path + ": LibTorch's torch::pickle_load cannot read this file: " + what, hint);
   }
   if (!value.isGenericDict()) {
-    throw Error(ErrorKind::Input, path + ": expected a pickled dict of tensors (a state dict), "
-                                         "found " + value.tagKind());
+    throw Error(ErrorKind::Input, path +
+                                      ": expected a pickled dict of tensors (a state dict), "
+                                      "found " +
+                                      value.tagKind());
   }
   for (const auto& item : value.toGenericDict()) {
     if (!item.key().isString()) {
       throw Error(ErrorKind::Input, path + ": state dict key of type " + item.key().tagKind() +
-                                           ", expected a string");
+                                        ", expected a string");
     }
     const std::string name = item.key().toStringRef();
     if (!item.value().isTensor()) {
       throw Error(ErrorKind::Input, path + ": tensor '" + name + "': holds a " +
-                                           item.value().tagKind() +
-                                           ", expected a tensor (nested state dicts are not "
-                                           "Hugging Face weight files)");
+                                        item.value().tagKind() +
+                                        ", expected a tensor (nested state dicts are not "
+                                        "Hugging Face weight files)");
     }
     add_tensor(out, name, item.value().toTensor(), path);
   }
@@ -126,8 +131,9 @@ void read_weight_file_into(StateDict& out, const std::string& path) {
 void read_sharded_into(StateDict& out, const std::string& index_path) {
   const auto index = parse_json_file(index_path);
   if (!index.is_object() || !index.contains("weight_map") || !index["weight_map"].is_object()) {
-    throw Error(ErrorKind::Input, index_path + ": key 'weight_map' (an object from tensor name "
-                                               "to shard file) is missing");
+    throw Error(ErrorKind::Input, index_path +
+                                      ": key 'weight_map' (an object from tensor name "
+                                      "to shard file) is missing");
   }
   const std::string dir = fs::path(index_path).parent_path().string();
   std::map<std::string, std::vector<std::string>> by_shard;
@@ -152,10 +158,9 @@ void read_sharded_into(StateDict& out, const std::string& index_path) {
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
       throw Error(ErrorKind::Input,
-                  index_path + ": shard '" + shard + "' (holding tensor '" + tensors.front() +
-                      "'" + (tensors.size() > 1 ? " and " + std::to_string(tensors.size() - 1) +
-                                                      " more"
-                                                : std::string()) +
+                  index_path + ": shard '" + shard + "' (holding tensor '" + tensors.front() + "'" +
+                      (tensors.size() > 1 ? " and " + std::to_string(tensors.size() - 1) + " more"
+                                          : std::string()) +
                       ") is missing: " + path + " does not exist");
     }
     StateDict shard_state;
@@ -171,8 +176,8 @@ void read_sharded_into(StateDict& out, const std::string& index_path) {
 }
 
 // transformers renames these anywhere in a key (old TensorFlow-era BERT checkpoints).
-constexpr std::pair<const char*, const char*> kLegacy[] = {
-    {"LayerNorm.gamma", "LayerNorm.weight"}, {"LayerNorm.beta", "LayerNorm.bias"}};
+constexpr std::pair<const char*, const char*> kLegacy[] = {{"LayerNorm.gamma", "LayerNorm.weight"},
+                                                           {"LayerNorm.beta", "LayerNorm.bias"}};
 
 std::string shape_text(torch::IntArrayRef shape) {
   std::string out = "[";
@@ -189,8 +194,9 @@ nlohmann::json read_model_config(const std::string& dir) {
   std::error_code ec;
   const std::string path = fs::is_directory(dir, ec) ? join_path(dir, "config.json") : dir;
   if (!fs::exists(path, ec)) {
-    throw Error(ErrorKind::Input, path + ": not found (a Hugging Face model folder holds "
-                                         "config.json next to its weights)");
+    throw Error(ErrorKind::Input, path +
+                                      ": not found (a Hugging Face model folder holds "
+                                      "config.json next to its weights)");
   }
   auto config = parse_json_file(path);
   if (!config.is_object()) {
@@ -228,9 +234,10 @@ StateDict read_state_dict(const std::string& path) {
     log::debug("{}: {} tensors", file, out.tensors.size());
     return out;
   }
-  throw Error(ErrorKind::Input, path + ": no weights found (looked for model.safetensors, "
-                                       "model.safetensors.index.json, pytorch_model.bin and "
-                                       "pytorch_model.bin.index.json)");
+  throw Error(ErrorKind::Input, path +
+                                    ": no weights found (looked for model.safetensors, "
+                                    "model.safetensors.index.json, pytorch_model.bin and "
+                                    "pytorch_model.bin.index.json)");
 }
 
 std::string normalize_checkpoint_name(const std::string& name) {
@@ -263,8 +270,10 @@ LoadReport load_into(torch::nn::Module& module, const StateDict& state,
   }
 
   std::vector<std::pair<std::string, torch::Tensor>> targets;
-  for (const auto& item : module.named_parameters(/*recurse=*/true)) targets.emplace_back(item.key(), item.value());
-  for (const auto& item : module.named_buffers(/*recurse=*/true)) targets.emplace_back(item.key(), item.value());
+  for (const auto& item : module.named_parameters(/*recurse=*/true))
+    targets.emplace_back(item.key(), item.value());
+  for (const auto& item : module.named_buffers(/*recurse=*/true))
+    targets.emplace_back(item.key(), item.value());
 
   const std::vector<std::string> tried = prefixes.empty() ? std::vector<std::string>{""} : prefixes;
   struct Match {
@@ -315,6 +324,8 @@ LoadReport load_into(torch::nn::Module& module, const StateDict& state,
       if (source.numel() > 0 && m.target.data_ptr() != source.data_ptr()) {
         std::memcpy(m.target.data_ptr(), source.data_ptr(), source.numel() * source.element_size());
       }
+      // What copy_ would do: autograd must see that the tensor changed.
+      m.target.unsafeGetTensorImpl()->bump_version();
     } else {
       m.target.copy_(source);
     }
@@ -389,7 +400,8 @@ std::string to_text(const CheckpointSummary& summary) {
   };
   std::string out;
   for (const auto& f : summary.files) out += "file: " + f + "\n";
-  for (const auto& [key, value] : summary.metadata) out += "metadata: " + key + " = " + value + "\n";
+  for (const auto& [key, value] : summary.metadata)
+    out += "metadata: " + key + " = " + value + "\n";
   out += pad("name", name_width) + "  " + pad("dtype", dtype_width) + "  shape\n";
   for (const auto& t : summary.tensors) {
     out += pad(t.name, name_width) + "  " + pad(t.dtype, dtype_width) + "  " + shape_text(t.shape) +

@@ -61,20 +61,18 @@ constexpr uint64_t kMaxHeaderSize = 100'000'000;
 
 struct DtypeInfo {
   const char* name;
-  int bits;   // element width in bits
-  int rank;   // position in the reference implementation's Dtype enum (sort order)
+  int bits;  // element width in bits
+  int rank;  // position in the reference implementation's Dtype enum (sort order)
 };
 
 // Every dtype of the format, in the reference implementation's enum order.
 constexpr DtypeInfo kDtypes[] = {
-    {"BOOL", 8, 0},          {"F4", 4, 1},           {"F6_E2M3", 6, 2},
-    {"F6_E3M2", 6, 3},       {"U8", 8, 4},           {"I8", 8, 5},
-    {"F8_E5M2", 8, 6},       {"F8_E4M3", 8, 7},      {"F8_E8M0", 8, 8},
-    {"F8_E4M3FNUZ", 8, 9},   {"F8_E5M2FNUZ", 8, 10}, {"I16", 16, 11},
-    {"U16", 16, 12},         {"F16", 16, 13},        {"BF16", 16, 14},
-    {"I32", 32, 15},         {"U32", 32, 16},        {"F32", 32, 17},
-    {"C64", 64, 18},         {"F64", 64, 19},        {"I64", 64, 20},
-    {"U64", 64, 21},
+    {"BOOL", 8, 0},    {"F4", 4, 1},          {"F6_E2M3", 6, 2},      {"F6_E3M2", 6, 3},
+    {"U8", 8, 4},      {"I8", 8, 5},          {"F8_E5M2", 8, 6},      {"F8_E4M3", 8, 7},
+    {"F8_E8M0", 8, 8}, {"F8_E4M3FNUZ", 8, 9}, {"F8_E5M2FNUZ", 8, 10}, {"I16", 16, 11},
+    {"U16", 16, 12},   {"F16", 16, 13},       {"BF16", 16, 14},       {"I32", 32, 15},
+    {"U32", 32, 16},   {"F32", 32, 17},       {"C64", 64, 18},        {"F64", 64, 19},
+    {"I64", 64, 20},   {"U64", 64, 21},
 };
 
 const DtypeInfo* find_dtype(const std::string& name) {
@@ -145,6 +143,23 @@ std::size_t invalid_utf8_at(std::string_view s) {
   return std::string_view::npos;
 }
 
+/// `v` for a message. Only flat values are printed in full: a hostile header may nest arrays
+/// a million deep, and printing is recursive.
+std::string brief(const nlohmann::json& v) {
+  if (v.is_primitive()) {
+    std::string text = v.dump();
+    return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+  }
+  bool flat = v.size() <= 16;
+  for (const auto& item : v) flat = flat && item.is_primitive();
+  if (flat) {
+    std::string text = v.dump();
+    if (text.size() <= 200) return text;
+  }
+  return std::string(v.is_array() ? "an array of " : "an object of ") + std::to_string(v.size()) +
+         " items";
+}
+
 /// A JSON value that is a non-negative integer fitting int64 (shapes and offsets).
 bool as_count(const nlohmann::json& v, uint64_t& out) {
   if (v.is_number_unsigned()) {
@@ -160,41 +175,46 @@ bool as_count(const nlohmann::json& v, uint64_t& out) {
 SafetensorsEntry parse_entry(const std::string& file, const std::string& name,
                              const nlohmann::json& value, uint64_t data_size) {
   if (!value.is_object()) {
-    fail_tensor(file, name, "header entry must be an object with dtype, shape and "
-                            "data_offsets, found " + std::string(value.type_name()));
+    fail_tensor(file, name,
+                "header entry must be an object with dtype, shape and "
+                "data_offsets, found " +
+                    std::string(value.type_name()));
   }
   for (const auto& [key, _] : value.items()) {
     if (key != "dtype" && key != "shape" && key != "data_offsets") {
-      fail_tensor(file, name, "unexpected field '" + key +
-                                  "' in header entry (expected only dtype, shape, data_offsets)");
+      fail_tensor(file, name,
+                  "unexpected field '" + key +
+                      "' in header entry (expected only dtype, shape, data_offsets)");
     }
   }
   for (const char* key : {"dtype", "shape", "data_offsets"}) {
-    if (!value.contains(key)) fail_tensor(file, name, std::string("header entry lacks '") + key + "'");
+    if (!value.contains(key))
+      fail_tensor(file, name, std::string("header entry lacks '") + key + "'");
   }
   SafetensorsEntry e;
   e.name = name;
 
   const auto& dtype = value.at("dtype");
-  if (!dtype.is_string()) fail_tensor(file, name, "dtype must be a string, found " + dtype.dump());
+  if (!dtype.is_string()) fail_tensor(file, name, "dtype must be a string, found " + brief(dtype));
   e.dtype = dtype.get<std::string>();
   const DtypeInfo* info = find_dtype(e.dtype);
   if (info == nullptr) {
-    fail_tensor(file, name, "unknown dtype '" + e.dtype + "' (expected one of " +
-                                known_dtypes() + ")");
+    fail_tensor(file, name,
+                "unknown dtype '" + e.dtype + "' (expected one of " + known_dtypes() + ")");
   }
 
   const auto& shape = value.at("shape");
-  if (!shape.is_array()) fail_tensor(file, name, "shape must be an array, found " + shape.dump());
+  if (!shape.is_array()) fail_tensor(file, name, "shape must be an array, found " + brief(shape));
   uint64_t numel = 1;
   for (const auto& dim : shape) {
     uint64_t d = 0;
     if (!as_count(dim, d)) {
-      fail_tensor(file, name, "shape " + shape.dump() +
-                                  " must hold non-negative integers below 2^63, found " + dim.dump());
+      fail_tensor(file, name,
+                  "shape " + brief(shape) + " must hold non-negative integers below 2^63, found " +
+                      brief(dim));
     }
     if (__builtin_mul_overflow(numel, d, &numel)) {
-      fail_tensor(file, name, "shape " + shape.dump() + ": element count overflows 64 bits");
+      fail_tensor(file, name, "shape " + brief(shape) + ": element count overflows 64 bits");
     }
     e.shape.push_back(static_cast<int64_t>(d));
   }
@@ -204,28 +224,31 @@ SafetensorsEntry parse_entry(const std::string& file, const std::string& name,
   uint64_t end = 0;
   if (!offsets.is_array() || offsets.size() != 2 || !as_count(offsets[0], begin) ||
       !as_count(offsets[1], end)) {
-    fail_tensor(file, name, "data_offsets must be [begin, end] with non-negative integers, found " +
-                                offsets.dump());
+    fail_tensor(
+        file, name,
+        "data_offsets must be [begin, end] with non-negative integers, found " + brief(offsets));
   }
   if (end < begin) {
-    fail_tensor(file, name, "data_offsets " + offsets.dump() + " are reversed (end before begin)");
+    fail_tensor(file, name, "data_offsets " + brief(offsets) + " are reversed (end before begin)");
   }
   if (end > data_size) {
-    fail_tensor(file, name, "data_offsets " + offsets.dump() + " run past the data section (" +
-                                std::to_string(data_size) + " bytes)");
+    fail_tensor(file, name,
+                "data_offsets " + brief(offsets) + " run past the data section (" +
+                    std::to_string(data_size) + " bytes)");
   }
   uint64_t bits = 0;
   if (__builtin_mul_overflow(numel, static_cast<uint64_t>(info->bits), &bits)) {
-    fail_tensor(file, name, "shape " + shape.dump() + ": byte size overflows 64 bits");
+    fail_tensor(file, name, "shape " + brief(shape) + ": byte size overflows 64 bits");
   }
   if (bits % 8 != 0) {
-    fail_tensor(file, name, "shape " + shape.dump() + " of " + e.dtype +
-                                " does not fill whole bytes");
+    fail_tensor(file, name,
+                "shape " + brief(shape) + " of " + e.dtype + " does not fill whole bytes");
   }
   if (bits / 8 != end - begin) {
-    fail_tensor(file, name, "shape " + shape.dump() + " of " + e.dtype + " needs " +
-                                std::to_string(bits / 8) + " bytes but data_offsets " +
-                                offsets.dump() + " span " + std::to_string(end - begin));
+    fail_tensor(file, name,
+                "shape " + brief(shape) + " of " + e.dtype + " needs " + std::to_string(bits / 8) +
+                    " bytes but data_offsets " + brief(offsets) + " span " +
+                    std::to_string(end - begin));
   }
   e.begin = begin;
   e.end = end;
@@ -267,35 +290,54 @@ torch::Dtype dtype_from_safetensors(const std::string& name) {
     // E8M0). Either way no tensor can view these bytes element by element.
     throw Error(ErrorKind::Input, lacks + name);
   }
-  throw Error(ErrorKind::Input, "unknown safetensors dtype '" + name + "' (expected one of " +
-                                    known_dtypes() + ")");
+  throw Error(ErrorKind::Input,
+              "unknown safetensors dtype '" + name + "' (expected one of " + known_dtypes() + ")");
 }
 
 std::string dtype_to_safetensors(torch::Dtype dtype) {
   using torch::ScalarType;
   switch (dtype) {
-    case ScalarType::Double: return "F64";
-    case ScalarType::Float: return "F32";
-    case ScalarType::Half: return "F16";
-    case ScalarType::BFloat16: return "BF16";
-    case ScalarType::Long: return "I64";
-    case ScalarType::Int: return "I32";
-    case ScalarType::Short: return "I16";
-    case ScalarType::Char: return "I8";
-    case ScalarType::Byte: return "U8";
-    case ScalarType::Bool: return "BOOL";
-    case ScalarType::ComplexFloat: return "C64";
-    case ScalarType::UInt16: return "U16";
-    case ScalarType::UInt32: return "U32";
-    case ScalarType::UInt64: return "U64";
+    case ScalarType::Double:
+      return "F64";
+    case ScalarType::Float:
+      return "F32";
+    case ScalarType::Half:
+      return "F16";
+    case ScalarType::BFloat16:
+      return "BF16";
+    case ScalarType::Long:
+      return "I64";
+    case ScalarType::Int:
+      return "I32";
+    case ScalarType::Short:
+      return "I16";
+    case ScalarType::Char:
+      return "I8";
+    case ScalarType::Byte:
+      return "U8";
+    case ScalarType::Bool:
+      return "BOOL";
+    case ScalarType::ComplexFloat:
+      return "C64";
+    case ScalarType::UInt16:
+      return "U16";
+    case ScalarType::UInt32:
+      return "U32";
+    case ScalarType::UInt64:
+      return "U64";
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
-    case ScalarType::Float8_e4m3fn: return "F8_E4M3";
-    case ScalarType::Float8_e5m2: return "F8_E5M2";
-    case ScalarType::Float8_e4m3fnuz: return "F8_E4M3FNUZ";
-    case ScalarType::Float8_e5m2fnuz: return "F8_E5M2FNUZ";
+    case ScalarType::Float8_e4m3fn:
+      return "F8_E4M3";
+    case ScalarType::Float8_e5m2:
+      return "F8_E5M2";
+    case ScalarType::Float8_e4m3fnuz:
+      return "F8_E4M3FNUZ";
+    case ScalarType::Float8_e5m2fnuz:
+      return "F8_E5M2FNUZ";
 #endif
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 7)
-    case ScalarType::Float8_e8m0fnu: return "F8_E8M0";
+    case ScalarType::Float8_e8m0fnu:
+      return "F8_E8M0";
 #endif
     default:
       throw Error(ErrorKind::Input,
@@ -334,8 +376,8 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
     for (const char ch : text.substr(from, bad - from)) {
       before += (ch >= 0x20 && ch < 0x7F) ? ch : '?';
     }
-    fail(file, "header is not valid UTF-8 at byte " + std::to_string(bad) + ", after '" + before +
-                   "'");
+    fail(file,
+         "header is not valid UTF-8 at byte " + std::to_string(bad) + ", after '" + before + "'");
   }
   if (text[0] != '{') fail(file, "header does not start with '{'; not a safetensors file");
 
@@ -356,7 +398,8 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
       if (!open_keys.back().insert(key).second && duplicate.empty()) {
         duplicate = open_keys.size() == 1
                         ? "tensor '" + key + "': named twice in the header"
-                        : "tensor '" + current + "': field '" + key + "' appears twice";
+                        : (current == "__metadata__" ? current : "tensor '" + current + "'") +
+                              ": field '" + key + "' appears twice";
       }
     }
     return true;
@@ -365,9 +408,10 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
   try {
     header = nlohmann::json::parse(text.begin(), text.end(), track);
   } catch (const nlohmann::json::parse_error& e) {
-    fail(file, "header is not valid JSON at byte " + std::to_string(e.byte) +
-                   (current.empty() ? std::string() : " (in the entry of tensor '" + current + "')") +
-                   ": " + e.what());
+    fail(file,
+         "header is not valid JSON at byte " + std::to_string(e.byte) +
+             (current.empty() ? std::string() : " (in the entry of tensor '" + current + "')") +
+             ": " + e.what());
   }
   if (!header.is_object()) fail(file, "header must be a JSON object");
   if (!duplicate.empty()) fail(file, duplicate);
@@ -380,7 +424,7 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
       if (!value.is_object()) fail(file, "__metadata__ must be an object of strings");
       for (const auto& [key, v] : value.items()) {
         if (!v.is_string()) {
-          fail(file, "__metadata__ key '" + key + "' must be a string, found " + v.dump());
+          fail(file, "__metadata__ key '" + key + "' must be a string, found " + brief(v));
         }
         out.metadata[key] = v.get<std::string>();
       }
@@ -398,22 +442,20 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
   const SafetensorsEntry* previous = nullptr;
   for (const auto& e : out.entries) {
     if (e.begin != cursor) {
-      const std::string prev =
-          previous == nullptr ? "the data section starts at 0"
-                              : "the previous tensor '" + previous->name + "' ends at " +
-                                    std::to_string(cursor);
+      const std::string prev = previous == nullptr ? "the data section starts at 0"
+                                                   : "the previous tensor '" + previous->name +
+                                                         "' ends at " + std::to_string(cursor);
       fail_tensor(file, e.name,
-                  "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) +
-                      "] " + (e.begin < cursor ? "overlap" : "leave a gap") + ": " + prev);
+                  "data_offsets [" + std::to_string(e.begin) + ", " + std::to_string(e.end) + "] " +
+                      (e.begin < cursor ? "overlap" : "leave a gap") + ": " + prev);
     }
     cursor = e.end;
     previous = &e;
   }
   if (cursor != out.data_size) {
-    const std::string last =
-        previous == nullptr ? std::string("no tensor covers them")
-                            : "the last tensor '" + previous->name + "' ends at " +
-                                  std::to_string(cursor);
+    const std::string last = previous == nullptr ? std::string("no tensor covers them")
+                                                 : "the last tensor '" + previous->name +
+                                                       "' ends at " + std::to_string(cursor);
     fail(file, "data section holds " + std::to_string(out.data_size) + " bytes but " + last +
                    "; tensors must cover it exactly");
   }
@@ -467,8 +509,8 @@ bool SafetensorsFile::is_zero_copy(const std::string& name) const {
   const auto& e = header_.entries[it->second];
   const std::size_t size = safetensors_dtype_size(e.dtype);
   if (size == 0 || e.begin == e.end) return false;
-  const auto address = reinterpret_cast<std::uintptr_t>(buffer_->data() + 8 + header_.header_size +
-                                                        e.begin);
+  const auto address =
+      reinterpret_cast<std::uintptr_t>(buffer_->data() + 8 + header_.header_size + e.begin);
   return address % size == 0;
 }
 
@@ -490,16 +532,17 @@ torch::Tensor SafetensorsFile::tensor(const std::string& name) const {
     // Any byte but 0 and 1 in a bool tensor is undefined behaviour for LibTorch's kernels.
     for (std::size_t i = 0; i < bytes; ++i) {
       if (static_cast<unsigned char>(data[i]) > 1) {
-        fail_tensor(path_, name, "BOOL element " + std::to_string(i) + " holds byte " +
-                                     std::to_string(static_cast<unsigned char>(data[i])) +
-                                     " (expected 0 or 1)");
+        fail_tensor(path_, name,
+                    "BOOL element " + std::to_string(i) + " holds byte " +
+                        std::to_string(static_cast<unsigned char>(data[i])) + " (expected 0 or 1)");
       }
     }
   }
   if (is_zero_copy(name)) {
     // The deleter owns a reference to the mapping: it stays alive while any view does.
     auto keep = buffer_;
-    return torch::from_blob(data, e.shape, [keep](void*) mutable { keep.reset(); }, options);
+    return torch::from_blob(
+        data, e.shape, [keep](void*) mutable { keep.reset(); }, options);
   }
   auto out = torch::empty(e.shape, options);
   std::memcpy(out.data_ptr(), data, bytes);
@@ -566,7 +609,8 @@ std::string header_json(const std::vector<Prepared>& tensors,
     text = header.dump();
   } catch (const nlohmann::json::type_error& e) {
     throw Error(ErrorKind::Input, std::string("safetensors header: a tensor name or metadata "
-                                              "string is not valid UTF-8: ") + e.what());
+                                              "string is not valid UTF-8: ") +
+                                      e.what());
   }
   text.append((8 - text.size() % 8) % 8, ' ');
   return text;
@@ -598,8 +642,7 @@ std::string serialize_safetensors(const std::map<std::string, torch::Tensor>& te
   return out.str();
 }
 
-void save_safetensors(const std::string& path,
-                      const std::map<std::string, torch::Tensor>& tensors,
+void save_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata) {
   std::vector<Prepared> prepared;
   try {

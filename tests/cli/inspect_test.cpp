@@ -114,9 +114,12 @@ TEST(Inspect, EveryCorruptFileIsAnInputErrorNamingFileAndTensor) {
     }
   }
   // Length field, JSON, UTF-8, a field, dtype, shape overflow, offsets: exit 2, no crash.
-  const std::set<std::string> sample{"header length past the end", "truncated JSON",
-                                     "non-UTF-8 header",          "missing dtype",
-                                     "unknown dtype",             "shape product overflows",
+  const std::set<std::string> sample{"header length past the end",
+                                     "truncated JSON",
+                                     "non-UTF-8 header",
+                                     "missing dtype",
+                                     "unknown dtype",
+                                     "shape product overflows",
                                      "overlapping tensors"};
   int ran = 0;
   for (std::size_t i = 0; i < cases.size(); ++i) {

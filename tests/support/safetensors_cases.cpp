@@ -31,11 +31,14 @@ std::vector<CorruptCase> corrupt_safetensors_cases() {
   c.push_back({"overlong UTF-8", image("{\"\xc0\xaf\":1}", ""), {"UTF-8", "at byte 2"}});
   c.push_back({"header not an object", image("[1, 2]  ", ""), {"'{'"}});
   c.push_back({"entry not an object", image(R"({"w":[1]})", ""), {"'w'", "object"}});
-  c.push_back({"missing dtype", image(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", four),
+  c.push_back({"missing dtype",
+               image(R"({"w":{"shape":[1],"data_offsets":[0,4]}})", four),
                {"'w'", "lacks 'dtype'"}});
-  c.push_back({"missing shape", image(R"({"w":{"dtype":"F32","data_offsets":[0,4]}})", four),
+  c.push_back({"missing shape",
+               image(R"({"w":{"dtype":"F32","data_offsets":[0,4]}})", four),
                {"'w'", "lacks 'shape'"}});
-  c.push_back({"missing data_offsets", image(R"({"w":{"dtype":"F32","shape":[1]}})", four),
+  c.push_back({"missing data_offsets",
+               image(R"({"w":{"dtype":"F32","shape":[1]}})", four),
                {"'w'", "lacks 'data_offsets'"}});
   c.push_back({"extra field",
                image(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"x":1}})", four),
@@ -60,10 +63,10 @@ std::vector<CorruptCase> corrupt_safetensors_cases() {
                      R"("data_offsets":[0,4]}})",
                      four),
                {"'w'", "overflows"}});
-  c.push_back({"byte size overflows",
-               image(R"({"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,4]}})",
-                     four),
-               {"'w'", "overflows"}});
+  c.push_back(
+      {"byte size overflows",
+       image(R"({"w":{"dtype":"F64","shape":[4611686018427387904],"data_offsets":[0,4]}})", four),
+       {"'w'", "overflows"}});
   c.push_back({"shape and size disagree",
                image(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", eight),
                {"'w'", "needs 12 bytes", "span 8"}});
@@ -98,13 +101,21 @@ std::vector<CorruptCase> corrupt_safetensors_cases() {
                      R"("w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})",
                      eight),
                {"'w'", "twice"}});
-  c.push_back({"duplicate field",
-               image(R"({"w":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}})",
-                     four),
-               {"'w'", "'dtype' appears twice"}});
-  c.push_back({"metadata value not a string",
-               image(R"({"__metadata__":{"format":1},)" + f32_w.substr(1), four),
-               {"__metadata__", "'format'"}});
+  c.push_back(
+      {"duplicate field",
+       image(R"({"w":{"dtype":"F32","dtype":"F16","shape":[1],"data_offsets":[0,4]}})", four),
+       {"'w'", "'dtype' appears twice"}});
+  std::string metadata_header = R"({"__metadata__":{"format":1},)";
+  metadata_header += f32_w.substr(1);
+  c.push_back(
+      {"metadata value not a string", image(metadata_header, four), {"__metadata__", "'format'"}});
+  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+  c.push_back({"deeply nested shape",
+               image(R"({"w":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,4]}})", four),
+               {"'w'", "shape", "an array of 1 items"}});
+  c.push_back({"deeply nested metadata",
+               image(R"({"__metadata__":{"k":)" + deep + "}," + f32_w.substr(1), four),
+               {"__metadata__", "'k'"}});
   return c;
 }
 

@@ -65,16 +65,37 @@ TEST(LoadInto, CopiesByNameConvertingDtype) {
   const auto v = values(model);
   EXPECT_TRUE(torch::equal(v.at("embeddings.LayerNorm.weight"), torch::full({4}, 1.5)));
   EXPECT_EQ(v.at("embeddings.word").scalar_type(), torch::kFloat32);  // model's dtype kept
-  EXPECT_TRUE(torch::equal(v.at("embeddings.word"),
-                           torch::arange(12, torch::kFloat32).reshape({3, 4})));
+  EXPECT_TRUE(
+      torch::equal(v.at("embeddings.word"), torch::arange(12, torch::kFloat32).reshape({3, 4})));
   EXPECT_TRUE(torch::equal(v.at("ids"), torch::arange(5, torch::kInt64)));
   EXPECT_FALSE(v.at("embeddings.word").grad_fn());
 }
 
+TEST(LoadInto, CopiesToTheModulesDevice_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  Tiny model;
+  model.to(torch::Device(torch::kCUDA, 0), torch::kBFloat16);
+  const auto report = pft::io::load_into(model, tiny_state());
+  EXPECT_EQ(report.loaded, 4u);
+  const auto word = values(model).at("embeddings.word");
+  EXPECT_TRUE(word.is_cuda());
+  EXPECT_EQ(word.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(word.cpu(), torch::arange(12, torch::kBFloat16).reshape({3, 4})));
+}
+
+TEST(LoadInto, BumpsTheVersionCounterAsCopyWould) {
+  Tiny model;
+  const auto before = values(model).at("embeddings.word")._version();
+  pft::io::load_into(model, tiny_state());
+  EXPECT_GT(values(model).at("embeddings.word")._version(), before);
+}
+
 TEST(LoadInto, StripsATaskPrefixAndRenamesLegacyNames) {
   auto state = tiny_state("bert.");
-  state.tensors["bert.embeddings.LayerNorm.gamma"] = state.tensors.at("bert.embeddings.LayerNorm.weight");
-  state.tensors["bert.embeddings.LayerNorm.beta"] = state.tensors.at("bert.embeddings.LayerNorm.bias");
+  state.tensors["bert.embeddings.LayerNorm.gamma"] =
+      state.tensors.at("bert.embeddings.LayerNorm.weight");
+  state.tensors["bert.embeddings.LayerNorm.beta"] =
+      state.tensors.at("bert.embeddings.LayerNorm.bias");
   state.tensors.erase("bert.embeddings.LayerNorm.weight");
   state.tensors.erase("bert.embeddings.LayerNorm.bias");
   state.tensors["cls.predictions.bias"] = torch::zeros({3});
@@ -143,8 +164,9 @@ TEST(Checkpoint, ReadsSingleFileAndShardsAndNamesSources) {
 
   pft::io::save_safetensors(dir.file("two/model-1.safetensors"), {{"a", torch::ones({2})}});
   pft::io::save_safetensors(dir.file("two/model-2.safetensors"), {{"b", torch::zeros({3})}});
-  write_text(dir.file("two/model.safetensors.index.json"),
-             R"({"metadata": {}, "weight_map": {"a": "model-1.safetensors", "b": "model-2.safetensors"}})");
+  write_text(
+      dir.file("two/model.safetensors.index.json"),
+      R"({"metadata": {}, "weight_map": {"a": "model-1.safetensors", "b": "model-2.safetensors"}})");
   const auto two = pft::io::read_state_dict(dir.file("two"));
   EXPECT_EQ(two.source_file.at("b"), dir.file("two/model-2.safetensors"));
   EXPECT_TRUE(torch::equal(two.tensors.at("a"), torch::ones({2})));

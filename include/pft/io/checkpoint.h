@@ -57,19 +57,19 @@ struct TensorSummary {
   std::string dtype;  // safetensors spelling ("F32"), or LibTorch's name when it has none
   std::vector<int64_t> shape;
   int64_t numel = 0;
-  std::string file;   // the weight file it came from
+  std::string file;  // the weight file it came from
 };
 
 /// A checkpoint's tensors, sorted by name, with totals.
 struct CheckpointSummary {
   std::string path;
   std::vector<TensorSummary> tensors;
-  std::vector<std::string> files;               // weight files read, sorted
-  int64_t parameters = 0;                       // elements of floating-point tensors
-  int64_t elements = 0;                         // elements of all tensors (integer buffers too)
-  uint64_t bytes = 0;                           // tensor data bytes
+  std::vector<std::string> files;                 // weight files read, sorted
+  int64_t parameters = 0;                         // elements of floating-point tensors
+  int64_t elements = 0;                           // elements of all tensors (integer buffers too)
+  uint64_t bytes = 0;                             // tensor data bytes
   std::map<std::string, int64_t> dtype_elements;  // elements per dtype
-  std::map<std::string, std::string> metadata;  // __metadata__ of a single safetensors file
+  std::map<std::string, std::string> metadata;    // __metadata__ of a single safetensors file
 };
 
 /// Reads `path` (anything read_state_dict takes) and summarizes it.

@@ -20,9 +20,9 @@ namespace pft::io {
 /// One header entry, as stored in the file.
 struct SafetensorsEntry {
   std::string name;
-  std::string dtype;             // safetensors spelling: "F32", "BF16", "I64", ...
+  std::string dtype;  // safetensors spelling: "F32", "BF16", "I64", ...
   std::vector<int64_t> shape;
-  uint64_t begin = 0;            // byte offsets into the data section
+  uint64_t begin = 0;  // byte offsets into the data section
   uint64_t end = 0;
 };
 
@@ -91,8 +91,7 @@ std::string serialize_safetensors(const std::map<std::string, torch::Tensor>& te
                                   const std::map<std::string, std::string>& metadata = {});
 
 /// Writes serialize_safetensors(...) to `path` through pft::write_file_atomic.
-void save_safetensors(const std::string& path,
-                      const std::map<std::string, torch::Tensor>& tensors,
+void save_safetensors(const std::string& path, const std::map<std::string, torch::Tensor>& tensors,
                       const std::map<std::string, std::string>& metadata = {});
 
 /// The LibTorch dtype of a safetensors dtype name; throws pft::Error (Input) for names the
