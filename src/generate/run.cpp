@@ -168,7 +168,9 @@ void run(const config::RunConfig& config, const RunOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   std::size_t generated_tokens = 0;
 
+  const auto batches = (prompts.size() + batch - 1) / batch;
   for (std::size_t begin = 0; begin < prompts.size(); begin += batch) {
+    const auto batch_started = std::chrono::steady_clock::now();
     const auto end = std::min(prompts.size(), begin + batch);
     std::size_t longest = 0;
     for (auto i = begin; i < end; ++i) longest = std::max(longest, encoded[i].size());
@@ -194,15 +196,21 @@ void run(const config::RunConfig& config, const RunOptions& options) {
     } else {
       results = generate(*model, ids, mask, config.generate);
     }
+    std::size_t batch_tokens = 0;
     for (auto i = begin; i < end; ++i) {
       const auto& generated = results[i - begin];
-      generated_tokens += generated.size();
+      batch_tokens += generated.size();
       if (stream) continue;
       auto record = prompts[i].record;
       record[options.output_field] = tokenizer->decode(generated, /*skip_special_tokens=*/true);
       out << record.dump() << "\n";
     }
     if (!stream && options.output.empty()) out << std::flush;
+    generated_tokens += batch_tokens;
+    log::debug("batch {}/{}: {} sequence(s), {} tokens in {:.4f} s", begin / batch + 1, batches,
+               end - begin, batch_tokens,
+               std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started)
+                   .count());
     if (show_progress) progress.update(static_cast<std::int64_t>(end));
   }
   if (show_progress) progress.finish();
