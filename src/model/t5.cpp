@@ -284,7 +284,7 @@ T5DenseImpl::T5DenseImpl(const T5Config& config) : config_(config) { reset(); }
 
 void T5DenseImpl::reset() {
   const auto linear = [](std::int64_t in, std::int64_t out) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+    return Linear(torch::nn::LinearOptions(in, out).bias(false));
   };
   if (config_.is_gated_act) {
     wi_0 = register_module("wi_0", linear(config_.d_model, config_.d_ff));
@@ -315,7 +315,7 @@ T5AttentionImpl::T5AttentionImpl(const T5Config& config, bool relative_bias, boo
 void T5AttentionImpl::reset() {
   const auto inner = config_.num_heads * config_.d_kv;
   const auto linear = [](std::int64_t in, std::int64_t out) {
-    return torch::nn::Linear(torch::nn::LinearOptions(in, out).bias(false));
+    return Linear(torch::nn::LinearOptions(in, out).bias(false));
   };
   q = register_module("q", linear(config_.d_model, inner));
   k = register_module("k", linear(config_.d_model, inner));
@@ -627,7 +627,7 @@ void T5Impl::reset() {
   lm_head = nullptr;
   if (options_.own_lm_head()) {
     lm_head = register_module(
-        "lm_head", torch::nn::Linear(torch::nn::LinearOptions(c.d_model, c.vocab_size).bias(false)));
+        "lm_head", Linear(torch::nn::LinearOptions(c.d_model, c.vocab_size).bias(false)));
   }
 }
 

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "pft/model/hooks.h"
+#include "pft/model/linear.h"
 #include "pft/model/seq2seq.h"
 
 namespace pft::model {
@@ -88,7 +89,7 @@ class T5DenseImpl : public torch::nn::Cloneable<T5DenseImpl> {
   void reset() override;
   torch::Tensor forward(const torch::Tensor& hidden);
 
-  torch::nn::Linear wi{nullptr}, wi_0{nullptr}, wi_1{nullptr}, wo{nullptr};
+  Linear wi{nullptr}, wi_0{nullptr}, wi_1{nullptr}, wo{nullptr};
 
  private:
   T5Config config_;
@@ -120,7 +121,7 @@ class T5AttentionImpl : public torch::nn::Cloneable<T5AttentionImpl> {
   torch::Tensor compute_bias(std::int64_t q_len, std::int64_t k_len, std::int64_t offset,
                              const torch::Device& device);
 
-  torch::nn::Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
+  Linear q{nullptr}, k{nullptr}, v{nullptr}, o{nullptr};
   torch::nn::Embedding relative_attention_bias{nullptr};
 
  private:
@@ -308,7 +309,7 @@ class T5Impl : public torch::nn::Cloneable<T5Impl>, public Seq2SeqLM {
   torch::nn::Embedding shared{nullptr};
   T5Stack encoder{nullptr};
   T5Stack decoder{nullptr};
-  torch::nn::Linear lm_head{nullptr};  // null when tied to `shared`
+  Linear lm_head{nullptr};  // null when tied to `shared`
 
  private:
   T5Options options_;
