@@ -6,9 +6,11 @@
 
 #include <fcntl.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <thread>
 
 #include <sys/wait.h>
@@ -30,10 +32,12 @@ class TrainRun : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new pft::test::TempDir();
     const auto r = pft::test::run_python(
-        "make_tiny_bert.py", {model(), pft::test::shared_data("tokenizers/bert-base-uncased/vocab.txt")});
+        "make_tiny_bert.py",
+        {model(), pft::test::shared_data("tokenizers/bert-base-uncased/vocab.txt")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // 256 training and 64 evaluation lines of real SST-2.
-    std::ifstream train(pft::test::shared_data("sst2/train.jsonl")), dev(pft::test::shared_data("sst2/dev.jsonl"));
+    std::ifstream train(pft::test::shared_data("sst2/train.jsonl")),
+        dev(pft::test::shared_data("sst2/dev.jsonl"));
     std::string line, t, d;
     for (int i = 0; i < 256 && std::getline(train, line); ++i) t += line + "\n";
     for (int i = 0; i < 64 && std::getline(dev, line); ++i) d += line + "\n";
@@ -44,8 +48,15 @@ class TrainRun : public ::testing::Test {
         {"data", {{"train", dir_->file("train.jsonl")}, {"eval", dir_->file("dev.jsonl")}}},
         {"task", {{"labels", {"negative", "positive"}}}},
         {"peft", {{"method", "lora"}, {"r", 4}, {"lora_alpha", 8}, {"lora_dropout", 0.1}}},
-        {"train", {{"lr", 1e-3}, {"batch_size", 16}, {"max_steps", 24}, {"eval_every", 8}, {"save_every", 8},
-                   {"warmup_steps", 4}, {"seed", 7}, {"log_every", 4}}},
+        {"train",
+         {{"lr", 1e-3},
+          {"batch_size", 16},
+          {"max_steps", 24},
+          {"eval_every", 8},
+          {"save_every", 8},
+          {"warmup_steps", 4},
+          {"seed", 7},
+          {"log_every", 4}}},
     };
     pft::test::write_text(config_path(), config.dump(2));
   }
@@ -57,7 +68,8 @@ class TrainRun : public ::testing::Test {
   static std::string config_path() { return dir_->file("run.json"); }
   static std::string run_dir(const std::string& name) { return dir_->file(name); }
   static pft::test::RunResult train(const std::string& name, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"train", "--config", config_path(), "--output", run_dir(name), "--threads", "1"};
+    std::vector<std::string> args{"train",     "--config", config_path(), "--output", run_dir(name),
+                                  "--threads", "1"};
     args.insert(args.end(), extra.begin(), extra.end());
     return run_pft(args);
   }
@@ -74,10 +86,12 @@ TEST_F(TrainRun, SameSeedSameAdapterBytesAndMetrics) {
   ASSERT_EQ(a.exit_code, 0) << a.err;
   ASSERT_EQ(b.exit_code, 0) << b.err;
   EXPECT_TRUE(adapter_bytes("a") == adapter_bytes("b")) << "same seed, different adapter bytes";
-  EXPECT_EQ(pft::read_file(run_dir("a") + "/metrics.jsonl"), pft::read_file(run_dir("b") + "/metrics.jsonl"));
+  EXPECT_EQ(pft::read_file(run_dir("a") + "/metrics.jsonl"),
+            pft::read_file(run_dir("b") + "/metrics.jsonl"));
   // The run directory holds what the docs promise.
-  for (const char* f : {"config.resolved.json", "metrics.jsonl", "train.log", "summary.json", "training.svg",
-                        "adapter/adapter_config.json", "best/adapter/adapter_model.safetensors"}) {
+  for (const char* f :
+       {"config.resolved.json", "metrics.jsonl", "train.log", "summary.json", "training.svg",
+        "adapter/adapter_config.json", "best/adapter/adapter_model.safetensors"}) {
     EXPECT_TRUE(fs::exists(run_dir("a") + "/" + f)) << f;
   }
   const auto summary = json::parse(pft::read_file(run_dir("a") + "/summary.json"));
@@ -126,7 +140,8 @@ TEST_F(TrainRun, InterruptedAndResumedEqualsUninterrupted) {
   const std::vector<std::string> set{"--set", "train.max_steps=400", "--set", "train.save_every=0",
                                      "--set", "train.eval_every=100"};
   ASSERT_EQ(train("full", set).exit_code, 0);
-  std::vector<std::string> args{"train", "--config", config_path(), "--output", run_dir("resumed"), "--threads", "1"};
+  std::vector<std::string> args{
+      "train", "--config", config_path(), "--output", run_dir("resumed"), "--threads", "1"};
   args.insert(args.end(), set.begin(), set.end());
   ASSERT_EQ(train_and_interrupt(args, run_dir("resumed")), 130);
   bool checkpoint = false;
@@ -138,7 +153,100 @@ TEST_F(TrainRun, InterruptedAndResumedEqualsUninterrupted) {
   const auto resumed = run_pft({"train", "--resume", run_dir("resumed"), "--threads", "1"});
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   EXPECT_TRUE(adapter_bytes("full") == adapter_bytes("resumed")) << "resumed adapter differs";
-  EXPECT_EQ(pft::read_file(run_dir("full") + "/metrics.jsonl"), pft::read_file(run_dir("resumed") + "/metrics.jsonl"));
+  EXPECT_EQ(pft::read_file(run_dir("full") + "/metrics.jsonl"),
+            pft::read_file(run_dir("resumed") + "/metrics.jsonl"));
+}
+
+namespace {
+
+// Steps of the complete checkpoints of a run (a trainer_state.json marks one complete).
+std::vector<std::int64_t> complete_checkpoints(const std::string& run_dir) {
+  std::vector<std::int64_t> steps;
+  const fs::path root = fs::path(run_dir) / "checkpoints";
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(root, ec)) {
+    const auto name = e.path().filename().string();
+    if (name.rfind("step-", 0) == 0 && fs::exists(e.path() / "trainer_state.json")) {
+      steps.push_back(std::stoll(name.substr(5)));
+    }
+  }
+  std::sort(steps.begin(), steps.end());
+  return steps;
+}
+
+// Starts `pft args...`, waits until the run holds a complete checkpoint newer than `after`,
+// then sleeps `delay_ms` and kills it with SIGKILL. Returns the newest checkpoint step seen
+// before the kill, or -1 when the process ended by itself first.
+std::int64_t run_and_kill(const std::vector<std::string>& args, const std::string& run_dir,
+                          std::int64_t after, int delay_ms) {
+  const pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    const int null = ::open("/dev/null", O_WRONLY);
+    dup2(null, 1);
+    dup2(null, 2);
+    std::vector<char*> argv{const_cast<char*>(PFT_BINARY)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(PFT_BINARY, argv.data());
+    _exit(127);
+  }
+  std::int64_t newest = -1;
+  for (int i = 0; i < 2400; ++i) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return -1;
+    const auto steps = complete_checkpoints(run_dir);
+    if (!steps.empty() && steps.back() > after) {
+      newest = steps.back();
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return newest;
+}
+
+}  // namespace
+
+TEST_F(TrainRun, KilledWithSigkillDuringSavesAndResumedEqualsUninterrupted) {
+  // A checkpoint after every step, so most of the run's time is spent saving and the kills
+  // land inside saves (temp folder half written, renames pending). Each kill must leave the
+  // newest complete checkpoint usable, and the resumed run must end exactly as one that was
+  // never interrupted.
+  const std::vector<std::string> set{"--set", "train.max_steps=40",  "--set", "train.save_every=1",
+                                     "--set", "train.eval_every=10", "--set", "train.keep_last=2"};
+  ASSERT_EQ(train("unkilled", set).exit_code, 0);
+  std::vector<std::string> first{
+      "train", "--config", config_path(), "--output", run_dir("killed"), "--threads", "1"};
+  first.insert(first.end(), set.begin(), set.end());
+  const std::vector<std::string> resume{"train", "--resume", run_dir("killed"), "--threads", "1"};
+  std::int64_t after = -1;
+  int kills = 0;
+  int mid_save = 0;
+  // Delays spread over a save's duration: 0 ms kills right after a checkpoint completes.
+  for (const int delay : {0, 7, 23, 41}) {
+    const auto seen = run_and_kill(kills == 0 ? first : resume, run_dir("killed"), after, delay);
+    if (seen < 0) break;  // finished before the kill
+    ++kills;
+    after = seen;
+    EXPECT_FALSE(complete_checkpoints(run_dir("killed")).empty())
+        << "a kill left no usable checkpoint";
+    for (const auto& e : fs::directory_iterator(run_dir("killed") + "/checkpoints")) {
+      const auto name = e.path().filename().string();
+      if (name.front() == '.') ++mid_save;  // a save's temp or old folder: killed inside the save
+    }
+  }
+  std::cout << kills << " kills, " << mid_save << " inside a save\n";
+  ASSERT_GE(kills, 2) << "the run ended before it could be killed twice";
+  const auto done = run_pft(resume);
+  ASSERT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_TRUE(adapter_bytes("unkilled") == adapter_bytes("killed"))
+      << "killed-and-resumed adapter differs";
+  EXPECT_EQ(pft::read_file(run_dir("unkilled") + "/metrics.jsonl"),
+            pft::read_file(run_dir("killed") + "/metrics.jsonl"));
 }
 
 TEST_F(TrainRun, ResumeNeedsARunDirectory) {
@@ -149,16 +257,19 @@ TEST_F(TrainRun, ResumeNeedsARunDirectory) {
 
 TEST_F(TrainRun, HuggingFacePeftLoadsTheAdapterWithTheSameLogits) {
   ASSERT_EQ(train("peft", {"--set", "data.max_eval_examples=2"}).exit_code, 0);
-  const auto r = pft::test::run_python("peft_load_adapter.py", {model(), run_dir("peft") + "/adapter", dir_->file("hf.json")});
+  const auto r = pft::test::run_python(
+      "peft_load_adapter.py", {model(), run_dir("peft") + "/adapter", dir_->file("hf.json")});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto hf = json::parse(pft::read_file(dir_->file("hf.json")));
   // pft's logits for the same two texts through `pft eval`-style prediction: write them as
   // a data file and evaluate with the adapter.
   std::string lines;
-  for (const auto& t : hf["texts"]) lines += json({{"text", t}, {"label", "positive"}}).dump() + "\n";
+  for (const auto& t : hf["texts"])
+    lines += json({{"text", t}, {"label", "positive"}}).dump() + "\n";
   pft::test::write_text(dir_->file("two.jsonl"), lines);
-  const auto eval = run_pft({"eval", "--config", config_path(), "--adapter", run_dir("peft") + "/adapter", "--data",
-                             dir_->file("two.jsonl"), "--predictions", dir_->file("pred.jsonl"), "--threads", "1"});
+  const auto eval = run_pft({"eval", "--config", config_path(), "--adapter",
+                             run_dir("peft") + "/adapter", "--data", dir_->file("two.jsonl"),
+                             "--predictions", dir_->file("pred.jsonl"), "--threads", "1"});
   ASSERT_EQ(eval.exit_code, 0) << eval.err;
   std::ifstream pred(dir_->file("pred.jsonl"));
   std::string line;
@@ -167,12 +278,14 @@ TEST_F(TrainRun, HuggingFacePeftLoadsTheAdapterWithTheSameLogits) {
     const auto ours = p["logits"].get<std::vector<double>>();
     const auto theirs = hf["logits"][p["index"].get<std::size_t>()].get<std::vector<double>>();
     ASSERT_EQ(ours.size(), theirs.size());
-    for (std::size_t k = 0; k < ours.size(); ++k) EXPECT_NEAR(ours[k], theirs[k], 1e-5) << "example " << i;
+    for (std::size_t k = 0; k < ours.size(); ++k)
+      EXPECT_NEAR(ours[k], theirs[k], 1e-5) << "example " << i;
   }
 }
 
 TEST_F(TrainRun, NonFiniteLossStopsWithTheStepNamed) {
-  const auto r = train("nan", {"--set", "train.lr=1e30", "--set", "train.max_grad_norm=0", "--set", "train.warmup_steps=0"});
+  const auto r = train("nan", {"--set", "train.lr=1e30", "--set", "train.max_grad_norm=0", "--set",
+                               "train.warmup_steps=0"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("the loss is"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("at step"), std::string::npos) << r.err;
