@@ -104,10 +104,9 @@ TEST_F(TrainRun, SameSeedSameAdapterBytesAndMetrics) {
 
 namespace {
 
-// Starts `pft train` and sends SIGINT once it has logged a few steps; returns the exit code.
-int train_and_interrupt(const std::vector<std::string>& args, const std::string& run_dir) {
+// Starts the pft binary with `args` in a child process (output discarded); returns its pid.
+pid_t spawn_pft(const std::vector<std::string>& args) {
   const pid_t pid = fork();
-  if (pid < 0) return -1;
   if (pid == 0) {
     const int null = ::open("/dev/null", O_WRONLY);
     dup2(null, 1);
@@ -118,6 +117,13 @@ int train_and_interrupt(const std::vector<std::string>& args, const std::string&
     execv(PFT_BINARY, argv.data());
     _exit(127);
   }
+  return pid;
+}
+
+// Starts `pft train` and sends SIGINT once it has logged a few steps; returns the exit code.
+int train_and_interrupt(const std::vector<std::string>& args, const std::string& run_dir) {
+  const pid_t pid = spawn_pft(args);
+  if (pid < 0) return -1;
   const std::string metrics = run_dir + "/metrics.jsonl";
   for (int i = 0; i < 1200; ++i) {
     std::ifstream in(metrics);
@@ -179,18 +185,8 @@ std::vector<std::int64_t> complete_checkpoints(const std::string& run_dir) {
 // before the kill, or -1 when the process ended by itself first.
 std::int64_t run_and_kill(const std::vector<std::string>& args, const std::string& run_dir,
                           std::int64_t after, int delay_ms) {
-  const pid_t pid = fork();
+  const pid_t pid = spawn_pft(args);
   if (pid < 0) return -1;
-  if (pid == 0) {
-    const int null = ::open("/dev/null", O_WRONLY);
-    dup2(null, 1);
-    dup2(null, 2);
-    std::vector<char*> argv{const_cast<char*>(PFT_BINARY)};
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(PFT_BINARY, argv.data());
-    _exit(127);
-  }
   std::int64_t newest = -1;
   for (int i = 0; i < 2400; ++i) {
     int status = 0;
