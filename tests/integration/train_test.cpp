@@ -286,3 +286,35 @@ TEST_F(TrainRun, NonFiniteLossStopsWithTheStepNamed) {
   EXPECT_NE(r.err.find("the loss is"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("at step"), std::string::npos) << r.err;
 }
+
+TEST_F(TrainRun, SweepRunsTheGridAndTabulatesTheSummaries) {
+  const std::string out = run_dir("sweep");
+  const std::string sweep = pft::test::source_dir() + "/scripts/sweep.sh";
+  const std::vector<std::string> base{
+      "env", std::string("PFT=") + PFT_BINARY, "bash", sweep, "--config", config_path(), "--out",
+      out};
+  auto args = base;
+  for (const char* a : {"--grid", "train.lr=1e-3,1e30", "--grid", "peft.r=2", "--", "--threads",
+                        "1", "--set", "train.max_steps=4", "--set", "train.max_grad_norm=0"}) {
+    args.push_back(a);
+  }
+  const auto r = pft::test::run_process(args);
+  // lr=1e30 diverges: that run fails (non-finite loss), the sweep goes on and exits 1.
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  const std::string table = pft::read_file(out + "/results.md");
+  EXPECT_EQ(table, r.out);
+  EXPECT_NE(table.find("| train.lr | peft.r | best accuracy |"), std::string::npos) << table;
+  EXPECT_NE(table.find("| 1e-3 | 2 | 0."), std::string::npos) << table;
+  EXPECT_NE(table.find("| 1e30 | 2 | failed (exit "), std::string::npos) << table;
+  EXPECT_TRUE(fs::exists(out + "/lr=1e-3_r=2/summary.json"));
+  // Re-running keeps finished runs.
+  const auto again = pft::test::run_process(args);
+  EXPECT_NE(again.err.find("lr=1e-3_r=2: done before, kept"), std::string::npos) << again.err;
+  // A typo in a grid key fails before anything trains, naming the key.
+  auto bad = base;
+  for (const char* a : {"--grid", "train.learning_rate=1e-3"}) bad.push_back(a);
+  const auto b = pft::test::run_process(bad);
+  EXPECT_EQ(b.exit_code, 2);
+  EXPECT_NE(b.err.find("train.learning_rate"), std::string::npos) << b.err;
+  EXPECT_FALSE(fs::exists(out + "/learning_rate=1e-3"));
+}
