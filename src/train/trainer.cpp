@@ -80,7 +80,13 @@ std::vector<std::string> list_checkpoints(const std::string& run_dir) {
 
 Trainer::Trainer(TrainableTask& task, peft::AdaptedModel& model, config::TrainConfig options,
                  torch::Device device, std::string run_dir)
-    : task_(task), model_(model), options_(std::move(options)), device_(device), run_dir_(std::move(run_dir)) {
+    : task_(task),
+      model_(model),
+      options_(std::move(options)),
+      device_(device),
+      run_dir_(std::move(run_dir)),
+      precision_(parse_precision(options_.precision, device_)),
+      scaler_(precision_ == Precision::FP16) {
   trainable_ = model_.trainable();
   if (trainable_.empty()) {
     throw Error(ErrorKind::Config, "peft.method: nothing is trainable (method `none` and no modules_to_save)");
@@ -119,6 +125,7 @@ EvalResult Trainer::evaluate_and_track(State& s) {
   EvalResult r;
   {
     torch::NoGradGuard no_grad;
+    AutocastGuard autocast(precision_, device_);
     r = task_.evaluate("");
   }
   model_.model->train();
@@ -164,7 +171,8 @@ void Trainer::save_checkpoint(const State& s) {
     const json state = {{"step", s.step}, {"epoch", s.epoch}, {"batch_in_epoch", s.batch_in_epoch},
                         {"best_metric", s.best_metric}, {"best_step", s.best_step}, {"bad_evals", s.bad_evals},
                         {"examples", s.examples}, {"tokens", s.tokens}, {"metrics_lines", s.metrics_lines},
-                        {"running_loss", s.running_loss}, {"running_count", s.running_count}};
+                        {"running_loss", s.running_loss}, {"running_count", s.running_count},
+                        {"grad_scaler", scaler_.state()}};
     // Written last: its presence marks the checkpoint complete.
     write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
   });
@@ -196,6 +204,7 @@ Trainer::State Trainer::load_latest_checkpoint() {
   s.metrics_lines = j.at("metrics_lines");
   s.running_loss = j.at("running_loss");
   s.running_count = j.at("running_count");
+  scaler_.load_state(j.value("grad_scaler", json()));
   const auto content = io::read_safetensors((dir / "trainable.safetensors").string());
   {
     torch::NoGradGuard no_grad;
@@ -262,7 +271,11 @@ TrainSummary Trainer::run(bool resume) {
     std::int64_t micro = 0;
     for (auto b = static_cast<std::size_t>(s.batch_in_epoch); b < plan.size() && !stop; ++b) {
       const Batch batch = task_.train_batch(plan[b], device_);
-      const torch::Tensor loss = task_.loss(batch);
+      torch::Tensor loss;
+      {
+        AutocastGuard autocast(precision_, device_);
+        loss = task_.loss(batch);
+      }
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         const auto kept = list_checkpoints(run_dir_);
@@ -273,7 +286,7 @@ TrainSummary Trainer::run(bool resume) {
                                                                (fs::path(run_dir_) / "checkpoints" / kept.back()).string() +
                                                                " (lower train.lr, or check the data)."));
       }
-      (loss / static_cast<double>(options_.grad_accum_steps)).backward();
+      (loss * (scaler_.scale() / static_cast<double>(options_.grad_accum_steps))).backward();
       s.running_loss += value;
       ++s.running_count;
       s.batch_in_epoch = static_cast<std::int64_t>(b) + 1;
@@ -285,14 +298,22 @@ TrainSummary Trainer::run(bool resume) {
       micro = 0;
 
       double grad_norm = 0;
-      if (options_.max_grad_norm > 0) {
-        std::vector<torch::Tensor> params;
-        for (const auto& [name, t] : trainable_) params.push_back(t);
+      std::vector<torch::Tensor> params;
+      for (const auto& [name, t] : trainable_) params.push_back(t);
+      // fp16: gradients come back to their true scale; an overflow skips this step (the step
+      // still counts, as with torch.amp.GradScaler under transformers' Trainer).
+      const bool finite = scaler_.unscale_and_check(params);
+      if (finite && options_.max_grad_norm > 0) {
         grad_norm = torch::nn::utils::clip_grad_norm_(params, options_.max_grad_norm);
       }
       const double lr = options_.lr * lr_multiplier(schedule, s.step);
       set_learning_rate(*optimizer_, lr);
-      optimizer_->step();
+      if (finite) {
+        optimizer_->step();
+      } else {
+        log::warn("step {}: fp16 gradients overflowed at loss scale {}; step skipped", s.step + 1, scaler_.scale());
+      }
+      scaler_.update(finite);
       optimizer_->zero_grad();
       ++s.step;
       last_loss = s.running_loss / static_cast<double>(s.running_count);
@@ -359,6 +380,7 @@ TrainSummary Trainer::run(bool resume) {
       {"tokens_per_second", static_cast<double>(s.tokens - start_tokens) / secs},
       {"peak_rss_bytes", peak_rss_bytes()},
       {"trainable_parameters", model_.trainable_count},
+      {"precision", precision_name(precision_)},
       {"total_parameters", model_.total_count},
       {"final_loss", summary.final_loss},
       {"metric_for_best", metric_name_},

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -317,4 +318,21 @@ TEST_F(TrainRun, SweepRunsTheGridAndTabulatesTheSummaries) {
   EXPECT_EQ(b.exit_code, 2);
   EXPECT_NE(b.err.find("train.learning_rate"), std::string::npos) << b.err;
   EXPECT_FALSE(fs::exists(out + "/learning_rate=1e-3"));
+}
+
+TEST_F(TrainRun, Bf16AutocastTrainsOnTheCpuAndFp16IsRefusedThere) {
+  const auto r = train("bf16", {"--set", "train.precision=bf16"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto summary = json::parse(pft::read_file(run_dir("bf16") + "/summary.json"));
+  EXPECT_EQ(summary["precision"], "bf16");
+  EXPECT_TRUE(std::isfinite(summary["final_loss"].get<double>()));
+  // The fp32 run of the same config: bf16 products give a different (but close) result.
+  ASSERT_EQ(train("fp32").exit_code, 0);
+  EXPECT_FALSE(adapter_bytes("bf16") == adapter_bytes("fp32")) << "bf16 autocast changed nothing";
+  const auto fp32 = json::parse(pft::read_file(run_dir("fp32") + "/summary.json"));
+  EXPECT_NEAR(summary["final_loss"].get<double>(), fp32["final_loss"].get<double>(), 0.05);
+  const auto fp16 = train("fp16", {"--set", "train.precision=fp16"});
+  EXPECT_EQ(fp16.exit_code, 2);
+  EXPECT_NE(fp16.err.find("train.precision: fp16 needs a CUDA device"), std::string::npos)
+      << fp16.err;
 }

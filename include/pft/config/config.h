@@ -206,6 +206,7 @@ struct TrainConfig {
   std::int64_t early_stopping_patience = 0;
   std::string metric_for_best;
   bool greater_is_better = true;
+  std::string precision = "fp32";
 
   template <class V>
   void visit(V&& v) {
@@ -247,6 +248,10 @@ struct TrainConfig {
       rules::none());
     v("greater_is_better", greater_is_better, "Whether a larger metric_for_best is better.",
       rules::none());
+    v("precision", precision,
+      "Training/evaluation arithmetic: fp32, or autocast with fp32 master weights in bf16 "
+      "(CPU and CUDA) or fp16 (CUDA only, with dynamic loss scaling).",
+      rules::one_of({"fp32", "bf16", "fp16"}));
   }
 };
 

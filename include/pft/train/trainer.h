@@ -14,6 +14,7 @@
 
 #include "pft/config/config.h"
 #include "pft/peft/method.h"
+#include "pft/train/precision.h"
 
 namespace pft::train {
 
@@ -102,6 +103,8 @@ class Trainer {
   std::vector<std::pair<std::string, torch::Tensor>> trainable_;
   std::int64_t batches_per_epoch_ = 0;
   std::string metric_name_;
+  Precision precision_;
+  GradScaler scaler_;
 };
 
 /// Names of the complete checkpoints in RUN_DIR/checkpoints, oldest first ("step-40", ...).
