@@ -76,3 +76,15 @@ TEST(Precision, GradScalerUnscalesSkipsOverflowsBacksOffAndGrows) {
   EXPECT_TRUE(off.unscale_and_check({p}));
   EXPECT_EQ(p.grad()[0].item<float>(), 2.0f);
 }
+
+TEST(Precision, Fp16AutocastOnCuda_CUDA) {
+  if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA device";
+  const auto x = torch::randn({4, 8}, torch::kCUDA);
+  const auto w = torch::randn({3, 8}, torch::kCUDA);
+  {
+    AutocastGuard guard(pft::train::parse_precision("fp16", torch::kCUDA), torch::kCUDA);
+    EXPECT_EQ(at::linear(x, w).scalar_type(), torch::kHalf);
+    EXPECT_EQ(at::linear(x.cpu(), w.cpu()).scalar_type(), torch::kFloat);  // CPU autocast untouched
+  }
+  EXPECT_EQ(at::linear(x, w).scalar_type(), torch::kFloat);
+}
