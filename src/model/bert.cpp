@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "pft/model/checkpointing.h"
 #include "pft/model/linear.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
@@ -273,9 +274,25 @@ torch::Tensor BertEncoderImpl::forward(const torch::Tensor& hidden_states,
                                        const torch::Tensor& mask, const LayerPrefixes* prefixes,
                                        std::vector<torch::Tensor>* all_hidden_states) {
   auto h = hidden_states;
+  const bool recompute = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
   for (std::size_t i = 0; i < layer->size(); ++i) {
     const LayerPrefix* prefix = prefixes != nullptr ? &prefixes->layers[i] : nullptr;
-    h = layer->ptr<BertLayerImpl>(i)->forward(h, mask, prefix);
+    if (recompute) {
+      // Prefixes are inputs of the checkpointed block, so their gradients reach the method.
+      const bool has_prefix = prefix != nullptr && prefix->key.defined();
+      std::vector<torch::Tensor> inputs{h};
+      if (has_prefix) inputs.insert(inputs.end(), {prefix->key, prefix->value});
+      auto block = layer->ptr<BertLayerImpl>(i);
+      h = checkpoint(
+          [block, mask, has_prefix](const std::vector<torch::Tensor>& x) {
+            LayerPrefix p;
+            if (has_prefix) p = LayerPrefix{x[1], x[2]};
+            return block->forward(x[0], mask, has_prefix ? &p : nullptr);
+          },
+          inputs);
+    } else {
+      h = layer->ptr<BertLayerImpl>(i)->forward(h, mask, prefix);
+    }
     if (all_hidden_states != nullptr) all_hidden_states->push_back(h);
   }
   return h;

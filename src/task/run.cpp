@@ -54,6 +54,7 @@ Run build_run(const config::RunConfig& config, torch::Device device, bool traini
   lo.device = device;
   model::BertLoadInfo info;
   auto model = model::load_bert_for_sequence_classification(config.model.path, lo, &info);
+  model->bert->encoder->gradient_checkpointing = config.train.gradient_checkpointing;
   log::info("model: {} ({} layers, hidden {}), loaded in {:.2f} s", config.model.path, info.config.num_hidden_layers,
             info.config.hidden_size, info.seconds);
   std::unique_ptr<peft::PeftMethod> method;

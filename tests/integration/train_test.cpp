@@ -336,3 +336,11 @@ TEST_F(TrainRun, Bf16AutocastTrainsOnTheCpuAndFp16IsRefusedThere) {
   EXPECT_NE(fp16.err.find("train.precision: fp16 needs a CUDA device"), std::string::npos)
       << fp16.err;
 }
+
+TEST_F(TrainRun, GradientCheckpointingTrainsTheSameAdapter) {
+  ASSERT_EQ(train("plain").exit_code, 0);
+  const auto r = train("recomputed", {"--set", "train.gradient_checkpointing=true"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(adapter_bytes("plain") == adapter_bytes("recomputed"))
+      << "checkpointing changed the result";
+}

@@ -207,6 +207,7 @@ struct TrainConfig {
   std::string metric_for_best;
   bool greater_is_better = true;
   std::string precision = "fp32";
+  bool gradient_checkpointing = false;
 
   template <class V>
   void visit(V&& v) {
@@ -252,6 +253,10 @@ struct TrainConfig {
       "Training/evaluation arithmetic: fp32, or autocast with fp32 master weights in bf16 "
       "(CPU and CUDA) or fp16 (CUDA only, with dynamic loss scaling).",
       rules::one_of({"fp32", "bf16", "fp16"}));
+    v("gradient_checkpointing", gradient_checkpointing,
+      "Recompute each encoder layer's activations in the backward pass instead of storing "
+      "them: less memory for about one more forward pass (BERT).",
+      rules::none());
   }
 };
 

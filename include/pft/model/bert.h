@@ -164,6 +164,9 @@ class BertEncoderImpl : public torch::nn::Cloneable<BertEncoderImpl> {
 
   BertConfig config;
   torch::nn::ModuleList layer{nullptr};  // registered as "layer": encoder.layer.N
+  /// Recompute each layer's activations in the backward pass instead of keeping them
+  /// (pft/model/checkpointing.h); only while training with gradients on.
+  bool gradient_checkpointing = false;
 };
 TORCH_MODULE(BertEncoder);
 
