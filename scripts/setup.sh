@@ -23,7 +23,7 @@ as_root() {
 # perl: its Unicode::UCD gives scripts/gen_unicode_tables.py the Age of each character.
 debs=(build-essential cmake ninja-build ccache git pkg-config perl
       libsentencepiece-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-      libgtest-dev googletest python3 python3-venv python3-pip)
+      libgtest-dev googletest libgloo-dev python3 python3-venv python3-pip)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

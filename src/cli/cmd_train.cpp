@@ -5,8 +5,9 @@
 
 #include "cli/commands.h"
 #include "pft/task/run.h"
-#include "pft/util/error.h"
+#include "pft/train/distributed.h"
 #include "pft/train/trainer.h"
+#include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
 #include "pft/util/runtime.h"
@@ -23,8 +24,9 @@ struct TrainOptions {
 
 void setup_train(Program& program) {
   auto options = std::make_shared<TrainOptions>();
-  auto* sub = program.app.add_subcommand("train", "Train a PEFT method (or full fine-tuning) "
-                                                  "from a JSON config");
+  auto* sub = program.app.add_subcommand("train",
+                                         "Train a PEFT method (or full fine-tuning) "
+                                         "from a JSON config");
   add_common_options(*sub, program.common);
   sub->add_option("--output", options->output, "Run directory (overrides train.output_dir)");
   sub->add_option("--resume", options->resume, "Continue the run in RUN_DIR exactly");
@@ -38,11 +40,13 @@ void setup_train(Program& program) {
         // A resumed run uses the config it started with; --set may not change it.
         const auto saved = (fs::path(options->resume) / "config.resolved.json").string();
         if (!fs::exists(saved)) {
-          throw Error(ErrorKind::Usage, "--resume " + options->resume + ": not a run directory (no config.resolved.json)");
+          throw Error(ErrorKind::Usage, "--resume " + options->resume +
+                                            ": not a run directory (no config.resolved.json)");
         }
         if (!program.common.config.empty() || !program.common.sets.empty()) {
-          throw Error(ErrorKind::Usage, "--resume continues a run with its own config.resolved.json; "
-                                        "drop --config and --set");
+          throw Error(ErrorKind::Usage,
+                      "--resume continues a run with its own config.resolved.json; "
+                      "drop --config and --set");
         }
         config = config::load(saved, {}, config::Purpose::Train);
         config.train.output_dir = options->resume;
@@ -55,20 +59,31 @@ void setup_train(Program& program) {
         return 0;
       }
       const std::string run_dir = config.train.output_dir;
+      // Launched by torchrun: join the process group first; rank 0 alone writes files.
+      std::unique_ptr<train::Distributed> distributed;
+      if (const auto env = train::DistributedEnv::from_environment()) {
+        distributed = std::make_unique<train::Distributed>(
+            *env, config.train.distributed_backend,
+            std::chrono::seconds(config.train.distributed_timeout));
+      }
+      const bool main_rank = !distributed || distributed->is_main();
       fs::create_directories(run_dir);
-      log::add_file((fs::path(run_dir) / "train.log").string());
-      if (options->resume.empty()) {
-        write_file_atomic((fs::path(run_dir) / "config.resolved.json").string(), config::to_json(config).dump(2) + "\n");
+      if (main_rank) log::add_file((fs::path(run_dir) / "train.log").string());
+      if (main_rank && options->resume.empty()) {
+        write_file_atomic((fs::path(run_dir) / "config.resolved.json").string(),
+                          config::to_json(config).dump(2) + "\n");
       }
       const auto device = resolve_device(program.common.device);
       auto run = task::build_run(config, device, /*training=*/true);
       train::Trainer trainer(*run.task, run.adapted, config.train, device, run_dir);
+      trainer.set_distributed(distributed.get());
       const auto summary = trainer.run(!options->resume.empty());
-      log::info("done: {} steps in {:.1f} s; final loss {:.4f}", summary.steps, summary.seconds, summary.final_loss);
+      log::info("done: {} steps in {:.1f} s; final loss {:.4f}", summary.steps, summary.seconds,
+                summary.final_loss);
       for (const auto& [k, v] : summary.final_metrics) log::info("eval {}: {:.4f}", k, v);
       if (summary.best_step >= 0) {
-        log::info("best {} {:.4f} at step {} (adapter in {}/best/adapter)", summary.metric_name, summary.best_metric,
-                  summary.best_step, run_dir);
+        log::info("best {} {:.4f} at step {} (adapter in {}/best/adapter)", summary.metric_name,
+                  summary.best_metric, summary.best_step, run_dir);
       }
       log::info("adapter: {}; summary: {}/summary.json", summary.adapter_dir, run_dir);
       return 0;

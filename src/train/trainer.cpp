@@ -1,7 +1,7 @@
 #include "pft/train/trainer.h"
 
-#include <ATen/core/Generator.h>
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/core/Generator.h>
 
 #include <chrono>
 #include <cmath>
@@ -89,7 +89,8 @@ Trainer::Trainer(TrainableTask& task, peft::AdaptedModel& model, config::TrainCo
       scaler_(precision_ == Precision::FP16) {
   trainable_ = model_.trainable();
   if (trainable_.empty()) {
-    throw Error(ErrorKind::Config, "peft.method: nothing is trainable (method `none` and no modules_to_save)");
+    throw Error(ErrorKind::Config,
+                "peft.method: nothing is trainable (method `none` and no modules_to_save)");
   }
   OptimizerOptions oo;
   oo.lr = options_.lr;
@@ -112,6 +113,10 @@ bool Trainer::better(double value, const State& s) const {
 }
 
 void Trainer::append_metrics(State& s, const json& event) {
+  if (!is_main()) {
+    ++s.metrics_lines;  // every rank counts, so checkpoints agree; only rank 0 writes
+    return;
+  }
   const std::string path = (fs::path(run_dir_) / "metrics.jsonl").string();
   std::ofstream out(path, std::ios::app);
   out << event.dump() << "\n";
@@ -134,7 +139,9 @@ EvalResult Trainer::evaluate_and_track(State& s) {
   if (it == r.metrics.end()) {
     std::string known;
     for (const auto& [k, v] : r.metrics) known += (known.empty() ? "" : ", ") + k;
-    throw Error(ErrorKind::Config, "train.metric_for_best: '" + metric_name_ + "' is not computed by this task (it computes: " + known + ")");
+    throw Error(ErrorKind::Config, "train.metric_for_best: '" + metric_name_ +
+                                       "' is not computed by this task (it computes: " + known +
+                                       ")");
   }
   std::string line;
   for (const auto& [k, v] : r.metrics) line += fmt::format(" {}={:.4f}", k, v);
@@ -143,11 +150,12 @@ EvalResult Trainer::evaluate_and_track(State& s) {
     s.best_metric = it->second;
     s.best_step = s.step;
     s.bad_evals = 0;
-    write_dir_atomic((fs::path(run_dir_) / "best").string(), [&](const std::string& tmp) {
-      peft::save_adapter(model_, (fs::path(tmp) / "adapter").string());
-      write_file_atomic((fs::path(tmp) / "metrics.json").string(),
-                        json({{"step", s.step}, {"metrics", r.metrics}}).dump(2) + "\n");
-    });
+    if (is_main())
+      write_dir_atomic((fs::path(run_dir_) / "best").string(), [&](const std::string& tmp) {
+        peft::save_adapter(model_, (fs::path(tmp) / "adapter").string());
+        write_file_atomic((fs::path(tmp) / "metrics.json").string(),
+                          json({{"step", s.step}, {"metrics", r.metrics}}).dump(2) + "\n");
+      });
     event["best"] = true;
   } else {
     ++s.bad_evals;
@@ -157,6 +165,10 @@ EvalResult Trainer::evaluate_and_track(State& s) {
 }
 
 void Trainer::save_checkpoint(const State& s) {
+  if (!is_main()) {
+    if (dist_ != nullptr) dist_->barrier();  // resume needs rank 0's checkpoint complete
+    return;
+  }
   const auto root = fs::path(run_dir_) / "checkpoints";
   write_dir_atomic((root / step_name(s.step)).string(), [&](const std::string& tmp) {
     std::map<std::string, torch::Tensor> tensors;
@@ -165,13 +177,21 @@ void Trainer::save_checkpoint(const State& s) {
     torch::serialize::OutputArchive archive;
     optimizer_->save(archive);
     archive.save_to((fs::path(tmp) / "optimizer.pt").string());
-    std::map<std::string, torch::Tensor> rng{{"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
+    std::map<std::string, torch::Tensor> rng{
+        {"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
     io::save_safetensors((fs::path(tmp) / "rng.safetensors").string(), rng);
     peft::save_adapter(model_, (fs::path(tmp) / "adapter").string());
-    const json state = {{"step", s.step}, {"epoch", s.epoch}, {"batch_in_epoch", s.batch_in_epoch},
-                        {"best_metric", s.best_metric}, {"best_step", s.best_step}, {"bad_evals", s.bad_evals},
-                        {"examples", s.examples}, {"tokens", s.tokens}, {"metrics_lines", s.metrics_lines},
-                        {"running_loss", s.running_loss}, {"running_count", s.running_count},
+    const json state = {{"step", s.step},
+                        {"epoch", s.epoch},
+                        {"batch_in_epoch", s.batch_in_epoch},
+                        {"best_metric", s.best_metric},
+                        {"best_step", s.best_step},
+                        {"bad_evals", s.bad_evals},
+                        {"examples", s.examples},
+                        {"tokens", s.tokens},
+                        {"metrics_lines", s.metrics_lines},
+                        {"running_loss", s.running_loss},
+                        {"running_count", s.running_count},
                         {"grad_scaler", scaler_.state()}};
     // Written last: its presence marks the checkpoint complete.
     write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
@@ -182,6 +202,7 @@ void Trainer::save_checkpoint(const State& s) {
     names.erase(names.begin());
   }
   log::debug("checkpoint saved: {}", (root / step_name(s.step)).string());
+  if (dist_ != nullptr) dist_->barrier();
 }
 
 Trainer::State Trainer::load_latest_checkpoint() {
@@ -211,8 +232,10 @@ Trainer::State Trainer::load_latest_checkpoint() {
     for (auto& [name, t] : trainable_) {
       const auto it = content.tensors.find(name);
       if (it == content.tensors.end() || it->second.sizes() != t.sizes()) {
-        throw Error(ErrorKind::Input, (dir / "trainable.safetensors").string() + ": tensor '" + name +
-                                          "' is missing or mis-shaped (was the config changed since the run started?)");
+        throw Error(
+            ErrorKind::Input,
+            (dir / "trainable.safetensors").string() + ": tensor '" + name +
+                "' is missing or mis-shaped (was the config changed since the run started?)");
       }
       t.copy_(it->second.to(t.device(), t.scalar_type()));
     }
@@ -229,11 +252,24 @@ Trainer::State Trainer::load_latest_checkpoint() {
   if (fs::exists(metrics)) {
     std::istringstream in(read_file(metrics));
     std::string line;
-    for (std::int64_t i = 0; i < s.metrics_lines && std::getline(in, line); ++i) kept += line + "\n";
+    for (std::int64_t i = 0; i < s.metrics_lines && std::getline(in, line); ++i)
+      kept += line + "\n";
   }
   write_file_atomic(metrics, kept);
   log::info("resuming from {} (step {}, epoch {})", dir.string(), s.step, s.epoch);
   return s;
+}
+
+void Trainer::non_finite_loss(double value, const State& s, std::size_t batch) const {
+  const auto kept = list_checkpoints(run_dir_);
+  throw Error(
+      ErrorKind::Runtime,
+      fmt::format("train: the loss is {} at step {} (epoch {}, batch {}); stopping. {}", value,
+                  s.step + 1, s.epoch, batch,
+                  kept.empty() ? std::string("No checkpoint was saved yet.")
+                               : "The last good checkpoint is " +
+                                     (fs::path(run_dir_) / "checkpoints" / kept.back()).string() +
+                                     " (lower train.lr, or check the data)."));
 }
 
 TrainSummary Trainer::run(bool resume) {
@@ -241,8 +277,15 @@ TrainSummary Trainer::run(bool resume) {
   State s;
   if (resume) {
     s = load_latest_checkpoint();
-  } else {
+  } else if (is_main()) {
     write_file_atomic((fs::path(run_dir_) / "metrics.jsonl").string(), "");
+  }
+  if (dist_ != nullptr) {
+    // Every rank starts from rank 0's trainable tensors (same seed gives the same, but a
+    // method's random init must not depend on it).
+    std::vector<torch::Tensor> params;
+    for (const auto& [name, t] : trainable_) params.push_back(t);
+    dist_->broadcast(params);
   }
   const auto lengths = task_.train_lengths();
   data::BatchPlanOptions plan_options;
@@ -255,7 +298,11 @@ TrainSummary Trainer::run(bool resume) {
   schedule.warmup_steps = warmup_steps(options_.warmup_steps, options_.warmup_ratio, total);
 
   GracefulInterrupt graceful;
-  ProgressBar progress("train", total, std::cerr, ProgressBar::stderr_is_tty());
+  std::ostringstream quiet;  // ranks other than 0 show no progress
+  ProgressBar progress("train", total, is_main() ? std::cerr : quiet,
+                       is_main() && ProgressBar::stderr_is_tty());
+  double step_loss = 0;          // data parallel: this rank's weighted loss sum in the step
+  std::int64_t step_tokens = 0;  // and its tokens
   const auto start = std::chrono::steady_clock::now();
   const std::int64_t start_examples = s.examples, start_tokens = s.tokens;
   model_.model->train();
@@ -270,28 +317,43 @@ TrainSummary Trainer::run(bool resume) {
     const auto plan = data::plan_batches(lengths, plan_options, s.epoch);
     std::int64_t micro = 0;
     for (auto b = static_cast<std::size_t>(s.batch_in_epoch); b < plan.size() && !stop; ++b) {
-      const Batch batch = task_.train_batch(plan[b], device_);
-      torch::Tensor loss;
-      {
-        AutocastGuard autocast(precision_, device_);
-        loss = task_.loss(batch);
+      // Data parallel: this rank's share of the global batch (every world_size-th example),
+      // weighted by its share so that the summed gradients are the global batch's mean.
+      std::vector<std::size_t> mine = plan[b];
+      double weight = 1.0;
+      if (dist_ != nullptr) {
+        mine.clear();
+        for (std::size_t k = static_cast<std::size_t>(dist_->rank()); k < plan[b].size();
+             k += static_cast<std::size_t>(dist_->world_size())) {
+          mine.push_back(plan[b][k]);
+        }
+        weight = static_cast<double>(mine.size()) / static_cast<double>(plan[b].size());
       }
-      const double value = loss.item<double>();
-      if (!std::isfinite(value)) {
-        const auto kept = list_checkpoints(run_dir_);
-        throw Error(ErrorKind::Runtime,
-                    fmt::format("train: the loss is {} at step {} (epoch {}, batch {}); stopping. {}", value, s.step + 1,
-                                s.epoch, b, kept.empty() ? std::string("No checkpoint was saved yet.")
-                                                         : "The last good checkpoint is " +
-                                                               (fs::path(run_dir_) / "checkpoints" / kept.back()).string() +
-                                                               " (lower train.lr, or check the data)."));
+      double value = 0.0;
+      std::int64_t batch_tokens = 0;
+      if (!mine.empty()) {  // empty: a last batch smaller than the world; the sum stays right
+        const Batch batch = task_.train_batch(mine, device_);
+        torch::Tensor loss;
+        {
+          AutocastGuard autocast(precision_, device_);
+          loss = task_.loss(batch);
+        }
+        value = loss.item<double>();
+        if (dist_ == nullptr && !std::isfinite(value)) non_finite_loss(value, s, b);
+        (loss * (scaler_.scale() * weight / static_cast<double>(options_.grad_accum_steps)))
+            .backward();
+        batch_tokens = batch.num_tokens;
       }
-      (loss * (scaler_.scale() / static_cast<double>(options_.grad_accum_steps))).backward();
-      s.running_loss += value;
+      if (dist_ != nullptr) {
+        step_loss += value * weight;
+        step_tokens += batch_tokens;
+      } else {
+        s.running_loss += value;
+        s.tokens += batch_tokens;
+      }
       ++s.running_count;
       s.batch_in_epoch = static_cast<std::int64_t>(b) + 1;
-      s.examples += static_cast<std::int64_t>(batch.indices.size());
-      s.tokens += batch.num_tokens;
+      s.examples += static_cast<std::int64_t>(plan[b].size());
       ++micro;
       const bool epoch_end = b + 1 == plan.size();
       if (micro < options_.grad_accum_steps && !epoch_end) continue;
@@ -300,6 +362,32 @@ TrainSummary Trainer::run(bool resume) {
       double grad_norm = 0;
       std::vector<torch::Tensor> params;
       for (const auto& [name, t] : trainable_) params.push_back(t);
+      bool interrupted = interrupt_requested();
+      if (dist_ != nullptr) {
+        // One bucketed all-reduce per step: every trainable gradient (zeros where this rank
+        // had no example), then this rank's loss and token sums and its interrupt flag.
+        std::vector<torch::Tensor> reduce;
+        for (auto& p : params) {
+          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+          reduce.push_back(p.grad());
+        }
+        auto stats =
+            torch::tensor({step_loss, static_cast<double>(step_tokens), interrupted ? 1.0 : 0.0},
+                          torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+        reduce.push_back(stats);
+        const auto bytes = dist_->all_reduce_sum(reduce);
+        if (s.step == 0 || bytes != last_bytes_)
+          log::debug("all-reduce: {} bytes per step from rank {}", bytes, dist_->rank());
+        last_bytes_ = bytes;
+        const auto host = stats.cpu();
+        const double global_loss = host[0].item<double>();
+        if (!std::isfinite(global_loss)) non_finite_loss(global_loss, s, b);
+        s.running_loss += global_loss;
+        s.tokens += static_cast<std::int64_t>(std::llround(host[1].item<double>()));
+        interrupted = host[2].item<double>() > 0;
+        step_loss = 0;
+        step_tokens = 0;
+      }
       // fp16: gradients come back to their true scale; an overflow skips this step (the step
       // still counts, as with torch.amp.GradScaler under transformers' Trainer).
       const bool finite = scaler_.unscale_and_check(params);
@@ -311,7 +399,8 @@ TrainSummary Trainer::run(bool resume) {
       if (finite) {
         optimizer_->step();
       } else {
-        log::warn("step {}: fp16 gradients overflowed at loss scale {}; step skipped", s.step + 1, scaler_.scale());
+        log::warn("step {}: fp16 gradients overflowed at loss scale {}; step skipped", s.step + 1,
+                  scaler_.scale());
       }
       scaler_.update(finite);
       optimizer_->zero_grad();
@@ -320,26 +409,34 @@ TrainSummary Trainer::run(bool resume) {
       progress.update(s.step, last_loss);
 
       if (s.step % options_.log_every == 0 || s.step == total) {
-        append_metrics(s, {{"step", s.step}, {"epoch", s.epoch}, {"loss", last_loss}, {"lr", lr}, {"grad_norm", grad_norm}});
+        append_metrics(s, {{"step", s.step},
+                           {"epoch", s.epoch},
+                           {"loss", last_loss},
+                           {"lr", lr},
+                           {"grad_norm", grad_norm}});
         log::debug("step {} loss {:.4f} lr {:.3g}", s.step, last_loss, lr);
         s.running_loss = 0;
         s.running_count = 0;
       }
       const bool last_step = options_.max_steps > 0 ? s.step >= options_.max_steps
-                                                     : (s.epoch + 1 >= options_.epochs && epoch_end);
-      if (task_.has_eval() && ((options_.eval_every > 0 && s.step % options_.eval_every == 0) || last_step)) {
+                                                    : (s.epoch + 1 >= options_.epochs && epoch_end);
+      if (task_.has_eval() &&
+          ((options_.eval_every > 0 && s.step % options_.eval_every == 0) || last_step)) {
         last_eval = evaluate_and_track(s);
         last_eval_step = s.step;
-        if (options_.early_stopping_patience > 0 && s.bad_evals >= options_.early_stopping_patience) {
-          log::info("early stopping at step {}: {} evaluations without improvement of {}", s.step, s.bad_evals, metric_name_);
+        if (options_.early_stopping_patience > 0 &&
+            s.bad_evals >= options_.early_stopping_patience) {
+          log::info("early stopping at step {}: {} evaluations without improvement of {}", s.step,
+                    s.bad_evals, metric_name_);
           stop = stopped_early = true;
         }
       }
       if (options_.save_every > 0 && s.step % options_.save_every == 0) save_checkpoint(s);
-      if (interrupt_requested()) {
+      if (interrupted) {
         progress.finish();
         save_checkpoint(s);
-        throw Error(ErrorKind::Interrupted, "interrupted at step " + std::to_string(s.step) + "; resume with --resume " + run_dir_);
+        throw Error(ErrorKind::Interrupted, "interrupted at step " + std::to_string(s.step) +
+                                                "; resume with --resume " + run_dir_);
       }
       if (last_step) stop = true;
     }
@@ -356,7 +453,8 @@ TrainSummary Trainer::run(bool resume) {
   }
   save_checkpoint(s);
   const std::string adapter = (fs::path(run_dir_) / "adapter").string();
-  write_dir_atomic(adapter, [&](const std::string& tmp) { peft::save_adapter(model_, tmp); });
+  if (is_main())
+    write_dir_atomic(adapter, [&](const std::string& tmp) { peft::save_adapter(model_, tmp); });
 
   TrainSummary summary;
   summary.steps = s.step;
@@ -390,6 +488,7 @@ TrainSummary Trainer::run(bool resume) {
       {"stopped_early", stopped_early},
       {"adapter", adapter},
   };
+  if (!is_main()) return summary;
   write_file_atomic((fs::path(run_dir_) / "summary.json").string(), doc.dump(2) + "\n");
   write_file_atomic((fs::path(run_dir_) / "training.svg").string(),
                     plot_svg((fs::path(run_dir_) / "metrics.jsonl").string()));
@@ -408,7 +507,8 @@ std::string plot_svg(const std::string& metrics_path) {
       const double step = e.value("step", 0.0);
       if (e.contains("loss")) loss.emplace_back(step, e["loss"].get<double>());
       if (e.contains("eval") && e["eval"].is_object() && !e["eval"].empty()) {
-        const auto it = e["eval"].contains("accuracy") ? e["eval"].find("accuracy") : e["eval"].begin();
+        const auto it =
+            e["eval"].contains("accuracy") ? e["eval"].find("accuracy") : e["eval"].begin();
         metric_name = it.key();
         metric.emplace_back(step, it.value().get<double>());
       }
@@ -416,18 +516,25 @@ std::string plot_svg(const std::string& metrics_path) {
   }
   constexpr double W = 640, H = 360, L = 60, R = 60, T = 30, B = 40;
   double max_step = 1, max_loss = 1e-9;
-  for (const auto& [x, y] : loss) max_step = std::max(max_step, x), max_loss = std::max(max_loss, y);
+  for (const auto& [x, y] : loss)
+    max_step = std::max(max_step, x), max_loss = std::max(max_loss, y);
   for (const auto& [x, y] : metric) max_step = std::max(max_step, x);
   const auto px = [&](double x) { return L + (W - L - R) * x / max_step; };
   const auto py = [&](double y, double top) { return H - B - (H - T - B) * y / top; };
   std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
+      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - R << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n"
-      << "<line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << H - B << "\" stroke=\"black\"/>\n"
-      << "<text x=\"" << (W / 2) << "\" y=\"" << H - 8 << "\" text-anchor=\"middle\">step (0 to " << max_step << ")</text>\n"
-      << "<text x=\"10\" y=\"20\" fill=\"#1f77b4\">loss (0 to " << fmt::format("{:.3g}", max_loss) << ")</text>\n";
-  const auto polyline = [&](const std::vector<std::pair<double, double>>& pts, double top, const char* color) {
+      << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - R << "\" y2=\"" << H - B
+      << "\" stroke=\"black\"/>\n"
+      << "<line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << H - B
+      << "\" stroke=\"black\"/>\n"
+      << "<text x=\"" << (W / 2) << "\" y=\"" << H - 8 << "\" text-anchor=\"middle\">step (0 to "
+      << max_step << ")</text>\n"
+      << "<text x=\"10\" y=\"20\" fill=\"#1f77b4\">loss (0 to " << fmt::format("{:.3g}", max_loss)
+      << ")</text>\n";
+  const auto polyline = [&](const std::vector<std::pair<double, double>>& pts, double top,
+                            const char* color) {
     svg << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\" points=\"";
     for (const auto& [x, y] : pts) svg << fmt::format("{:.1f},{:.1f} ", px(x), py(y, top));
     svg << "\"/>\n";
@@ -436,9 +543,11 @@ std::string plot_svg(const std::string& metrics_path) {
   if (!metric.empty()) {
     polyline(metric, 1.0, "#d62728");
     for (const auto& [x, y] : metric) {
-      svg << fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#d62728\"/>\n", px(x), py(y, 1.0));
+      svg << fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#d62728\"/>\n", px(x),
+                         py(y, 1.0));
     }
-    svg << "<text x=\"" << W - R - 150 << "\" y=\"20\" fill=\"#d62728\">eval " << metric_name << " (0 to 1)</text>\n";
+    svg << "<text x=\"" << W - R - 150 << "\" y=\"20\" fill=\"#d62728\">eval " << metric_name
+        << " (0 to 1)</text>\n";
   }
   svg << "</svg>\n";
   return svg.str();

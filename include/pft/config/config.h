@@ -208,6 +208,8 @@ struct TrainConfig {
   bool greater_is_better = true;
   std::string precision = "fp32";
   bool gradient_checkpointing = false;
+  std::string distributed_backend = "auto";
+  std::int64_t distributed_timeout = 300;
 
   template <class V>
   void visit(V&& v) {
@@ -257,6 +259,13 @@ struct TrainConfig {
       "Recompute each encoder layer's activations in the backward pass instead of storing "
       "them: less memory for about one more forward pass (BERT).",
       rules::none());
+    v("distributed_backend", distributed_backend,
+      "c10d backend when launched by torchrun (WORLD_SIZE > 1): gloo (CPU); auto picks gloo.",
+      rules::one_of({"auto", "gloo"}));
+    v("distributed_timeout", distributed_timeout,
+      "Seconds a rank waits for the others (rendezvous, all-reduce) before failing, so that a "
+      "dead rank ends the job.",
+      rules::at_least(1));
   }
 };
 

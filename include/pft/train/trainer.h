@@ -14,15 +14,16 @@
 
 #include "pft/config/config.h"
 #include "pft/peft/method.h"
+#include "pft/train/distributed.h"
 #include "pft/train/precision.h"
 
 namespace pft::train {
 
 /// One batch on its device.
 struct Batch {
-  std::vector<std::size_t> indices;               // example indices in the training split
-  std::map<std::string, torch::Tensor> tensors;   // input_ids, attention_mask, labels, ...
-  std::int64_t num_tokens = 0;                    // non-padding input tokens
+  std::vector<std::size_t> indices;              // example indices in the training split
+  std::map<std::string, torch::Tensor> tensors;  // input_ids, attention_mask, labels, ...
+  std::int64_t num_tokens = 0;                   // non-padding input tokens
 };
 
 struct EvalResult {
@@ -35,7 +36,8 @@ class TrainableTask {
   virtual ~TrainableTask() = default;
   /// Token lengths of the training examples (the batch planner buckets by them).
   virtual std::vector<std::int64_t> train_lengths() const = 0;
-  virtual Batch train_batch(const std::vector<std::size_t>& indices, const torch::Device& device) const = 0;
+  virtual Batch train_batch(const std::vector<std::size_t>& indices,
+                            const torch::Device& device) const = 0;
   /// Mean loss of a batch, with gradients (the model is in training mode).
   virtual torch::Tensor loss(const Batch& batch) = 0;
   virtual bool has_eval() const = 0;
@@ -67,6 +69,10 @@ class Trainer {
   Trainer(TrainableTask& task, peft::AdaptedModel& model, config::TrainConfig options,
           torch::Device device, std::string run_dir);
 
+  /// Data-parallel training: this process is one rank of `distributed` (which must outlive
+  /// the trainer). Rank 0 alone writes files; every rank computes the same steps.
+  void set_distributed(Distributed* distributed) { dist_ = distributed; }
+
   /// Trains; with `resume`, continues from the newest complete checkpoint in run_dir.
   TrainSummary run(bool resume);
 
@@ -83,11 +89,13 @@ class Trainer {
     std::int64_t bad_evals = 0;
     std::int64_t examples = 0;
     std::int64_t tokens = 0;
-    std::int64_t metrics_lines = 0;   // lines of metrics.jsonl written so far
-    double running_loss = 0;          // loss summed since the last log line
-    std::int64_t running_count = 0;   // batches in running_loss
+    std::int64_t metrics_lines = 0;  // lines of metrics.jsonl written so far
+    double running_loss = 0;         // loss summed since the last log line
+    std::int64_t running_count = 0;  // batches in running_loss
   };
 
+  bool is_main() const { return dist_ == nullptr || dist_->is_main(); }
+  [[noreturn]] void non_finite_loss(double value, const State& state, std::size_t batch) const;
   void save_checkpoint(const State& state);
   State load_latest_checkpoint();
   void append_metrics(State& state, const nlohmann::json& event);
@@ -105,6 +113,8 @@ class Trainer {
   std::string metric_name_;
   Precision precision_;
   GradScaler scaler_;
+  Distributed* dist_ = nullptr;
+  std::int64_t last_bytes_ = 0;
 };
 
 /// Names of the complete checkpoints in RUN_DIR/checkpoints, oldest first ("step-40", ...).
