@@ -167,3 +167,31 @@ TEST_F(MethodsTrain, EachMethodLowersTheLossAndLeavesTheBaseAlone) {
   }
   EXPECT_TRUE(pft::read_file(weights) == disk_before) << "the base checkpoint on disk changed";
 }
+
+TEST_F(MethodsTrain, FullAndBitFitRunsExportAsHuggingFaceCheckpoints) {
+  for (const std::string method : {"full", "bitfit"}) {
+    SCOPED_TRACE(method);
+    std::set<std::string> trained;
+    train({{"method", method}}, "export-" + method, &trained);
+    const std::string out = dir_->file("exported-" + method);
+    const auto r =
+        run_pft({"export", "--merge", dir_->file("export-" + method) + "/adapter", "--model",
+                 model(), "--output", out, "--check-file", out + ".json", "--threads", "1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(pft::read_file(out + "/vocab.txt") == pft::read_file(model() + "/vocab.txt"));
+    const auto py =
+        pft::test::run_python("peft_methods_reference.py", {"export", out, out + ".json"});
+    ASSERT_EQ(py.exit_code, 0) << py.err;
+    const double diff = json::parse(py.out)["max_abs_diff"].get<double>();
+    std::cout << "[export] " << method << ": transformers on the export vs pft unmerged " << diff
+              << "\n";
+    EXPECT_LE(diff, 1e-5);
+  }
+  // Bottleneck adapters add layers: no merge.
+  std::set<std::string> trained;
+  train({{"method", "adapter"}}, "export-adapter", &trained);
+  const auto r = run_pft({"export", "--merge", dir_->file("export-adapter") + "/adapter", "--model",
+                          model(), "--output", dir_->file("exported-adapter"), "--threads", "1"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("cannot be merged"), std::string::npos) << r.err;
+}
