@@ -64,6 +64,7 @@ void build(Program& program) {
   setup_tokenize(program);
   setup_config(program);
   setup_inspect(program);
+  setup_export(program);
 }
 
 }  // namespace pft::cli

@@ -4,6 +4,10 @@
 #include <set>
 
 #include "pft/io/safetensors.h"
+#include "pft/peft/adapter.h"
+#include "pft/peft/bitfit.h"
+#include "pft/peft/full.h"
+#include "pft/peft/ia3.h"
 #include "pft/peft/lora_method.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
@@ -53,13 +57,17 @@ std::vector<std::string> method_names() {
 std::unique_ptr<PeftMethod> make_method(const config::PeftConfig& c) {
   if (c.method == "none") return nullptr;
   if (c.method == "lora") return std::make_unique<LoraMethod>(lora_options_from_config(c));
+  if (c.method == "ia3") return std::make_unique<Ia3Method>(ia3_options_from_config(c));
+  if (c.method == "bitfit") return std::make_unique<BitFitMethod>();
+  if (c.method == "full") return std::make_unique<FullMethod>();
+  if (c.method == "adapter") return std::make_unique<AdapterMethod>(adapter_options_from_config(c));
   const auto known = method_names();
   if (std::find(known.begin(), known.end(), c.method) == known.end()) {
     throw Error(ErrorKind::Config, "peft.method: unknown method '" + c.method + "'; known methods: " +
                                        join_alternatives(known));
   }
   throw Error(ErrorKind::Config, "peft.method: '" + c.method + "' is not available in this version of pft; "
-                                     "available: none, lora");
+                                     "available: none, lora, adapter, ia3, bitfit, full");
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> AdaptedModel::trainable() const {

@@ -4,6 +4,10 @@
 
 #include "pft/io/checkpoint.h"
 #include "pft/model/bert_loader.h"
+#include "pft/peft/adapter.h"
+#include "pft/peft/bitfit.h"
+#include "pft/peft/full.h"
+#include "pft/peft/ia3.h"
 #include "pft/peft/lora_method.h"
 #include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
@@ -23,18 +27,23 @@ std::string model_type_of(const config::RunConfig& c) {
                                      "' is not supported (pft runs bert and t5); set model.type to override");
 }
 
+}  // namespace
+
 std::unique_ptr<peft::PeftMethod> method_for_eval(const std::string& adapter_dir) {
   const auto j = peft::read_adapter_config(adapter_dir);
   const std::string type = j["peft_type"];
-  if (type == "LORA") {
-    return std::make_unique<peft::LoraMethod>(
-        peft::lora_options_from_adapter_config(j, (fs::path(adapter_dir) / "adapter_config.json").string()));
+  const std::string source = (fs::path(adapter_dir) / "adapter_config.json").string();
+  if (type == "LORA") return std::make_unique<peft::LoraMethod>(peft::lora_options_from_adapter_config(j, source));
+  if (type == "IA3") return std::make_unique<peft::Ia3Method>(peft::ia3_options_from_adapter_config(j, source));
+  if (type == "BITFIT") return std::make_unique<peft::BitFitMethod>();
+  if (type == "FULL") return std::make_unique<peft::FullMethod>();
+  if (type == "BOTTLENECK_ADAPTER") {
+    return std::make_unique<peft::AdapterMethod>(peft::adapter_options_from_adapter_config(j, source));
   }
-  throw Error(ErrorKind::Input, adapter_dir + "/adapter_config.json: peft_type " + type +
-                                    " is not available in this version of pft (available: LORA)");
+  throw Error(ErrorKind::Input, source + ": peft_type " + type +
+                                    " is not available in this version of pft (available: LORA, IA3, BITFIT, "
+                                    "FULL, BOTTLENECK_ADAPTER)");
 }
-
-}  // namespace
 
 Run build_run(const config::RunConfig& config, torch::Device device, bool training, const std::string& adapter_dir) {
   Run run;

@@ -157,6 +157,11 @@ struct PeftConfig {
   std::string bias = "none";
   bool use_rslora = false;
   std::int64_t num_virtual_tokens = 20;
+  std::vector<std::string> feedforward_modules;
+  std::string adapter_placement = "houlsby";
+  double adapter_reduction_factor = 16.0;
+  std::int64_t adapter_bottleneck_size = 0;
+  std::string adapter_non_linearity = "relu";
 
   template <class V>
   void visit(V&& v) {
@@ -171,7 +176,8 @@ struct PeftConfig {
     v("lora_dropout", lora_dropout, "Dropout on the LoRA input.", rules::between(0, 1, false, true));
     v("target_modules", target_modules,
       "Module names (exact, suffix or regex, as PEFT matches them) that LoRA/IA3 wrap. Empty: "
-      "the model's default (BERT: query, value; T5: q, v).",
+      "the model's default (LoRA: BERT query, value; T5 q, v. IA3: BERT key, value, "
+      "output.dense; T5 k, v, wo).",
       rules::none());
     v("target_modules_regex", target_modules_regex,
       "A regular expression that must match a module's whole path (PEFT's string form of "
@@ -183,6 +189,22 @@ struct PeftConfig {
       rules::none());
     v("num_virtual_tokens", num_virtual_tokens,
       "Virtual tokens of prompt tuning, p-tuning and prefix tuning.", rules::at_least(1));
+    v("feedforward_modules", feedforward_modules,
+      "IA3: the targets whose input (not output) is scaled, matched as PEFT does (a module path "
+      "ending with the name). Empty: the model's default (BERT: output.dense; T5: wo).",
+      rules::none());
+    v("adapter_placement", adapter_placement,
+      "Bottleneck adapters: `houlsby` (after the attention output and the feed-forward output "
+      "projections) or `pfeiffer` (after the feed-forward output projection only).",
+      rules::one_of({"houlsby", "pfeiffer"}));
+    v("adapter_reduction_factor", adapter_reduction_factor,
+      "Bottleneck adapters: bottleneck size = hidden size / this factor.", rules::greater_than(0));
+    v("adapter_bottleneck_size", adapter_bottleneck_size,
+      "Bottleneck adapters: the bottleneck size itself (0: from adapter_reduction_factor).",
+      rules::at_least(0));
+    v("adapter_non_linearity", adapter_non_linearity,
+      "Bottleneck adapters: activation between the down and up projections.",
+      rules::one_of({"relu", "gelu", "tanh", "swish"}));
   }
 };
 

@@ -31,4 +31,8 @@ struct Run {
 Run build_run(const config::RunConfig& config, torch::Device device, bool training,
               const std::string& adapter_dir = {});
 
+/// The method an adapter folder was saved with, built from its adapter_config.json (not yet
+/// attached or loaded). An unknown peft_type is a pft::Error (Input).
+std::unique_ptr<peft::PeftMethod> method_for_eval(const std::string& adapter_dir);
+
 }  // namespace pft::task

@@ -1,0 +1,227 @@
+#include "pft/task/export.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+#include "pft/io/checkpoint.h"
+#include "pft/io/safetensors.h"
+#include "pft/model/bert_loader.h"
+#include "pft/peft/full.h"
+#include "pft/task/run.h"
+#include "pft/task/sequence_classification.h"
+#include "pft/util/error.h"
+#include "pft/util/fs.h"
+#include "pft/util/log.h"
+
+namespace fs = std::filesystem;
+
+namespace pft::task {
+
+peft::ModelInfo t5_model_info(const model::T5Config& config, const std::string& path,
+                              const std::string& task_type) {
+  peft::ModelInfo info;
+  info.model_type = "t5";
+  info.task_type = task_type;
+  info.base_model_name_or_path = path;
+  info.hidden_size = config.d_model;
+  info.num_layers = config.num_layers;
+  info.num_heads = config.num_heads;
+  info.head_dim = config.d_kv;
+  info.vocab_size = config.vocab_size;
+  info.default_targets = {"q", "v"};
+  return info;
+}
+
+namespace {
+
+// A few fixed inputs with padding, to compare the merged model with the unmerged one.
+struct CheckInputs {
+  torch::Tensor input_ids, attention_mask, decoder_input_ids, decoder_attention_mask;
+};
+
+torch::Tensor padded_ids(std::int64_t vocab, std::int64_t first_id,
+                         const std::vector<std::int64_t>& lengths, std::int64_t pad,
+                         torch::Tensor& mask) {
+  const auto batch = static_cast<std::int64_t>(lengths.size());
+  const auto len = *std::max_element(lengths.begin(), lengths.end());
+  auto ids = torch::randint(first_id, vocab, {batch, len}, torch::kLong);
+  mask = torch::zeros({batch, len}, torch::kLong);
+  for (std::int64_t i = 0; i < batch; ++i) {
+    mask[i].narrow(0, 0, lengths[static_cast<std::size_t>(i)]).fill_(1);
+    ids[i]
+        .narrow(0, lengths[static_cast<std::size_t>(i)], len - lengths[static_cast<std::size_t>(i)])
+        .fill_(pad);
+  }
+  return ids;
+}
+
+nlohmann::json to_nested(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kCPU, torch::kDouble).contiguous();
+  if (c.dim() == 1) {
+    const auto* p = c.data_ptr<double>();
+    return std::vector<double>(p, p + c.numel());
+  }
+  nlohmann::json out = nlohmann::json::array();
+  for (std::int64_t i = 0; i < c.size(0); ++i) out.push_back(to_nested(c[i]));
+  return out;
+}
+
+bool is_weight_file(const std::string& name) {
+  for (const char* ext : {".safetensors", ".bin", ".safetensors.index.json", ".bin.index.json",
+                          ".pt", ".h5", ".msgpack"}) {
+    const std::string e(ext);
+    if (name.size() >= e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+ExportResult export_merged(const ExportOptions& o) {
+  ExportResult result;
+  if (fs::exists(o.output_dir) && !(fs::is_directory(o.output_dir) && fs::is_empty(o.output_dir))) {
+    throw Error(ErrorKind::Usage,
+                "--output " + o.output_dir + ": exists and is not empty; choose a new folder");
+  }
+  const auto model_config = io::read_model_config(o.model_dir);
+  result.model_type = model_config.value("model_type", std::string());
+  std::shared_ptr<torch::nn::Module> module;
+  peft::ModelInfo info;
+  model::BertForSequenceClassification bert{nullptr};
+  model::T5 t5{nullptr};
+  if (result.model_type == "bert") {
+    model::BertLoadOptions lo;
+    lo.device = o.device;
+    model::BertLoadInfo li;
+    bert = model::load_bert_for_sequence_classification(o.model_dir, lo, &li);
+    module = bert.ptr();
+    info = bert_model_info(li.config, o.model_dir, "SEQ_CLS");
+  } else if (result.model_type == "t5") {
+    t5 = model::load_t5(o.model_dir, o.device);
+    module = t5.ptr();
+    info = t5_model_info(t5->config(), o.model_dir, "SEQ_2_SEQ_LM");
+  } else {
+    throw Error(ErrorKind::Input, o.model_dir + "/config.json: model_type '" + result.model_type +
+                                      "': pft exports bert (sequence classification) and t5");
+  }
+  auto method = method_for_eval(o.adapter_dir);
+  result.peft_type = method->peft_type();
+  const bool weights_in_place = result.peft_type == "BITFIT" || result.peft_type == "FULL";
+  if (!method->can_merge() && !weights_in_place) {
+    throw Error(ErrorKind::Input,
+                o.adapter_dir + ": a " + result.peft_type +
+                    " adapter cannot be merged into the base weights (it adds computation, "
+                    "not a weight update); use it with `pft eval --adapter`");
+  }
+  auto adapted = peft::attach_method(module, std::move(method), info);
+  adapted.model->eval();
+  // The base weights before the adapter touches them (BitFit and full replace them in place).
+  std::map<std::string, torch::Tensor> base;
+  std::set<std::string> own;
+  for (const auto& [name, t] : adapted.method->parameters()) own.insert(name);
+  for (const auto& p : adapted.model->named_parameters()) {
+    bool saved = false;
+    for (const auto& m : info.modules_to_save) saved = saved || peft::is_under(p.key(), m);
+    if (!saved && own.count(p.key()) == 0) base[p.key()] = p.value().detach().clone();
+  }
+  peft::load_adapter(adapted, o.adapter_dir);
+
+  torch::manual_seed(20240601);
+  CheckInputs in;
+  torch::NoGradGuard no_grad;
+  std::function<torch::Tensor()> logits;
+  if (!bert.is_empty()) {
+    in.input_ids = padded_ids(info.vocab_size, 5, {12, 9, 5}, 0, in.attention_mask).to(o.device);
+    in.attention_mask = in.attention_mask.to(o.device);
+    logits = [&] { return bert->forward_ids(in.input_ids, in.attention_mask); };
+  } else {
+    const auto& c = t5->config();
+    in.input_ids =
+        padded_ids(c.vocab_size, 2, {10, 7, 4}, c.pad_token_id, in.attention_mask).to(o.device);
+    in.decoder_input_ids =
+        padded_ids(c.vocab_size, 2, {6, 4, 3}, c.pad_token_id, in.decoder_attention_mask)
+            .to(o.device);
+    in.decoder_input_ids.select(1, 0).fill_(c.decoder_start_token_id);
+    in.attention_mask = in.attention_mask.to(o.device);
+    in.decoder_attention_mask = in.decoder_attention_mask.to(o.device);
+    logits = [&] {
+      return t5
+          ->forward_ids(in.input_ids, in.attention_mask, in.decoder_input_ids,
+                        in.decoder_attention_mask)
+          .logits;
+    };
+  }
+  const auto unmerged = logits();
+  if (weights_in_place) {
+    for (const auto& p : adapted.model->named_parameters()) {
+      const auto it = base.find(p.key());
+      if (it == base.end()) continue;
+      result.weight_change =
+          std::max(result.weight_change, (p.value() - it->second).abs().max().item<double>());
+    }
+  } else {
+    result.weight_change = adapted.method->merge();
+  }
+  if (!(result.weight_change > 0)) {
+    throw Error(ErrorKind::Input,
+                o.adapter_dir + ": merging this " + result.peft_type +
+                    " adapter changes no base weight (e.g. LoRA B is still zero, IA3 vectors are "
+                    "ones): the export would equal the base model; refusing");
+  }
+  const auto merged = logits();
+  result.max_logit_diff = (merged - unmerged).abs().max().item<double>();
+  if (!o.check_file.empty()) {
+    nlohmann::json check;
+    check["model_type"] = result.model_type;
+    check["input_ids"] = to_nested(in.input_ids);
+    check["attention_mask"] = to_nested(in.attention_mask);
+    if (!t5.is_empty()) {
+      check["decoder_input_ids"] = to_nested(in.decoder_input_ids);
+      check["decoder_attention_mask"] = to_nested(in.decoder_attention_mask);
+    }
+    check["unmerged_logits"] = to_nested(unmerged);
+    check["merged_logits"] = to_nested(merged);
+    write_file_atomic(o.check_file, check.dump() + "\n");
+  }
+  if (!(result.max_logit_diff <= o.tolerance)) {
+    throw Error(ErrorKind::Runtime, "merged and unmerged logits differ by " +
+                                        std::to_string(result.max_logit_diff) + " (more than " +
+                                        std::to_string(o.tolerance) + "); nothing written");
+  }
+
+  // Everything but the method's own tensors, under the base model's (Hugging Face's) names.
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& p : adapted.model->named_parameters()) {
+    if (own.count(p.key()) == 0)
+      tensors[p.key()] = p.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
+  }
+  result.tensors = static_cast<std::int64_t>(tensors.size());
+  const fs::path out(o.output_dir);
+  const fs::path temp =
+      out.parent_path() / (out.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(temp);
+  fs::create_directories(temp);
+  try {
+    for (const auto& e : fs::directory_iterator(o.model_dir)) {
+      if (!e.is_regular_file() || is_weight_file(e.path().filename().string())) continue;
+      fs::copy_file(e.path(), temp / e.path().filename());
+    }
+    io::save_safetensors((temp / "model.safetensors").string(), tensors, {{"format", "pt"}});
+    if (fs::exists(out)) fs::remove(out);  // an empty folder (checked above)
+    fs::rename(temp, out);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(temp, ec);
+    throw;
+  }
+  log::info("exported {} merged into {} ({} tensors) to {}", o.adapter_dir, o.model_dir,
+            result.tensors, o.output_dir);
+  return result;
+}
+
+}  // namespace pft::task
