@@ -5,6 +5,8 @@
 #include "pft/io/checkpoint.h"
 #include "pft/model/bert_loader.h"
 #include "pft/peft/lora_method.h"
+#include "pft/peft/prompt_learning.h"
+#include "pft/peft/prompt_tuning.h"
 #include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
@@ -30,8 +32,13 @@ std::unique_ptr<peft::PeftMethod> method_for_eval(const std::string& adapter_dir
     return std::make_unique<peft::LoraMethod>(
         peft::lora_options_from_adapter_config(j, (fs::path(adapter_dir) / "adapter_config.json").string()));
   }
+  if (auto m = peft::prompt_learning_method_from_adapter_config(
+          j, (fs::path(adapter_dir) / "adapter_config.json").string())) {
+    return m;
+  }
   throw Error(ErrorKind::Input, adapter_dir + "/adapter_config.json: peft_type " + type +
-                                    " is not available in this version of pft (available: LORA)");
+                                    " is not available in this version of pft (available: LORA, PREFIX_TUNING, "
+                                    "PROMPT_TUNING, P_TUNING)");
 }
 
 }  // namespace
@@ -59,6 +66,10 @@ Run build_run(const config::RunConfig& config, torch::Device device, bool traini
   std::unique_ptr<peft::PeftMethod> method;
   if (training) {
     method = peft::make_method(config.peft);
+    if (auto* prompt = dynamic_cast<peft::PromptTuningMethod*>(method.get());
+        prompt != nullptr && prompt->options().init == "TEXT") {
+      prompt->set_init_ids(run.tokenizer->encode(prompt->options().init_text).ids);  // with special tokens, as PEFT
+    }
   } else if (!adapter_dir.empty()) {
     method = method_for_eval(adapter_dir);
   }
