@@ -238,6 +238,7 @@ TEST_F(PromptLearning, BertTrainingLowersTheLossKeepsTheBaseAndPeftLoadsTheAdapt
                                        "the plot is nothing but boilerplate clichés"};
   pft::config::RunConfig rc;
   rc.model.path = bert();
+  std::map<std::string, torch::Tensor> ours;  // by adapter folder
   for (const auto& [name, peft_config] : pft_cases()) {
     torch::manual_seed(11);
     pft::model::BertLoadOptions lo;
@@ -274,29 +275,33 @@ TEST_F(PromptLearning, BertTrainingLowersTheLossKeepsTheBaseAndPeftLoadsTheAdapt
 
     const auto adapter = dir_->file("pft_bert_" + name);
     pft::peft::save_adapter(a, adapter);
-    const auto r =
-        pft::test::run_python("peft_load_adapter.py", {bert(), adapter, adapter + "/hf.json"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto hf = json::parse(pft::read_file(adapter + "/hf.json"));
-    torch::Tensor ours;
     {
       torch::NoGradGuard no_grad;
-      ours = task.logits(batch);
+      ours[adapter] = task.logits(batch);
     }
-    const auto diff = max_abs_diff(ours, logits_of(hf["logits"]));
-    std::cout << "[ measure ] pft -> PEFT, BERT " << name << ": max abs diff " << diff << "\n";
-    EXPECT_LE(diff, kTolerance) << name;
     // pft reads back its own export the same way it reads PEFT's.
-    const auto again = pft_bert_logits(adapter, [&] {
-      pft::test::write_text(adapter + "/two.jsonl", json({{"text", texts[0]}}).dump() + "\n" +
-                                                        json({{"text", texts[1]}}).dump() + "\n");
-      return adapter + "/two.jsonl";
-    }());
-    EXPECT_LE(max_abs_diff(again, ours), kTolerance) << name;
+    pft::test::write_text(adapter + "/two.jsonl", json({{"text", texts[0]}}).dump() + "\n" +
+                                                      json({{"text", texts[1]}}).dump() + "\n");
+    EXPECT_LE(max_abs_diff(pft_bert_logits(adapter, adapter + "/two.jsonl"), ours[adapter]),
+              kTolerance)
+        << name;
+  }
+  // One Python process loads every adapter with PeftModel.from_pretrained.
+  std::vector<std::string> args{"load-bert", bert()};
+  for (const auto& [adapter, logits] : ours) args.push_back(adapter);
+  const auto r = pft::test::run_python("prompt_learning_reference.py", args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& [adapter, logits] : ours) {
+    const auto hf = json::parse(pft::read_file(adapter + "/hf.json"));
+    const auto diff = max_abs_diff(logits, logits_of(hf["logits"]));
+    std::cout << "[ measure ] pft -> PEFT, " << fs::path(adapter).filename().string()
+              << ": max abs diff " << diff << "\n";
+    EXPECT_LE(diff, kTolerance) << adapter;
   }
 }
 
 TEST_F(PromptLearning, T5TrainingLowersTheLossKeepsTheBaseAndPeftLoadsTheAdapter) {
+  std::map<std::string, torch::Tensor> ours;  // by adapter folder
   for (const auto& [name, peft_config] : pft_cases()) {
     torch::manual_seed(12);
     auto model = pft::model::load_t5(t5());
@@ -311,19 +316,23 @@ TEST_F(PromptLearning, T5TrainingLowersTheLossKeepsTheBaseAndPeftLoadsTheAdapter
 
     const auto adapter = dir_->file("pft_t5_" + name);
     pft::peft::save_adapter(a, adapter);
-    const auto r =
-        pft::test::run_python("prompt_learning_reference.py",
-                              {"load-t5", t5(), adapter, dir_->file("t5_batch.safetensors"),
-                               adapter + "/hf.safetensors"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    ours[adapter] = t5_logits(a, model);
+  }
+  std::vector<std::string> args{"load-t5", t5(), dir_->file("t5_batch.safetensors")};
+  for (const auto& [adapter, logits] : ours) args.push_back(adapter);
+  const auto r = pft::test::run_python("prompt_learning_reference.py", args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& [adapter, logits] : ours) {
     const auto hf = pft::io::read_safetensors(adapter + "/hf.safetensors").tensors.at("logits");
-    const auto diff = max_abs_diff(t5_logits(a, model), hf);
-    std::cout << "[ measure ] pft -> PEFT, T5 " << name << ": max abs diff " << diff << "\n";
-    EXPECT_LE(diff, kTolerance) << name;
+    const auto diff = max_abs_diff(logits, hf);
+    std::cout << "[ measure ] pft -> PEFT, " << fs::path(adapter).filename().string()
+              << ": max abs diff " << diff << "\n";
+    EXPECT_LE(diff, kTolerance) << adapter;
   }
 }
 
 TEST_F(PromptLearning, T5FullPrefixPlacementMatchesTransformersBlocks) {
+  std::map<std::string, torch::Tensor> ours;  // by adapter folder
   for (const bool projection : {false, true}) {
     torch::manual_seed(13);
     auto model = pft::model::load_t5(t5());
@@ -345,17 +354,7 @@ TEST_F(PromptLearning, T5FullPrefixPlacementMatchesTransformersBlocks) {
     pft::peft::save_adapter(a, adapter);
     const auto config = json::parse(pft::read_file(adapter + "/adapter_config.json"));
     EXPECT_EQ(config["prefix_placement"], "full");
-    const auto r =
-        pft::test::run_python("prompt_learning_reference.py",
-                              {"full-t5", t5(), adapter, dir_->file("t5_batch.safetensors"),
-                               adapter + "/ref.safetensors"});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
-    const auto ref = pft::io::read_safetensors(adapter + "/ref.safetensors").tensors.at("logits");
-    const auto ours = t5_logits(a, model);
-    const auto diff = max_abs_diff(ours, ref);
-    std::cout << "[ measure ] T5 full placement" << (projection ? " (projection)" : "")
-              << ": max abs diff " << diff << "\n";
-    EXPECT_LE(diff, kTolerance);
+    ours[adapter] = t5_logits(a, model);
     // Reloaded by pft (inference mode) it gives the same logits.
     auto model2 = pft::model::load_t5(t5());
     auto a2 = pft::peft::attach_method(model2.ptr(),
@@ -363,7 +362,18 @@ TEST_F(PromptLearning, T5FullPrefixPlacementMatchesTransformersBlocks) {
                                            config, adapter + "/adapter_config.json"),
                                        pft::task::t5_model_info(model2->config(), t5()));
     pft::peft::load_adapter(a2, adapter);
-    EXPECT_LE(max_abs_diff(t5_logits(a2, model2), ours), kTolerance);
+    EXPECT_LE(max_abs_diff(t5_logits(a2, model2), ours[adapter]), kTolerance);
+  }
+  std::vector<std::string> args{"full-t5", t5(), dir_->file("t5_batch.safetensors")};
+  for (const auto& [adapter, logits] : ours) args.push_back(adapter);
+  const auto r = pft::test::run_python("prompt_learning_reference.py", args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& [adapter, logits] : ours) {
+    const auto ref = pft::io::read_safetensors(adapter + "/ref.safetensors").tensors.at("logits");
+    const auto diff = max_abs_diff(logits, ref);
+    std::cout << "[ measure ] T5 full placement, " << fs::path(adapter).filename().string()
+              << ": max abs diff " << diff << "\n";
+    EXPECT_LE(diff, kTolerance) << adapter;
   }
 }
 

@@ -13,10 +13,14 @@ Usage:
                                    (and classifier) were perturbed with random noise
       OUT_DIR/bert_CASE/logits.json, OUT_DIR/t5_CASE/logits.safetensors   PEFT's outputs
       OUT_DIR/bert_prompt_text/initial.safetensors  the TEXT-initialised prompt (unperturbed)
-  prompt_learning_reference.py load-t5 BASE ADAPTER BATCH OUT
-      PeftModel.from_pretrained(T5, ADAPTER) teacher-forced logits of BATCH -> OUT["logits"]
-  prompt_learning_reference.py full-t5 BASE ADAPTER BATCH OUT
-      logits of pft's `full` prefix placement computed with transformers' T5 blocks: encoder
+  prompt_learning_reference.py load-bert BASE ADAPTER...
+      PeftModel.from_pretrained(BERT, ADAPTER) logits of TEXTS[:2] -> ADAPTER/hf.json
+  prompt_learning_reference.py load-t5 BASE BATCH ADAPTER...
+      PeftModel.from_pretrained(T5, ADAPTER) teacher-forced logits of BATCH
+      -> ADAPTER/hf.safetensors["logits"]
+  prompt_learning_reference.py full-t5 BASE BATCH ADAPTER...
+      -> ADAPTER/ref.safetensors["logits"]: logits of pft's `full` prefix placement computed
+      with transformers' T5 blocks: encoder
       blocks run with the encoder prefixes as cached past keys/values (bidirectional
       buckets), the decoder with its self-attention prefixes in the cache and its
       cross-attention keys/values prefilled as [prefix | projected encoder output].
@@ -154,11 +158,22 @@ def make_t5(out):
                       300, write)
 
 
-def load_t5(base, adapter, batch_path, out):
-    model = T5ForConditionalGeneration.from_pretrained(base)
-    model = PeftModel.from_pretrained(model, adapter).eval()
+def load_bert(base, adapters):
+    tok = BertTokenizerFast.from_pretrained(base)
+    enc = tok(TEXTS[:2], padding=True, return_tensors="pt")
+    for adapter in adapters:
+        model = PeftModel.from_pretrained(BertForSequenceClassification.from_pretrained(base), adapter).eval()
+        with torch.no_grad():
+            logits = model(**enc).logits
+        with open(os.path.join(adapter, "hf.json"), "w") as f:
+            json.dump({"texts": TEXTS[:2], "logits": logits.tolist()}, f)
+
+
+def load_t5(base, batch_path, adapters):
     batch = load_file(batch_path)
-    save_file({"logits": t5_logits(model, batch).contiguous()}, out)
+    for adapter in adapters:
+        model = PeftModel.from_pretrained(T5ForConditionalGeneration.from_pretrained(base), adapter).eval()
+        save_file({"logits": t5_logits(model, batch).contiguous()}, os.path.join(adapter, "hf.safetensors"))
 
 
 def cache_of(pairs):
@@ -168,7 +183,7 @@ def cache_of(pairs):
     return cache
 
 
-def full_t5(base, adapter, batch_path, out):
+def full_t5(base, batch_path, adapter):
     model = T5ForConditionalGeneration.from_pretrained(base).eval()
     c = model.config
     batch = load_file(batch_path)
@@ -211,7 +226,7 @@ def full_t5(base, adapter, batch_path, out):
                        decoder_input_ids=batch["decoder_input_ids"],
                        decoder_attention_mask=torch.cat([torch.ones(rows, n, dtype=torch.long), dec_mask], 1),
                        past_key_values=past, use_cache=True).logits
-    save_file({"logits": logits.contiguous()}, out)
+    save_file({"logits": logits.contiguous()}, os.path.join(adapter, "ref.safetensors"))
 
 
 def main():
@@ -224,10 +239,13 @@ def main():
             json.dump(names, f)
         with open(os.path.join(out, "texts.json"), "w") as f:
             json.dump(TEXTS, f)
+    elif mode == "load-bert":
+        load_bert(sys.argv[2], sys.argv[3:])
     elif mode == "load-t5":
-        load_t5(*sys.argv[2:6])
+        load_t5(sys.argv[2], sys.argv[3], sys.argv[4:])
     elif mode == "full-t5":
-        full_t5(*sys.argv[2:6])
+        for adapter in sys.argv[4:]:
+            full_t5(sys.argv[2], sys.argv[3], adapter)
     else:
         sys.exit(f"unknown mode {mode!r}")
 
