@@ -434,10 +434,23 @@ TEST_F(PromptLearning, PftTrainAndEvalRunEveryMethod) {
     const auto trainable =
         pft::io::read_safetensors(run + "/checkpoints/step-6/trainable.safetensors").tensors;
     EXPECT_EQ(trainable.count("prompt_encoder.embedding.weight"), 1u);
+    EXPECT_EQ(set[0] == "peft.method=prefix_tuning",
+              trainable.count("prompt_encoder.transform.0.weight") == 1);
     const auto exported =
         pft::io::read_safetensors(run + "/adapter/adapter_model.safetensors").tensors;
     EXPECT_EQ(exported.count("prompt_embeddings"), 1u);
     EXPECT_EQ(exported.count("base_model.classifier.weight"), 1u);
+    if (trainable.count("prompt_encoder.transform.0.weight") != 0) {
+      // Prefix projection: the export is the MLP applied to the checkpointed embedding.
+      const auto t = [&](const char* name) { return trainable.at(name); };
+      const auto out = torch::linear(
+          torch::tanh(torch::linear(t("prompt_encoder.embedding.weight"),
+                                    t("prompt_encoder.transform.0.weight"),
+                                    t("prompt_encoder.transform.0.bias"))),
+          t("prompt_encoder.transform.2.weight"), t("prompt_encoder.transform.2.bias"));
+      EXPECT_EQ(t("prompt_encoder.embedding.weight").sizes(), (std::vector<std::int64_t>{5, 32}));
+      EXPECT_LE(max_abs_diff(out, exported.at("prompt_embeddings")), kTolerance);
+    }
     const auto logits = pft_bert_logits(run + "/adapter");
     EXPECT_EQ(logits.size(0), 4);
   }
