@@ -362,6 +362,15 @@ void check_required(const RunConfig& c, Purpose purpose, const std::string& sour
     problems.add(origin_of(origins, key, source), key,
                  "required when prompt.num_demos or prompt.demo_ids asks for demonstrations");
   }
+  if (c.peft.method == "prefix_tuning" && c.peft.prefix_projection && c.peft.encoder_hidden_size <= 0) {
+    problems.add(origin_of(origins, "peft.encoder_hidden_size", source), "peft.encoder_hidden_size",
+                 "required (> 0) when peft.prefix_projection is true");
+  }
+  if (c.peft.method == "prompt_tuning" && c.peft.prompt_tuning_init == "TEXT" &&
+      c.peft.prompt_tuning_init_text.empty()) {
+    problems.add(origin_of(origins, "peft.prompt_tuning_init_text", source), "peft.prompt_tuning_init_text",
+                 "required when peft.prompt_tuning_init is TEXT");
+  }
   if (c.generate.min_new_tokens > c.generate.max_new_tokens) {
     problems.add(origin_of(origins, "generate.min_new_tokens", source), "generate.min_new_tokens",
                  "must be <= generate.max_new_tokens (" +

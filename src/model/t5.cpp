@@ -518,7 +518,8 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
 
 T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
                                         const torch::Tensor& encoder_mask,
-                                        const LayerPrefixes* prefixes, std::int64_t copies) {
+                                        const LayerPrefixes* prefixes, std::int64_t copies,
+                                        const LayerPrefixes* cross_prefixes) {
   TORCH_CHECK(is_decoder_, "T5Stack::start_cache called on the encoder");
   TORCH_CHECK(copies >= 1, "T5Stack::start_cache: copies must be >= 1, got ", copies);
   const auto sources = encoder_hidden.size(0);
@@ -527,11 +528,23 @@ T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
   T5DecoderCache cache;
   cache.copies = copies;
   cache.prefix_length = prefix_length(prefixes, config_, blocks.size(), rows, "decoder");
+  const auto cross_prefix =
+      prefix_length(cross_prefixes, config_, blocks.size(), sources, "cross-attention");
   const auto empty = torch::empty({rows, config_.num_heads, 0, config_.d_kv},
                                   encoder_hidden.options());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
-    cache.cross.push_back(
-        blocks[i]->cross_attention->EncDecAttention->project_kv(encoder_hidden));
+    auto cross = blocks[i]->cross_attention->EncDecAttention->project_kv(encoder_hidden);
+    if (cross_prefix > 0) {
+      const auto& p = cross_prefixes->layers[i];
+      if (!p.key.defined()) {
+        throw Error(ErrorKind::Input, "T5 cross-attention prefixes: layer " + std::to_string(i) +
+                                          " has none; give every layer a prefix or none");
+      }
+      cross.key = torch::cat({expand_rows(p.key, sources).to(cross.key.dtype()), cross.key}, 2);
+      cross.value =
+          torch::cat({expand_rows(p.value, sources).to(cross.value.dtype()), cross.value}, 2);
+    }
+    cache.cross.push_back(std::move(cross));
     if (prefixes != nullptr && prefixes->layers[i].key.defined()) {
       const auto& p = prefixes->layers[i];
       cache.self.push_back({expand_rows(p.key, rows).to(encoder_hidden.dtype()).contiguous(),
@@ -541,11 +554,14 @@ T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
     }
   }
   if (encoder_mask.defined()) {
-    const auto mask = encoder_mask.to(encoder_hidden.device()).to(torch::kBool);
+    auto mask = encoder_mask.to(encoder_hidden.device()).to(torch::kBool);
+    if (cross_prefix > 0) {
+      mask = torch::cat({torch::ones({sources, cross_prefix}, mask.options()), mask}, 1);
+    }
     // Without padding transformers passes no mask at all; adding zeros would change nothing.
     if (!mask.all().item<bool>()) {
       cache.cross_mask = torch::where(
-          mask.view({sources, 1, 1, source}), torch::zeros({}, encoder_hidden.options()),
+          mask.view({sources, 1, 1, cross_prefix + source}), torch::zeros({}, encoder_hidden.options()),
           torch::scalar_tensor(min_value(encoder_hidden.scalar_type()), encoder_hidden.options()));
     }
   }
@@ -651,10 +667,12 @@ T5Output T5Impl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor
                          const torch::Tensor& decoder_inputs_embeds,
                          const torch::Tensor& decoder_attention_mask,
                          const LayerPrefixes* encoder_prefixes,
-                         const LayerPrefixes* decoder_prefixes) {
+                         const LayerPrefixes* decoder_prefixes,
+                         const LayerPrefixes* cross_prefixes) {
   T5Output out;
   out.encoder_hidden = encode(inputs_embeds, attention_mask, encoder_prefixes);
-  auto cache = decoder->start_cache(out.encoder_hidden, attention_mask, decoder_prefixes);
+  auto cache = decoder->start_cache(out.encoder_hidden, attention_mask, decoder_prefixes, 1,
+                                    cross_prefixes);
   out.decoder_hidden = decoder->decode(decoder_inputs_embeds, decoder_attention_mask, cache);
   out.logits = lm_logits(out.decoder_hidden);
   return out;

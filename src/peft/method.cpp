@@ -9,6 +9,9 @@
 #include "pft/peft/full.h"
 #include "pft/peft/ia3.h"
 #include "pft/peft/lora_method.h"
+#include "pft/peft/p_tuning.h"
+#include "pft/peft/prefix_tuning.h"
+#include "pft/peft/prompt_tuning.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
@@ -20,7 +23,14 @@ namespace pft::peft {
 
 namespace {
 constexpr const char* kPrefix = "base_model.model.";
+// Prompt learning: PEFT keeps the transformers model itself as base_model.
+constexpr const char* kPromptLearningPrefix = "base_model.";
+
+std::string method_tensor_prefix(const PeftMethod& m) { return m.is_prompt_learning() ? "" : kPrefix; }
+std::string module_tensor_prefix(const PeftMethod& m) {
+  return m.is_prompt_learning() ? kPromptLearningPrefix : kPrefix;
 }
+}  // namespace
 
 TensorMap PeftMethod::state_dict() const {
   TensorMap out;
@@ -61,13 +71,16 @@ std::unique_ptr<PeftMethod> make_method(const config::PeftConfig& c) {
   if (c.method == "bitfit") return std::make_unique<BitFitMethod>();
   if (c.method == "full") return std::make_unique<FullMethod>();
   if (c.method == "adapter") return std::make_unique<AdapterMethod>(adapter_options_from_config(c));
+  if (c.method == "prefix_tuning") return std::make_unique<PrefixTuningMethod>(prefix_tuning_options_from_config(c));
+  if (c.method == "prompt_tuning") return std::make_unique<PromptTuningMethod>(prompt_tuning_options_from_config(c));
+  if (c.method == "p_tuning") return std::make_unique<PTuningMethod>(p_tuning_options_from_config(c));
   const auto known = method_names();
   if (std::find(known.begin(), known.end(), c.method) == known.end()) {
     throw Error(ErrorKind::Config, "peft.method: unknown method '" + c.method + "'; known methods: " +
                                        join_alternatives(known));
   }
   throw Error(ErrorKind::Config, "peft.method: '" + c.method + "' is not available in this version of pft; "
-                                     "available: none, lora, adapter, ia3, bitfit, full");
+                                     "available: " + join_alternatives(known));
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> AdaptedModel::trainable() const {
@@ -131,10 +144,12 @@ nlohmann::json read_adapter_config(const std::string& dir) {
 void save_adapter(const AdaptedModel& a, const std::string& dir) {
   if (!a.method) throw Error(ErrorKind::Runtime, "save_adapter: peft.method is none: nothing to save");
   std::map<std::string, torch::Tensor> tensors;
-  for (const auto& [name, t] : a.method->state_dict()) tensors[kPrefix + name] = t.detach().cpu().contiguous();
+  const std::string method_prefix = method_tensor_prefix(*a.method);
+  const std::string module_prefix = module_tensor_prefix(*a.method);
+  for (const auto& [name, t] : a.method->state_dict()) tensors[method_prefix + name] = t.detach().cpu().contiguous();
   for (const auto& p : a.model->named_parameters()) {
     for (const auto& m : a.info.modules_to_save) {
-      if (under(p.key(), m)) tensors[kPrefix + p.key()] = p.value().detach().cpu().contiguous();
+      if (under(p.key(), m)) tensors[module_prefix + p.key()] = p.value().detach().cpu().contiguous();
     }
   }
   nlohmann::ordered_json config;
@@ -163,14 +178,22 @@ void load_adapter(AdaptedModel& a, const std::string& dir) {
   TensorMap method_tensors;
   std::map<std::string, torch::Tensor> saved_modules;
   const auto params = a.model->named_parameters();
+  const std::string method_prefix = method_tensor_prefix(*a.method);
+  const std::string module_prefix = module_tensor_prefix(*a.method);
   for (const auto& [name, t] : content.tensors) {
-    if (name.rfind(kPrefix, 0) != 0) {
-      throw Error(ErrorKind::Input, file + ": tensor '" + name + "' lacks PEFT's '" + kPrefix + "' prefix");
+    if (name.rfind(module_prefix, 0) == 0) {
+      std::string key = name.substr(module_prefix.size());
+      bool is_saved_module = false;
+      for (const auto& m : a.info.modules_to_save) is_saved_module = is_saved_module || under(key, m);
+      if (is_saved_module) {
+        saved_modules[key] = t;
+        continue;
+      }
     }
-    std::string key = name.substr(std::string(kPrefix).size());
-    bool is_saved_module = false;
-    for (const auto& m : a.info.modules_to_save) is_saved_module = is_saved_module || under(key, m);
-    (is_saved_module ? saved_modules : method_tensors)[key] = t;
+    if (name.rfind(method_prefix, 0) != 0) {
+      throw Error(ErrorKind::Input, file + ": tensor '" + name + "' lacks PEFT's '" + method_prefix + "' prefix");
+    }
+    method_tensors[name.substr(method_prefix.size())] = t;
   }
   for (const auto& [key, t] : saved_modules) {
     const auto* p = params.find(key);

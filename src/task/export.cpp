@@ -21,21 +21,6 @@ namespace fs = std::filesystem;
 
 namespace pft::task {
 
-peft::ModelInfo t5_model_info(const model::T5Config& config, const std::string& path,
-                              const std::string& task_type) {
-  peft::ModelInfo info;
-  info.model_type = "t5";
-  info.task_type = task_type;
-  info.base_model_name_or_path = path;
-  info.hidden_size = config.d_model;
-  info.num_layers = config.num_layers;
-  info.num_heads = config.num_heads;
-  info.head_dim = config.d_kv;
-  info.vocab_size = config.vocab_size;
-  info.default_targets = {"q", "v"};
-  return info;
-}
-
 namespace {
 
 // A few fixed inputs with padding, to compare the merged model with the unmerged one.

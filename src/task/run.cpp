@@ -9,6 +9,8 @@
 #include "pft/peft/full.h"
 #include "pft/peft/ia3.h"
 #include "pft/peft/lora_method.h"
+#include "pft/peft/prompt_learning.h"
+#include "pft/peft/prompt_tuning.h"
 #include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
@@ -40,9 +42,10 @@ std::unique_ptr<peft::PeftMethod> method_for_eval(const std::string& adapter_dir
   if (type == "BOTTLENECK_ADAPTER") {
     return std::make_unique<peft::AdapterMethod>(peft::adapter_options_from_adapter_config(j, source));
   }
+  if (auto m = peft::prompt_learning_method_from_adapter_config(j, source)) return m;
   throw Error(ErrorKind::Input, source + ": peft_type " + type +
                                     " is not available in this version of pft (available: LORA, IA3, BITFIT, "
-                                    "FULL, BOTTLENECK_ADAPTER)");
+                                    "FULL, BOTTLENECK_ADAPTER, PREFIX_TUNING, PROMPT_TUNING, P_TUNING)");
 }
 
 Run build_run(const config::RunConfig& config, torch::Device device, bool training, const std::string& adapter_dir) {
@@ -69,6 +72,10 @@ Run build_run(const config::RunConfig& config, torch::Device device, bool traini
   std::unique_ptr<peft::PeftMethod> method;
   if (training) {
     method = peft::make_method(config.peft);
+    if (auto* prompt = dynamic_cast<peft::PromptTuningMethod*>(method.get());
+        prompt != nullptr && prompt->options().init == "TEXT") {
+      prompt->set_init_ids(run.tokenizer->encode(prompt->options().init_text).ids);  // with special tokens, as PEFT
+    }
   } else if (!adapter_dir.empty()) {
     method = method_for_eval(adapter_dir);
   }

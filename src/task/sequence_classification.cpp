@@ -85,6 +85,7 @@ peft::ModelInfo bert_model_info(const model::BertConfig& config, const std::stri
   info.vocab_size = config.vocab_size;
   info.modules_to_save = {"classifier"};
   info.default_targets = {"query", "value"};
+  info.word_embeddings = "bert.embeddings.word_embeddings.weight";
   return info;
 }
 

@@ -162,6 +162,14 @@ struct PeftConfig {
   double adapter_reduction_factor = 16.0;
   std::int64_t adapter_bottleneck_size = 0;
   std::string adapter_non_linearity = "relu";
+  bool prefix_projection = false;
+  std::int64_t encoder_hidden_size = 0;
+  std::string prefix_placement = "peft_compatible";
+  std::string prompt_tuning_init = "RANDOM";
+  std::string prompt_tuning_init_text;
+  std::string encoder_reparameterization_type = "MLP";
+  std::int64_t encoder_num_layers = 2;
+  double encoder_dropout = 0.0;
 
   template <class V>
   void visit(V&& v) {
@@ -205,6 +213,36 @@ struct PeftConfig {
     v("adapter_non_linearity", adapter_non_linearity,
       "Bottleneck adapters: activation between the down and up projections.",
       rules::one_of({"relu", "gelu", "tanh", "swish"}));
+    v("prefix_projection", prefix_projection,
+      "Prefix tuning: reparameterize the prefix through PEFT's two-layer MLP (Embedding -> "
+      "Linear -> Tanh -> Linear); needs encoder_hidden_size.",
+      rules::none());
+    v("encoder_hidden_size", encoder_hidden_size,
+      "Hidden size of the prefix-tuning MLP (required with prefix_projection) and of the "
+      "p-tuning prompt encoder (0: the model's hidden size, as PEFT defaults it).",
+      rules::at_least(0));
+    v("prefix_placement", prefix_placement,
+      "Prefix tuning on T5: peft_compatible (exactly what Hugging Face PEFT does: decoder "
+      "self-attention only; exported in PEFT's format) or full (encoder self-attention, decoder "
+      "self-attention and cross-attention, as the prefix-tuning paper; pft's own format). BERT: "
+      "both are the same.",
+      rules::one_of({"peft_compatible", "full"}));
+    v("prompt_tuning_init", prompt_tuning_init,
+      "Prompt tuning: initial virtual-token embeddings, PEFT's names: RANDOM (normal), TEXT "
+      "(word embeddings of prompt_tuning_init_text) or SAMPLE_VOCAB (random vocabulary rows).",
+      rules::one_of({"RANDOM", "TEXT", "SAMPLE_VOCAB"}));
+    v("prompt_tuning_init_text", prompt_tuning_init_text,
+      "Prompt tuning with TEXT init: the text, tokenized with the run's tokenizer (special "
+      "tokens included, as PEFT does) and repeated or cut to the virtual tokens.",
+      rules::none());
+    v("encoder_reparameterization_type", encoder_reparameterization_type,
+      "P-tuning: the prompt encoder, PEFT's MLP (three linear layers) or LSTM (bidirectional "
+      "LSTM then a two-layer MLP).",
+      rules::one_of({"MLP", "LSTM"}));
+    v("encoder_num_layers", encoder_num_layers,
+      "P-tuning with LSTM: LSTM layers (PEFT ignores it for MLP).", rules::at_least(1));
+    v("encoder_dropout", encoder_dropout, "P-tuning with LSTM: dropout between LSTM layers.",
+      rules::between(0, 1, false, true));
   }
 };
 

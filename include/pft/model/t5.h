@@ -15,7 +15,9 @@
 // gets the bias of relative position k - (P + i) for query i. In the decoder this is what
 // PEFT's prefix tuning does with transformers (the prefix is passed as past key/values), so
 // prefixes trained there give the same outputs here; the encoder uses the same rule
-// (bidirectional buckets) for one consistent meaning. Cross-attention takes no prefixes.
+// (bidirectional buckets) for one consistent meaning. Cross-attention prefixes (optional) are
+// placed in front of the keys/values computed from the encoder output and always attended;
+// cross-attention has no position bias, so they need no positions.
 
 #include <torch/torch.h>
 
@@ -228,10 +230,12 @@ class T5StackImpl : public torch::nn::Cloneable<T5StackImpl> {
 
   /// Decoder: a cache for `encoder_hidden` [sources, src_len, d_model] (its mask
   /// [sources, src_len] may be undefined), decoding `copies` rows per source, holding the
-  /// self-attention `prefixes` ([sources * copies or 1, ...]) when given.
+  /// self-attention `prefixes` ([sources * copies or 1, ...]) and the cross-attention
+  /// `cross_prefixes` ([sources or 1, ...], every layer or none) when given.
   T5DecoderCache start_cache(const torch::Tensor& encoder_hidden,
                              const torch::Tensor& encoder_mask,
-                             const LayerPrefixes* prefixes = nullptr, std::int64_t copies = 1);
+                             const LayerPrefixes* prefixes = nullptr, std::int64_t copies = 1,
+                             const LayerPrefixes* cross_prefixes = nullptr);
   /// Decoder: feeds `inputs_embeds` [rows, len, d_model] after the cache's tokens (causal),
   /// appends their keys/values to the cache and returns their last hidden state.
   /// `attention_mask` [rows, cache.tokens + len] masks padded decoder positions (undefined:
@@ -285,7 +289,8 @@ class T5Impl : public torch::nn::Cloneable<T5Impl>, public Seq2SeqLM {
                    const torch::Tensor& decoder_inputs_embeds,
                    const torch::Tensor& decoder_attention_mask,
                    const LayerPrefixes* encoder_prefixes = nullptr,
-                   const LayerPrefixes* decoder_prefixes = nullptr);
+                   const LayerPrefixes* decoder_prefixes = nullptr,
+                   const LayerPrefixes* cross_prefixes = nullptr);
   /// The same from token ids.
   T5Output forward_ids(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                        const torch::Tensor& decoder_input_ids,

@@ -27,6 +27,7 @@ struct ModelInfo {
   std::string base_model_name_or_path;
   std::int64_t hidden_size = 0;
   std::int64_t num_layers = 0;     // per stack
+  std::int64_t num_decoder_layers = 0;  // encoder-decoder models: decoder blocks
   std::int64_t num_heads = 0;
   std::int64_t head_dim = 0;
   std::int64_t vocab_size = 0;
@@ -35,6 +36,9 @@ struct ModelInfo {
   std::vector<std::string> modules_to_save;
   /// The model's default target modules for LoRA/IA3 when the config names none.
   std::vector<std::string> default_targets;
+  /// Path of the input word-embedding matrix (prompt tuning's TEXT/SAMPLE_VOCAB init), e.g.
+  /// "bert.embeddings.word_embeddings.weight" or "shared.weight".
+  std::string word_embeddings;
 };
 
 using TensorMap = std::map<std::string, torch::Tensor>;
@@ -81,6 +85,25 @@ class PeftMethod {
     (void)device;
     return std::nullopt;
   }
+
+  /// Encoder-decoder models: per-layer prefixes of the decoder's self-attention and of its
+  /// cross-attention (prefixes() above is the encoder's, or the only stack's).
+  virtual std::optional<model::LayerPrefixes> decoder_prefixes(std::int64_t batch_size, const torch::Device& device) {
+    (void)batch_size;
+    (void)device;
+    return std::nullopt;
+  }
+  virtual std::optional<model::LayerPrefixes> cross_attention_prefixes(std::int64_t batch_size,
+                                                                       const torch::Device& device) {
+    (void)batch_size;
+    (void)device;
+    return std::nullopt;
+  }
+
+  /// Prompt-learning methods (prefix tuning, prompt tuning, p-tuning): PEFT saves their tensor
+  /// as plain "prompt_embeddings" and modules_to_save under "base_model." (the base model is
+  /// not wrapped in a tuner there).
+  virtual bool is_prompt_learning() const { return false; }
 
   virtual bool can_merge() const { return false; }
   /// Folds the method into the base weights; returns the largest change to any weight.

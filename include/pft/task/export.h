@@ -12,6 +12,7 @@
 
 #include "pft/model/t5.h"
 #include "pft/peft/method.h"
+#include "pft/task/seq2seq_peft.h"
 
 namespace pft::task {
 
@@ -38,9 +39,5 @@ struct ExportResult {
 /// adapters add layers), a merge that changes no weight, a check that fails, an output
 /// folder that exists and is not empty.
 ExportResult export_merged(const ExportOptions& options);
-
-/// PEFT's view of a T5ForConditionalGeneration for methods: names, sizes, default targets.
-peft::ModelInfo t5_model_info(const model::T5Config& config, const std::string& path,
-                              const std::string& task_type);
 
 }  // namespace pft::task
