@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -224,6 +225,33 @@ TEST_F(TaskConfigs, TextToTextTrainsAndPredictsByRankAndByGeneration) {
   expect_metrics(eval("sentiment_t5.json", "t5", "sst_dev.jsonl", "t2t_zero.jsonl", "",
                       {"--set", "peft.method=none"}),
                  {"accuracy"}, 24, "t2t_zero.jsonl");
+}
+
+TEST_F(TaskConfigs, PythonPeftLoadsTheT5AdapterWithTheSameRankScores) {
+  expect_trained(train("sentiment_t5.json", "t5", "sst_train.jsonl", "sst_dev.jsonl", "t2t_py",
+                       {"--set", "train.lr=1e-2"}),
+                 "t2t_py", "accuracy");
+  expect_metrics(eval("sentiment_t5.json", "t5", "sst_dev.jsonl", "t2t_py.jsonl", "t2t_py/adapter"),
+                 {"accuracy"}, 24, "t2t_py.jsonl");
+  const auto r = pft::test::run_python(
+      "t5_rank_reference.py",
+      {file("t5"), file("t2t_py/adapter"), file("sst_dev.jsonl"),
+       "sst2 sentence: ", R"(["negative", "positive"])", file("t2t_py_ref.json")});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto expected = json::parse(pft::read_file(file("t2t_py_ref.json")))["scores"];
+  std::ifstream in(file("t2t_py.jsonl"));
+  double diff = 0;
+  std::size_t rows = 0;
+  for (std::string line; std::getline(in, line); ++rows) {
+    const auto got = json::parse(line);
+    const auto& want = expected[got["index"].get<std::size_t>()];
+    for (std::size_t k = 0; k < 2; ++k) {
+      diff = std::max(diff, std::abs(got["scores"][k].get<double>() - want[k].get<double>()));
+    }
+  }
+  EXPECT_EQ(rows, 24u);
+  std::cout << "text_to_text rank scores vs PEFT: max abs diff " << diff << "\n";
+  EXPECT_LE(diff, 1e-5);
 }
 
 TEST_F(TaskConfigs, NerTrainsAndReportsEntityF1) {
