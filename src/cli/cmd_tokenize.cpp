@@ -1,14 +1,19 @@
 // pft tokenize: one text (--text), a JSONL file (--input/--output), or training a
 // SentencePiece model (--train-spm). The work is done by pft/tokenizer.
 
+#include <chrono>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/commands.h"
+#include "pft/data/jsonl.h"
+#include "pft/task/prompt_input.h"
 #include "pft/tokenizer/sentencepiece.h"
 #include "pft/tokenizer/tokenize_file.h"
 #include "pft/tokenizer/tokenizer.h"
 #include "pft/util/error.h"
+#include "pft/util/fs.h"
 #include "pft/util/log.h"
 
 namespace pft::cli {
@@ -28,8 +33,40 @@ struct TokenizeOptions {
   std::string truncation = "longest_first";
   std::size_t pad_to = 0;
   bool no_special_tokens = false;
+  bool prompt = false;
   tokenizer::SentencePieceTrainOptions spm;
 };
+
+// --prompt: every line of --input rendered through the config's prompt.template (with its
+// demonstrations and prompt truncation to tokenizer.max_length) and tokenized, timed.
+int tokenize_prompts(const CommonOptions& common, const TokenizeOptions& o,
+                     const tokenizer::Tokenizer& tok) {
+  const auto config = load_config(common, config::Purpose::Any);
+  std::optional<prompt::Verbalizer> verbalizer;
+  if (!config.task.labels.empty())
+    verbalizer.emplace(task::make_verbalizer(config, config.task.labels));
+  const auto start = std::chrono::steady_clock::now();
+  const task::PromptEncoder encoder(config, tok, verbalizer ? &*verbalizer : nullptr, o.field);
+  data::JsonlReader reader(o.input);
+  data::JsonlRecord record;
+  std::string lines;
+  std::size_t count = 0, tokens = 0;
+  while (reader.next(record)) {
+    const auto ids = encoder.encode(record.value, {o.input, record.line}, count++);
+    tokens += ids.size();
+    record.value["input_ids"] = ids;
+    lines += record.value.dump();
+    lines += '\n';
+  }
+  write_file_atomic(o.output, lines);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  log::info(
+      "rendered and tokenized {} prompts of {} in {:.2f} s ({:.0f} prompts/s, {} tokens) "
+      "into {}",
+      count, o.input, seconds, static_cast<double>(count) / seconds, tokens, o.output);
+  return 0;
+}
 
 int run_tokenize(const CommonOptions& common, const TokenizeOptions& o) {
   if (!o.spm.input.empty()) {
@@ -66,6 +103,13 @@ int run_tokenize(const CommonOptions& common, const TokenizeOptions& o) {
   const auto tok = tokenizer::load_tokenizer(model);
   if (!o.input.empty()) {
     if (o.output.empty()) throw Error(ErrorKind::Usage, "--input needs --output");
+    if (o.prompt) {
+      if (common.config.empty()) {
+        throw Error(ErrorKind::Usage,
+                    "--prompt renders through the config's prompt.template; give --config");
+      }
+      return tokenize_prompts(common, o, *tok);
+    }
     tokenizer::TokenizeFileOptions file;
     file.input = o.input;
     file.output = o.output;
@@ -128,6 +172,10 @@ void setup_tokenize(Program& program) {
   sub->add_option("--output", options->output,
                   "JSONL to write with --input: each line's object plus input_ids (written "
                   "atomically)")
+      ->needs(input);
+  sub->add_flag("--prompt", options->prompt,
+                "With --input and --config: render each line through prompt.template (demos, "
+                "prompt.truncate to tokenizer.max_length) before tokenizing, and log the time")
       ->needs(input);
   sub->add_option("--max-length", options->max_length,
                   "Truncate to this many tokens, special tokens included (0: no truncation; "

@@ -4,6 +4,7 @@
 
 #include "pft/io/checkpoint.h"
 #include "pft/model/bert_loader.h"
+#include "pft/model/t5.h"
 #include "pft/peft/adapter.h"
 #include "pft/peft/bitfit.h"
 #include "pft/peft/full.h"
@@ -11,7 +12,12 @@
 #include "pft/peft/lora_method.h"
 #include "pft/peft/prompt_learning.h"
 #include "pft/peft/prompt_tuning.h"
+#include "pft/task/cloze.h"
+#include "pft/task/prompt_input.h"
+#include "pft/task/seq2seq.h"
 #include "pft/task/sequence_classification.h"
+#include "pft/task/text_to_text.h"
+#include "pft/task/token_classification.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
 
@@ -48,27 +54,37 @@ std::unique_ptr<peft::PeftMethod> method_for_eval(const std::string& adapter_dir
                                     "FULL, BOTTLENECK_ADAPTER, PREFIX_TUNING, PROMPT_TUNING, P_TUNING)");
 }
 
-Run build_run(const config::RunConfig& config, torch::Device device, bool training, const std::string& adapter_dir) {
+namespace {
+
+/// The model architecture each task runs on.
+std::string architecture_of(const std::string& task) {
+  return task == "text_to_text" || task == "seq2seq" ? "t5" : "bert";
+}
+
+void attach(Run& run, std::shared_ptr<torch::nn::Module> model,
+            std::unique_ptr<peft::PeftMethod> method, peft::ModelInfo info, bool training,
+            const std::string& adapter_dir) {
+  run.adapted = peft::attach_method(std::move(model), std::move(method), std::move(info));
+  if (!training && !adapter_dir.empty()) peft::load_adapter(run.adapted, adapter_dir);
+}
+
+}  // namespace
+
+Run build_run(const config::RunConfig& config, torch::Device device, bool training,
+              const std::string& adapter_dir) {
   Run run;
   run.config = config;
   run.device = device;
   torch::manual_seed(static_cast<std::uint64_t>(config.train.seed));
   const auto type = model_type_of(config);
-  if (config.task.type != "sequence_classification" || type != "bert") {
-    throw Error(ErrorKind::Config, "task.type: '" + config.task.type + "' on a " + type +
-                                       " model is not available in this version of pft (available: "
-                                       "sequence_classification on bert)");
+  const auto& task = config.task.type;
+  if (architecture_of(task) != type) {
+    throw Error(ErrorKind::Config, "task.type: '" + task + "' runs on a " + architecture_of(task) +
+                                       " model, but " + config.model.path + " is a " + type +
+                                       " checkpoint (bert: sequence_classification, cloze, "
+                                       "token_classification; t5: text_to_text, seq2seq)");
   }
   run.tokenizer = tokenizer::load_tokenizer(config.tokenizer.path);
-  run.labels = resolve_labels(config);
-  model::BertLoadOptions lo;
-  lo.labels = run.labels;
-  lo.device = device;
-  model::BertLoadInfo info;
-  auto model = model::load_bert_for_sequence_classification(config.model.path, lo, &info);
-  model->bert->encoder->gradient_checkpointing = config.train.gradient_checkpointing;
-  log::info("model: {} ({} layers, hidden {}), loaded in {:.2f} s", config.model.path, info.config.num_hidden_layers,
-            info.config.hidden_size, info.seconds);
   std::unique_ptr<peft::PeftMethod> method;
   if (training) {
     method = peft::make_method(config.peft);
@@ -79,11 +95,64 @@ Run build_run(const config::RunConfig& config, torch::Device device, bool traini
   } else if (!adapter_dir.empty()) {
     method = method_for_eval(adapter_dir);
   }
-  run.adapted = peft::attach_method(model.ptr(), std::move(method),
-                                    bert_model_info(info.config, config.model.path, "SEQ_CLS"));
-  if (!training && !adapter_dir.empty()) peft::load_adapter(run.adapted, adapter_dir);
-  run.task = std::make_unique<SequenceClassificationTask>(model, run.adapted.method.get(), *run.tokenizer, config,
-                                                          run.labels, device, training);
+  if (type == "t5") {
+    if (config.train.gradient_checkpointing) {
+      throw Error(ErrorKind::Config, "train.gradient_checkpointing: not available for T5 models yet (BERT only)");
+    }
+    auto model = model::load_t5(config.model.path, device);
+    log::info("model: {} (t5, {} + {} layers, d_model {})", config.model.path,
+              model->config().num_layers, model->config().num_decoder_layers,
+              model->config().d_model);
+    attach(run, model.ptr(), std::move(method), t5_model_info(model->config(), config.model.path),
+           training, adapter_dir);
+    auto* m = run.adapted.method.get();
+    if (task == "seq2seq") {
+      run.task = std::make_unique<Seq2SeqTask>(model, m, *run.tokenizer, config, device, training);
+    } else {
+      run.labels = resolve_prompt_labels(config);
+      run.task = std::make_unique<TextToTextTask>(model, m, *run.tokenizer, config, run.labels,
+                                                  device, training);
+    }
+    return run;
+  }
+  model::BertLoadOptions lo;
+  lo.device = device;
+  model::BertLoadInfo info;
+  const auto loaded = [&] {
+    log::info("model: {} ({} layers, hidden {}), loaded in {:.2f} s", config.model.path,
+              info.config.num_hidden_layers, info.config.hidden_size, info.seconds);
+  };
+  if (task == "cloze") {
+    run.labels = resolve_prompt_labels(config);
+    auto model = model::load_bert_for_masked_lm(config.model.path, lo, &info);
+    model->bert->encoder->gradient_checkpointing = config.train.gradient_checkpointing;
+    loaded();
+    auto model_info = bert_model_info(info.config, config.model.path, "FEATURE_EXTRACTION");
+    model_info.modules_to_save.clear();  // the masked-LM head is pretrained, not new
+    attach(run, model.ptr(), std::move(method), model_info, training, adapter_dir);
+    run.task = std::make_unique<ClozeTask>(model, run.adapted.method.get(), *run.tokenizer, config,
+                                           run.labels, device, training);
+  } else if (task == "token_classification") {
+    run.labels = resolve_tag_labels(config);
+    lo.labels = run.labels;
+    auto model = model::load_bert_for_token_classification(config.model.path, lo, &info);
+    model->bert->encoder->gradient_checkpointing = config.train.gradient_checkpointing;
+    loaded();
+    attach(run, model.ptr(), std::move(method),
+           bert_model_info(info.config, config.model.path, "TOKEN_CLS"), training, adapter_dir);
+    run.task = std::make_unique<TokenClassificationTask>(
+        model, run.adapted.method.get(), *run.tokenizer, config, run.labels, device, training);
+  } else {
+    run.labels = resolve_labels(config);
+    lo.labels = run.labels;
+    auto model = model::load_bert_for_sequence_classification(config.model.path, lo, &info);
+    model->bert->encoder->gradient_checkpointing = config.train.gradient_checkpointing;
+    loaded();
+    attach(run, model.ptr(), std::move(method),
+           bert_model_info(info.config, config.model.path, "SEQ_CLS"), training, adapter_dir);
+    run.task = std::make_unique<SequenceClassificationTask>(
+        model, run.adapted.method.get(), *run.tokenizer, config, run.labels, device, training);
+  }
   return run;
 }
 

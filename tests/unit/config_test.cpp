@@ -309,7 +309,8 @@ TEST(Config, DocsAreCurrent) {
 }
 
 TEST(Config, ShippedConfigsAreValid) {
-  for (const char* name : {"example.json", "sentiment.json"}) {
+  for (const char* name : {"example.json", "sentiment.json", "sentiment_cloze.json", "sentiment_t5.json",
+                           "ner.json", "translation.json"}) {
     const std::string path = pft::test::source_dir() + "/configs/" + name;
     EXPECT_NO_THROW(pft::config::load(path, {}, Purpose::Train)) << path;
   }

@@ -98,6 +98,8 @@ struct PromptConfig {
   bool demo_balanced = false;
   bool demo_resample = false;
   std::string demo_separator = "\n";
+  bool calibrate = false;
+  std::string content_free = "N/A";
 
   template <class V>
   void visit(V&& v) {
@@ -128,6 +130,12 @@ struct PromptConfig {
     v("demo_resample", demo_resample,
       "Draw demonstrations anew for every example (else one draw serves all).", rules::none());
     v("demo_separator", demo_separator, "Text after each demonstration.", rules::none());
+    v("calibrate", calibrate,
+      "Cloze: contextual calibration at evaluation; label probabilities are divided by those "
+      "of a content-free input (every template field set to prompt.content_free).",
+      rules::none());
+    v("content_free", content_free, "The content-free text of contextual calibration.",
+      rules::none());
   }
 };
 
@@ -332,10 +340,15 @@ struct TrainConfig {
 struct EvalConfig {
   std::int64_t batch_size = 32;
   std::string predictions;
+  std::string predict_by = "rank";
 
   template <class V>
   void visit(V&& v) {
     v("batch_size", batch_size, "Examples per evaluation batch.", rules::at_least(1));
+    v("predict_by", predict_by,
+      "text_to_text: `rank` picks the label whose words the model finds most likely; "
+      "`generate` generates text (generate.*) and matches it to the label words.",
+      rules::one_of({"rank", "generate"}));
     v("predictions", predictions,
       "Where `pft eval` writes one JSON line per example; `--predictions` overrides it.",
       rules::path());

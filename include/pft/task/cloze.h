@@ -1,0 +1,110 @@
+#pragma once
+// Cloze classification (PET, Schick & Schuetze 2021) with BERT's masked-LM head: the template's
+// {mask} becomes [MASK], the vocabulary logits at that position are restricted to the
+// verbalizer's words, and the label scores are trained with cross entropy over the labels.
+//
+// Label words: a word that splits into several sub-tokens is scored by its first sub-token
+// (a warning names it); a label with several words scores the mean of its words' logits.
+// Optional contextual calibration (Zhao et al. 2021, prompt.calibrate): at evaluation the
+// label probabilities are divided by those of a content-free input (every template field set
+// to prompt.content_free, "N/A") and renormalised; training is not calibrated.
+
+#include <torch/torch.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pft/config/config.h"
+#include "pft/model/bert.h"
+#include "pft/peft/method.h"
+#include "pft/prompt/verbalizer.h"
+#include "pft/task/prompt_input.h"
+#include "pft/tokenizer/tokenizer.h"
+#include "pft/train/trainer.h"
+
+namespace pft::task {
+
+/// Per label (class-index order), the vocabulary ids its words are scored by.
+struct LabelWords {
+  std::vector<std::vector<std::int64_t>> ids;
+};
+
+/// The first sub-token of every verbalizer word. A word with no token at all is a
+/// pft::Error (Config) naming prompt.verbalizer; one of several tokens is logged.
+LabelWords label_word_ids(const prompt::Verbalizer& verbalizer,
+                          const tokenizer::Tokenizer& tokenizer);
+
+/// Label scores [batch, labels] from vocabulary logits [batch, vocab]: per label, the mean of
+/// the logits of its words.
+torch::Tensor label_scores(const torch::Tensor& vocab_logits, const LabelWords& words);
+
+/// Contextual calibration: log(softmax(scores) / p) renormalised, i.e. log-probabilities of the
+/// calibrated distribution. `content_free` [labels] are the probabilities the model gives the
+/// content-free input.
+torch::Tensor calibrate(const torch::Tensor& scores, const torch::Tensor& content_free);
+
+/// One tokenized prompt.
+struct PromptExample {
+  std::vector<std::int64_t> ids;
+  std::int64_t mask_position = -1;  // index of [MASK] in ids (cloze)
+  std::int64_t label = -1;          // -1: unlabelled
+};
+
+class ClozeTask : public train::TrainableTask {
+ public:
+  ClozeTask(model::BertForMaskedLM model, peft::PeftMethod* method,
+            const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
+            std::vector<std::string> labels, torch::Device device, bool load_train = true);
+
+  std::vector<std::int64_t> train_lengths() const override;
+  train::Batch train_batch(const std::vector<std::size_t>& indices,
+                           const torch::Device& device) const override;
+  torch::Tensor loss(const train::Batch& batch) override;
+  bool has_eval() const override { return !eval_.empty(); }
+  train::EvalResult evaluate(const std::string& predictions_path) override;
+  std::string main_metric() const override { return "accuracy"; }
+
+  /// Label scores [batch, labels] of a batch, through the method's hooks.
+  torch::Tensor scores(const train::Batch& batch);
+  /// Vocabulary logits [batch, vocab] at the mask position.
+  torch::Tensor mask_logits(const train::Batch& batch);
+  const LabelWords& words() const { return words_; }
+
+ private:
+  std::vector<PromptExample> load(const std::string& path, std::size_t limit) const;
+  train::Batch make_batch(const std::vector<PromptExample>& data,
+                          const std::vector<std::size_t>& indices,
+                          const torch::Device& device) const;
+
+  model::BertForMaskedLM model_;
+  peft::PeftMethod* method_;
+  const tokenizer::Tokenizer& tokenizer_;
+  std::vector<std::string> labels_;
+  prompt::Verbalizer verbalizer_;
+  LabelWords words_;
+  std::unique_ptr<PromptEncoder> encoder_;
+  std::string label_field_;
+  bool calibrate_;
+  std::string content_free_;
+  std::int64_t pad_id_;
+  std::int64_t mask_id_;
+  std::int64_t eval_batch_size_;
+  std::vector<PromptExample> train_;
+  std::vector<PromptExample> eval_;
+  torch::Device device_;
+};
+
+/// Builds the batch tensors of prompt examples: input_ids, attention_mask, labels, and
+/// mask_positions (when every example has one).
+train::Batch prompt_batch(const std::vector<PromptExample>& data,
+                          const std::vector<std::size_t>& indices, std::int64_t pad_id,
+                          const torch::Device& device);
+
+/// Classification metrics (accuracy, macro_f1, micro_f1) when every gold label is known.
+std::map<std::string, double> classification_metrics(const std::vector<std::int64_t>& gold,
+                                                     const std::vector<std::int64_t>& predicted,
+                                                     const std::vector<std::string>& labels);
+
+}  // namespace pft::task

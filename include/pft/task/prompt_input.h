@@ -1,0 +1,155 @@
+#pragma once
+// Turning examples into prompt token ids for the prompt-based tasks (cloze, text_to_text,
+// seq2seq): prompt.template (with prompt.demos) renders an example into pieces, the pieces are
+// joined into one text (the {mask} slot becomes the tokenizer's mask text) and tokenized whole,
+// and a prompt longer than tokenizer.max_length is shortened in its field text only, as
+// prompt.truncate says (docs/prompts.md). Also the pieces shared by the BERT tasks: the
+// method's hooks around an encoder forward, and label lookup.
+
+#include <torch/torch.h>
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "pft/config/config.h"
+#include "pft/data/jsonl.h"
+#include "pft/model/hooks.h"
+#include "pft/peft/method.h"
+#include "pft/prompt/demos.h"
+#include "pft/prompt/template.h"
+#include "pft/prompt/verbalizer.h"
+#include "pft/tokenizer/tokenizer.h"
+#include "pft/util/error.h"
+#include "pft/util/log.h"
+
+namespace pft::task {
+
+/// The text `pieces` stand for: text pieces as they are, the mask slot as `mask_text`.
+/// Soft tokens are not text; callers reject them first.
+std::string join_pieces(const std::vector<prompt::Piece>& pieces, const std::string& mask_text);
+
+/// Ids of `pieces` joined, special tokens included (the tokenizer's encode()). When there are
+/// more than `max_length` (0: no limit), text that came from the example's fields is
+/// shortened at its end, by whole tokens: `truncate` = "longest_first" takes one token at a
+/// time from the field slot that is currently longest (the first of equals); a field name
+/// takes tokens only from the slots of that field, the last slot first. Literal template
+/// text, demonstrations and the mask slot are never cut. When the fields run out first, a
+/// pft::Error (Input) names `source`. Soft-token pieces are a pft::Error (Config).
+std::vector<std::int64_t> encode_pieces(std::vector<prompt::Piece> pieces,
+                                        const tokenizer::Tokenizer& tokenizer,
+                                        std::size_t max_length, const std::string& truncate,
+                                        const std::string& mask_text, const prompt::Source& source);
+
+/// The first `n` tokens of `text` as text (a prefix of `text`, cut after the n-th token).
+std::string first_tokens(const tokenizer::Tokenizer& tokenizer, const std::string& text,
+                         std::size_t n);
+
+/// What the {mask} slot becomes in text: BERT's "[MASK]"; T5's first sentinel
+/// "<extra_id_0>" (when the vocabulary has it); else nothing.
+std::string mask_text_of(const tokenizer::Tokenizer& tokenizer);
+
+/// Renders and tokenizes examples for one run: prompt.template (empty: "{default_field}"),
+/// demonstrations from prompt.demos for a {demos} slot, truncation to tokenizer.max_length.
+class PromptEncoder {
+ public:
+  /// `verbalizer` (may be null) gives demonstrations their answers; it is copied.
+  PromptEncoder(const config::RunConfig& config, const tokenizer::Tokenizer& tokenizer,
+                const prompt::Verbalizer* verbalizer, const std::string& default_field);
+  PromptEncoder(const PromptEncoder&) = delete;
+  PromptEncoder& operator=(const PromptEncoder&) = delete;
+
+  const prompt::Template& prompt_template() const { return template_; }
+  const std::string& mask_text() const { return mask_text_; }
+
+  /// The rendered pieces of example `index` (its demonstrations depend on the index).
+  std::vector<prompt::Piece> render(const nlohmann::json& example, const prompt::Source& source,
+                                    std::size_t index) const;
+  /// Token ids (special tokens included) of example `index`, truncated.
+  std::vector<std::int64_t> encode(const nlohmann::json& example, const prompt::Source& source,
+                                   std::size_t index) const;
+  /// The content-free input of contextual calibration: every field of the template set to
+  /// `text` (prompt.content_free), demonstrations as for example 0.
+  std::vector<std::int64_t> encode_content_free(const std::string& text) const;
+
+ private:
+  const tokenizer::Tokenizer& tokenizer_;
+  prompt::Template template_;
+  std::string mask_text_;
+  std::size_t max_length_;
+  std::string truncate_;
+  std::optional<prompt::Verbalizer> verbalizer_;
+  std::unique_ptr<prompt::DemoSet> demos_;
+};
+
+/// A verbalizer for `labels`: prompt.verbalizer, or each label's own name as its word.
+prompt::Verbalizer make_verbalizer(const config::RunConfig& config,
+                                   const std::vector<std::string>& labels);
+
+/// Labels of a prompt-based classification run: task.labels, else the keys of
+/// prompt.verbalizer, else the sorted labels of the training data.
+std::vector<std::string> resolve_prompt_labels(const config::RunConfig& config);
+
+/// The class index of `record`'s label field, -1 when the record has none; a label outside
+/// `labels` is a pft::Error (Input) naming path:line.
+std::int64_t label_index(const data::JsonlRecord& record, const std::string& field,
+                         const std::vector<std::string>& labels, const std::string& path);
+
+/// The training split (when `load_train`; every example must satisfy `complete`, else a
+/// pft::Error (Input) names data.train, the example and `required_field`) and the evaluation
+/// split (when data.eval is set), each read by `load(path, limit)`.
+template <class Example, class Load, class Complete>
+std::pair<std::vector<Example>, std::vector<Example>> load_splits(const config::RunConfig& c,
+                                                                  bool load_train,
+                                                                  const std::string& required_field,
+                                                                  Load&& load,
+                                                                  Complete&& complete) {
+  std::pair<std::vector<Example>, std::vector<Example>> out;
+  if (load_train) {
+    out.first = load(c.data.train, static_cast<std::size_t>(c.data.max_train_examples));
+    for (std::size_t i = 0; i < out.first.size(); ++i) {
+      if (!complete(out.first[i])) {
+        throw Error(ErrorKind::Input, c.data.train + ": example " + std::to_string(i + 1) +
+                                          " has no '" + required_field + "' field");
+      }
+    }
+  }
+  if (!c.data.eval.empty()) {
+    out.second = load(c.data.eval, static_cast<std::size_t>(c.data.max_eval_examples));
+  }
+  log::info("data: {} training and {} evaluation examples", out.first.size(), out.second.size());
+  return out;
+}
+
+/// Token lengths (`ids`) of tokenized examples, for the batch planner.
+template <class Example>
+std::vector<std::int64_t> id_lengths(const std::vector<Example>& examples) {
+  std::vector<std::int64_t> lengths;
+  lengths.reserve(examples.size());
+  for (const auto& e : examples) lengths.push_back(static_cast<std::int64_t>(e.ids.size()));
+  return lengths;
+}
+
+/// Encoder inputs after the method's hooks: virtual tokens prepended to the embeddings (mask
+/// and token types extended), and the per-layer prefixes.
+struct HookedInputs {
+  torch::Tensor embeds, mask, types;  // `types` stays undefined when given undefined
+  std::optional<model::LayerPrefixes> prefixes;
+  std::int64_t virtual_tokens = 0;
+  const model::LayerPrefixes* prefix_ptr() const { return prefixes ? &*prefixes : nullptr; }
+};
+HookedInputs apply_input_hooks(peft::PeftMethod* method, torch::Tensor embeds, torch::Tensor mask,
+                               torch::Tensor types = {});
+
+/// Stacks rows of ids into [rows, width] tensors padded with `pad`, and their mask.
+std::pair<torch::Tensor, torch::Tensor> pad_ids(
+    const std::vector<const std::vector<std::int64_t>*>& rows, std::int64_t pad,
+    const torch::Device& device);
+
+}  // namespace pft::task

@@ -1,0 +1,110 @@
+#include "pft/task/seq2seq.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "pft/data/batcher.h"
+#include "pft/data/jsonl.h"
+#include "pft/task/metrics.h"
+#include "pft/util/error.h"
+#include "pft/util/fs.h"
+#include "pft/util/log.h"
+
+using nlohmann::json;
+
+namespace pft::task {
+
+Seq2SeqTask::Seq2SeqTask(model::T5 model, peft::PeftMethod* method,
+                         const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
+                         torch::Device device, bool load_train)
+    : model_(std::move(model)),
+      method_(method),
+      tokenizer_(tokenizer),
+      generate_(config.generate),
+      target_field_(config.data.target_field),
+      max_length_(static_cast<std::size_t>(config.tokenizer.max_length)),
+      pad_id_(tokenizer.pad_id()),
+      eval_batch_size_(config.eval.batch_size),
+      device_(device) {
+  encoder_ = std::make_unique<PromptEncoder>(config, tokenizer, nullptr, config.data.source_field);
+  if (encoder_->prompt_template().has_mask()) {
+    throw Error(ErrorKind::Config,
+                "prompt.template: a seq2seq task generates its target; the "
+                "template has no {mask} slot to fill");
+  }
+  std::tie(train_, eval_) = load_splits<Seq2SeqExample>(
+      config, load_train, target_field_,
+      [this](const std::string& path, std::size_t limit) { return load(path, limit); },
+      [](const Seq2SeqExample& e) { return !e.target.empty(); });
+}
+
+std::vector<Seq2SeqExample> Seq2SeqTask::load(const std::string& path, std::size_t limit) const {
+  std::vector<Seq2SeqExample> out;
+  for (const auto& r : data::read_jsonl(path, limit)) {
+    Seq2SeqExample e;
+    e.ids = encoder_->encode(r.value, {path, r.line}, out.size());
+    if (r.value.contains(target_field_)) {
+      e.reference = data::string_field(r, target_field_, path);
+      e.target = target_ids(tokenizer_, e.reference, max_length_);
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<std::int64_t> Seq2SeqTask::train_lengths() const {
+  std::vector<std::int64_t> lengths;
+  for (const auto& e : train_) {
+    lengths.push_back(static_cast<std::int64_t>(std::max(e.ids.size(), e.target.size())));
+  }
+  return lengths;
+}
+
+train::Batch Seq2SeqTask::train_batch(const std::vector<std::size_t>& indices,
+                                      const torch::Device& device) const {
+  return seq2seq_batch(train_, indices, pad_id_, device);
+}
+
+torch::Tensor Seq2SeqTask::loss(const train::Batch& batch) {
+  return teacher_forced_loss(model_, method_, batch);
+}
+
+train::EvalResult Seq2SeqTask::evaluate(const std::string& predictions_path) {
+  data::BatchPlanOptions o;
+  o.batch_size = eval_batch_size_;
+  o.shuffle = false;
+  std::vector<std::string> hypotheses(eval_.size()), references(eval_.size());
+  bool all_referenced = true;
+  for (const auto& indices : data::plan_batches(std::vector<std::int64_t>(eval_.size(), 0), o, 0)) {
+    const auto texts = generate_texts(model_, method_, tokenizer_,
+                                      seq2seq_batch(eval_, indices, pad_id_, device_), generate_);
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      hypotheses[indices[k]] = texts[k];
+      references[indices[k]] = eval_[indices[k]].reference;
+      all_referenced = all_referenced && !eval_[indices[k]].target.empty();
+    }
+  }
+  if (!predictions_path.empty()) {
+    std::string lines;
+    for (std::size_t i = 0; i < eval_.size(); ++i) {
+      json line = {{"index", i}, {"prediction", hypotheses[i]}};
+      if (!eval_[i].target.empty()) line["reference"] = references[i];
+      lines += line.dump() + "\n";
+    }
+    write_file_atomic(predictions_path, lines);
+  }
+  train::EvalResult r;
+  r.examples = static_cast<std::int64_t>(eval_.size());
+  if (all_referenced && !eval_.empty()) {
+    const auto bleu = metrics::corpus_bleu(hypotheses, {references});
+    const auto rouge = metrics::rouge(hypotheses, references);
+    r.metrics = {{"bleu", bleu.score},
+                 {"rouge1", rouge.rouge1},
+                 {"rouge2", rouge.rouge2},
+                 {"rougeL", rouge.rougeL},
+                 {"exact_match", metrics::exact_match(hypotheses, references)}};
+  }
+  return r;
+}
+
+}  // namespace pft::task

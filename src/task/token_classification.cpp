@@ -1,0 +1,277 @@
+#include "pft/task/token_classification.h"
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "pft/data/batcher.h"
+#include "pft/io/checkpoint.h"
+#include "pft/model/bert_loader.h"
+#include "pft/task/metrics.h"
+#include "pft/task/prompt_input.h"
+#include "pft/util/error.h"
+#include "pft/util/fs.h"
+#include "pft/util/log.h"
+#include "pft/util/strings.h"
+
+using nlohmann::json;
+
+namespace pft::task {
+
+namespace {
+constexpr std::int64_t kIgnore = -100;
+}
+
+std::vector<ConllSentence> read_conll(const std::string& path, std::size_t limit) {
+  std::ifstream in(path);
+  if (!in) throw Error(ErrorKind::Input, path + ": cannot open the CoNLL file");
+  std::vector<ConllSentence> out;
+  ConllSentence current;
+  std::string line;
+  std::size_t number = 0;
+  const auto finish = [&] {
+    if (!current.words.empty()) out.push_back(std::move(current));
+    current = ConllSentence();
+  };
+  while (std::getline(in, line)) {
+    ++number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    std::istringstream columns(line);
+    std::vector<std::string> cols;
+    for (std::string c; columns >> c;) cols.push_back(c);
+    if (cols.empty()) {
+      finish();
+      if (limit > 0 && out.size() >= limit) break;
+      continue;
+    }
+    if (cols[0] == "-DOCSTART-") continue;
+    if (cols.size() < 2) {
+      throw Error(ErrorKind::Input, path + ":" + std::to_string(number) + ": '" + line +
+                                        "' has one column; CoNLL lines hold a word and its tag "
+                                        "(the tag last)");
+    }
+    if (current.words.empty()) current.line = number;
+    current.words.push_back(cols.front());
+    current.tags.push_back(cols.back());
+  }
+  if (limit == 0 || out.size() < limit) finish();
+  return out;
+}
+
+AlignedSentence align_words(const std::vector<std::string>& words,
+                            const std::vector<std::int64_t>& tags,
+                            const tokenizer::Tokenizer& tokenizer, std::size_t max_length) {
+  const auto specials = tokenizer.encode("").ids;  // BERT: [CLS] [SEP]
+  const std::size_t prefix = specials.size() >= 2 ? 1 : 0;
+  const std::size_t budget = max_length == 0 ? static_cast<std::size_t>(-1)
+                                             : max_length - std::min(max_length, specials.size());
+  AlignedSentence out;
+  out.ids.assign(specials.begin(), specials.begin() + static_cast<std::ptrdiff_t>(prefix));
+  out.labels.assign(prefix, kIgnore);
+  std::int64_t unk = tokenizer.token_to_id("[UNK]");
+  if (unk < 0) unk = tokenizer.token_to_id("<unk>");
+  bool full = false;
+  for (std::size_t w = 0; w < words.size(); ++w) {
+    auto pieces = tokenizer.tokenize_ids(words[w]);
+    if (pieces.empty()) pieces.push_back(unk);
+    if (full || out.ids.size() - prefix + pieces.size() > budget) {
+      full = true;  // this word and every later one are cut
+      out.word_starts.push_back(-1);
+      continue;
+    }
+    out.word_starts.push_back(static_cast<std::int64_t>(out.ids.size()));
+    for (std::size_t p = 0; p < pieces.size(); ++p) {
+      out.ids.push_back(pieces[p]);
+      out.labels.push_back(p == 0 && !tags.empty() ? tags[w] : kIgnore);
+    }
+  }
+  for (std::size_t i = prefix; i < specials.size(); ++i) {
+    out.ids.push_back(specials[i]);
+    out.labels.push_back(kIgnore);
+  }
+  return out;
+}
+
+std::vector<std::string> word_predictions(const std::vector<std::int64_t>& token_predictions,
+                                          const std::vector<std::int64_t>& word_starts,
+                                          const std::vector<std::string>& labels) {
+  const auto o = std::find(labels.begin(), labels.end(), "O");
+  const std::string outside = o != labels.end() ? *o : labels.at(0);
+  std::vector<std::string> out;
+  for (const auto start : word_starts) {
+    if (start < 0 || static_cast<std::size_t>(start) >= token_predictions.size()) {
+      out.push_back(outside);
+    } else {
+      out.push_back(
+          labels.at(static_cast<std::size_t>(token_predictions[static_cast<std::size_t>(start)])));
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> resolve_tag_labels(const config::RunConfig& config) {
+  if (!config.task.labels.empty()) return config.task.labels;
+  const auto state = io::read_state_dict(config.model.path);
+  if (state.tensors.count("classifier.weight") != 0) {
+    return model::read_bert_config(config.model.path).id2label;
+  }
+  if (config.data.train.empty()) {
+    throw Error(ErrorKind::Config,
+                "task.labels: empty, and " + config.model.path +
+                    " has no token-classification head whose id2label could name the tags, nor "
+                    "is there a data.train to collect them from; list them in task.labels");
+  }
+  std::set<std::string> seen;
+  for (const auto& s : read_conll(config.data.train)) seen.insert(s.tags.begin(), s.tags.end());
+  std::vector<std::string> labels;
+  if (seen.erase("O") != 0) labels.push_back("O");
+  labels.insert(labels.end(), seen.begin(), seen.end());
+  return labels;
+}
+
+TokenClassificationTask::TokenClassificationTask(model::BertForTokenClassification model,
+                                                 peft::PeftMethod* method,
+                                                 const tokenizer::Tokenizer& tokenizer,
+                                                 const config::RunConfig& config,
+                                                 std::vector<std::string> labels,
+                                                 torch::Device device, bool load_train)
+    : model_(std::move(model)),
+      method_(method),
+      tokenizer_(tokenizer),
+      labels_(std::move(labels)),
+      max_length_(static_cast<std::size_t>(config.tokenizer.max_length)),
+      pad_id_(tokenizer.pad_id()),
+      eval_batch_size_(config.eval.batch_size),
+      device_(device) {
+  if (config.data.format != "auto" && config.data.format != "conll") {
+    throw Error(ErrorKind::Config,
+                "data.format: token_classification reads CoNLL files (auto or "
+                "conll), not " +
+                    config.data.format);
+  }
+  if (load_train) {
+    train_ = load(config.data.train, static_cast<std::size_t>(config.data.max_train_examples));
+  }
+  if (!config.data.eval.empty()) {
+    eval_ = load(config.data.eval, static_cast<std::size_t>(config.data.max_eval_examples));
+  }
+  log::info("data: {} training and {} evaluation sentences", train_.size(), eval_.size());
+}
+
+std::vector<TokenClassificationTask::Example> TokenClassificationTask::load(
+    const std::string& path, std::size_t limit) const {
+  std::vector<Example> out;
+  std::size_t cut = 0;
+  for (auto& s : read_conll(path, limit)) {
+    std::vector<std::int64_t> tags;
+    for (std::size_t w = 0; w < s.tags.size(); ++w) {
+      const auto it = std::find(labels_.begin(), labels_.end(), s.tags[w]);
+      if (it == labels_.end()) {
+        throw Error(ErrorKind::Input, path + ":" + std::to_string(s.line + w) + ": tag '" +
+                                          s.tags[w] + "' is not one of task.labels (" +
+                                          join_alternatives(labels_) + ")");
+      }
+      tags.push_back(it - labels_.begin());
+    }
+    auto aligned = align_words(s.words, tags, tokenizer_, max_length_);
+    if (!aligned.word_starts.empty() && aligned.word_starts.back() < 0) ++cut;
+    out.push_back({std::move(s), std::move(aligned)});
+  }
+  if (cut > 0) {
+    log::warn(
+        "{}: {} sentence(s) longer than tokenizer.max_length {}; their last words are "
+        "left out of the model input (and predicted O)",
+        path, cut, max_length_);
+  }
+  return out;
+}
+
+std::vector<std::int64_t> TokenClassificationTask::train_lengths() const {
+  std::vector<std::int64_t> lengths;
+  for (const auto& e : train_) lengths.push_back(static_cast<std::int64_t>(e.aligned.ids.size()));
+  return lengths;
+}
+
+train::Batch TokenClassificationTask::make_batch(const std::vector<Example>& data,
+                                                 const std::vector<std::size_t>& indices,
+                                                 const torch::Device& device) const {
+  std::vector<const std::vector<std::int64_t>*> ids, labels;
+  for (const auto i : indices) {
+    ids.push_back(&data[i].aligned.ids);
+    labels.push_back(&data[i].aligned.labels);
+  }
+  train::Batch b;
+  b.indices = indices;
+  auto [input_ids, mask] = pad_ids(ids, pad_id_, device);
+  b.num_tokens = mask.sum().item<std::int64_t>();
+  b.tensors["input_ids"] = input_ids;
+  b.tensors["attention_mask"] = mask;
+  b.tensors["labels"] = pad_ids(labels, kIgnore, device).first;
+  return b;
+}
+
+train::Batch TokenClassificationTask::train_batch(const std::vector<std::size_t>& indices,
+                                                  const torch::Device& device) const {
+  return make_batch(train_, indices, device);
+}
+
+torch::Tensor TokenClassificationTask::logits(const train::Batch& batch) {
+  const auto& ids = batch.tensors.at("input_ids");
+  const auto h = apply_input_hooks(method_, model_->embed(ids), batch.tensors.at("attention_mask"));
+  const auto out = model_->forward(h.embeds, h.mask, h.types, h.prefix_ptr());
+  return out.narrow(1, h.virtual_tokens, ids.size(1));
+}
+
+torch::Tensor TokenClassificationTask::loss(const train::Batch& batch) {
+  const auto out = logits(batch);
+  return torch::nn::functional::cross_entropy(
+      out.reshape({-1, out.size(-1)}), batch.tensors.at("labels").reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
+}
+
+train::EvalResult TokenClassificationTask::evaluate(const std::string& predictions_path) {
+  data::BatchPlanOptions o;
+  o.batch_size = eval_batch_size_;
+  o.shuffle = false;
+  std::vector<std::vector<std::string>> gold, predicted;
+  std::int64_t words = 0, correct = 0;
+  std::string lines;
+  for (const auto& indices : data::plan_batches(std::vector<std::int64_t>(eval_.size(), 0), o, 0)) {
+    const auto best =
+        logits(make_batch(eval_, indices, device_)).argmax(-1).to(torch::kCPU).contiguous();
+    for (std::size_t k = 0; k < indices.size(); ++k) {
+      const auto& e = eval_[indices[k]];
+      const auto row = best[static_cast<std::int64_t>(k)];
+      const std::vector<std::int64_t> tokens(row.data_ptr<std::int64_t>(),
+                                             row.data_ptr<std::int64_t>() + row.numel());
+      auto tags = word_predictions(tokens, e.aligned.word_starts, labels_);
+      for (std::size_t w = 0; w < tags.size(); ++w)
+        correct += tags[w] == e.sentence.tags[w] ? 1 : 0;
+      words += static_cast<std::int64_t>(tags.size());
+      if (!predictions_path.empty()) {
+        lines += json({{"index", indices[k]},
+                       {"words", e.sentence.words},
+                       {"prediction", tags},
+                       {"label", e.sentence.tags}})
+                     .dump() +
+                 "\n";
+      }
+      gold.push_back(e.sentence.tags);
+      predicted.push_back(std::move(tags));
+    }
+  }
+  if (!predictions_path.empty()) write_file_atomic(predictions_path, lines);
+  train::EvalResult r;
+  r.examples = static_cast<std::int64_t>(gold.size());
+  if (!gold.empty()) {
+    const auto scores = metrics::entity_f1(gold, predicted);
+    r.metrics = {{"precision", scores.precision},
+                 {"recall", scores.recall},
+                 {"f1", scores.f1},
+                 {"accuracy", static_cast<double>(correct) / static_cast<double>(words)}};
+  }
+  return r;
+}
+
+}  // namespace pft::task

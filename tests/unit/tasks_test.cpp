@@ -1,0 +1,289 @@
+// The pieces of the cloze, token-classification and text-to-text tasks that need no model:
+// label-word scoring and calibration, BIO sub-token alignment and the way back to words,
+// rank classification, prompt truncation, the CoNLL reader.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "pft/config/config.h"
+#include "pft/prompt/template.h"
+#include "pft/task/cloze.h"
+#include "pft/task/prompt_input.h"
+#include "pft/task/t5_tasks.h"
+#include "pft/task/text_to_text.h"
+#include "pft/task/token_classification.h"
+#include "pft/tokenizer/tokenizer.h"
+#include "pft/util/error.h"
+#include "support/test_util.h"
+
+using nlohmann::json;
+using pft::ErrorKind;
+using pft::prompt::Piece;
+using pft::prompt::Source;
+using pft::prompt::Template;
+namespace task = pft::task;
+
+namespace {
+
+std::string error_of(const std::function<void()>& fn, ErrorKind kind) {
+  try {
+    fn();
+  } catch (const pft::Error& e) {
+    EXPECT_EQ(e.kind(), kind) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a pft::Error";
+  return {};
+}
+
+const pft::tokenizer::Tokenizer& uncased() {
+  static const auto t =
+      pft::tokenizer::load_tokenizer(pft::test::shared_data("tokenizers/bert-base-uncased"));
+  return *t;
+}
+const pft::tokenizer::Tokenizer& t5() {
+  static const auto t =
+      pft::tokenizer::load_tokenizer(pft::test::shared_data("tokenizers/t5-small"));
+  return *t;
+}
+std::int64_t id(const pft::tokenizer::Tokenizer& tok, const std::string& token) {
+  const auto i = tok.token_to_id(token);
+  EXPECT_GE(i, 0) << token;
+  return i;
+}
+
+const Source kSource{"dev.jsonl", 3};
+
+}  // namespace
+
+// ---- cloze ------------------------------------------------------------------------------
+
+TEST(ClozeScoring, LabelScoreIsTheMeanOfItsWordsFirstSubTokenLogits) {
+  const pft::prompt::Verbalizer v(
+      {{"negative", {"terrible", "bad"}}, {"positive", {"great", "unbelievably"}}},
+      {"negative", "positive"});
+  const auto words = task::label_word_ids(v, uncased());
+  ASSERT_EQ(words.ids.size(), 2u);
+  EXPECT_EQ(words.ids[0],
+            (std::vector<std::int64_t>{id(uncased(), "terrible"), id(uncased(), "bad")}));
+  // "unbelievably" is several word pieces; its first one scores it.
+  const auto pieces = uncased().tokenize_ids("unbelievably");
+  ASSERT_GT(pieces.size(), 1u);
+  EXPECT_EQ(words.ids[1], (std::vector<std::int64_t>{id(uncased(), "great"), pieces[0]}));
+
+  torch::manual_seed(0);
+  const auto logits = torch::randn({3, static_cast<std::int64_t>(uncased().vocab_size())});
+  const auto scores = task::label_scores(logits, words);
+  ASSERT_EQ(scores.sizes().vec(), (std::vector<std::int64_t>{3, 2}));
+  for (std::int64_t r = 0; r < 3; ++r) {
+    const auto neg = (logits[r][words.ids[0][0]] + logits[r][words.ids[0][1]]).item<float>() / 2;
+    const auto pos = (logits[r][words.ids[1][0]] + logits[r][words.ids[1][1]]).item<float>() / 2;
+    EXPECT_FLOAT_EQ(scores[r][0].item<float>(), neg);
+    EXPECT_FLOAT_EQ(scores[r][1].item<float>(), pos);
+  }
+}
+
+TEST(ClozeScoring, AWordWithoutTokensIsAConfigError) {
+  const auto what = error_of(
+      [&] {
+        const pft::prompt::Verbalizer v({{"a", {"\x01"}}, {"b", {"good"}}}, {"a", "b"});
+        task::label_word_ids(v, uncased());
+      },
+      ErrorKind::Config);
+  EXPECT_NE(what.find("prompt.verbalizer"), std::string::npos) << what;
+}
+
+TEST(ClozeScoring, ContextualCalibrationDividesByTheContentFreeProbabilities) {
+  // softmax([1, 0]) = [0.731, 0.269]; a content-free input at [0.8, 0.2] says the model
+  // leans to label 0 by itself, and calibration turns the decision to label 1.
+  const auto scores = torch::tensor({{1.0f, 0.0f}});
+  const auto cf = torch::tensor({0.8f, 0.2f});
+  const auto p = torch::exp(task::calibrate(scores, cf))[0];
+  const double a = 0.7310585786 / 0.8, b = 0.2689414214 / 0.2;
+  EXPECT_NEAR(p[0].item<float>(), a / (a + b), 1e-6);
+  EXPECT_NEAR(p[1].item<float>(), b / (a + b), 1e-6);
+  EXPECT_EQ(task::calibrate(scores, cf).argmax(1).item<std::int64_t>(), 1);
+  // A uniform content-free distribution changes nothing.
+  EXPECT_TRUE(torch::allclose(task::calibrate(scores, torch::tensor({0.5f, 0.5f})),
+                              torch::log_softmax(scores, -1)));
+}
+
+TEST(ClozeScoring, PredictionsOutsideTheLabelsCountAsWrong) {
+  const auto m = task::classification_metrics({0, 1, 1, 0}, {0, 1, -1, 1}, {"a", "b"});
+  EXPECT_DOUBLE_EQ(m.at("accuracy"), 0.5);
+  // a: P 1, R 0.5, F1 2/3; b: P 0.5, R 0.5, F1 0.5 -> macro over the real labels.
+  EXPECT_NEAR(m.at("macro_f1"), (2.0 / 3 + 0.5) / 2, 1e-12);
+  EXPECT_TRUE(task::classification_metrics({0, -1}, {0, 1}, {"a", "b"}).empty());
+}
+
+// ---- token classification -----------------------------------------------------------------
+
+TEST(TokenAlignment, FirstSubTokenCarriesTheTagTheRestAreIgnored) {
+  const std::vector<std::string> words{"Ouseburn", "beat", "Somerset", "."};
+  const auto ouseburn = uncased().tokenize_ids("Ouseburn");
+  ASSERT_GT(ouseburn.size(), 1u);
+  const auto a = task::align_words(words, {1, 0, 1, 0}, uncased(), 0);
+  const auto cls = id(uncased(), "[CLS]"), sep = id(uncased(), "[SEP]");
+  ASSERT_EQ(a.ids.front(), cls);
+  ASSERT_EQ(a.ids.back(), sep);
+  ASSERT_EQ(a.ids.size(), a.labels.size());
+  ASSERT_EQ(a.word_starts.size(), 4u);
+  EXPECT_EQ(a.word_starts[0], 1);
+  EXPECT_EQ(a.word_starts[1], 1 + static_cast<std::int64_t>(ouseburn.size()));
+  std::vector<std::int64_t> expected{-100, 1};
+  for (std::size_t i = 1; i < ouseburn.size(); ++i) expected.push_back(-100);
+  expected.push_back(0);  // beat
+  const auto somerset = uncased().tokenize_ids("Somerset");
+  expected.push_back(1);
+  for (std::size_t i = 1; i < somerset.size(); ++i) expected.push_back(-100);
+  expected.push_back(0);     // .
+  expected.push_back(-100);  // [SEP]
+  EXPECT_EQ(a.labels, expected);
+
+  // Back to words: each word reads its first sub-token; the other sub-tokens do not matter.
+  const std::vector<std::string> labels{"O", "B-ORG"};
+  std::vector<std::int64_t> predictions(a.ids.size(), 1);
+  predictions[static_cast<std::size_t>(a.word_starts[0])] = 1;
+  predictions[static_cast<std::size_t>(a.word_starts[1])] = 0;
+  predictions[static_cast<std::size_t>(a.word_starts[2])] = 0;
+  predictions[static_cast<std::size_t>(a.word_starts[3])] = 0;
+  EXPECT_EQ(task::word_predictions(predictions, a.word_starts, labels),
+            (std::vector<std::string>{"B-ORG", "O", "O", "O"}));
+}
+
+TEST(TokenAlignment, WordsBeyondMaxLengthAreCutWholeAndPredictedO) {
+  const std::vector<std::string> words{"the", "Ouseburn", "side"};
+  const auto a = task::align_words(words, {0, 1, 0}, uncased(), 4);
+  // "Ouseburn" (3 word pieces) does not fit whole in the 2 tokens left after "the": it and every
+  // later word are left out.
+  EXPECT_EQ(a.ids.size(), 3u);
+  EXPECT_EQ(a.word_starts, (std::vector<std::int64_t>{1, -1, -1}));
+  EXPECT_EQ(task::word_predictions({0, 1, 0}, a.word_starts, {"O", "B-LOC"}),
+            (std::vector<std::string>{"B-LOC", "O", "O"}));
+}
+
+TEST(Conll, ReadsSentencesSkipsDocstartAndNamesBadLines) {
+  pft::test::TempDir dir;
+  pft::test::write_text(dir.file("a.txt"),
+                        "-DOCSTART- -X- -X- O\n\nEU NNP B-NP B-ORG\nrejects VBZ B-VP O\n\n"
+                        "Peter NNP B-NP B-PER\nBlackburn NNP I-NP I-PER\n");
+  const auto s = task::read_conll(dir.file("a.txt"));
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[0].words, (std::vector<std::string>{"EU", "rejects"}));
+  EXPECT_EQ(s[0].tags, (std::vector<std::string>{"B-ORG", "O"}));
+  EXPECT_EQ(s[0].line, 3u);
+  EXPECT_EQ(s[1].tags, (std::vector<std::string>{"B-PER", "I-PER"}));
+  EXPECT_EQ(task::read_conll(dir.file("a.txt"), 1).size(), 1u);
+  pft::test::write_text(dir.file("b.txt"), "EU B-ORG\nrejects\n");
+  const auto what = error_of([&] { task::read_conll(dir.file("b.txt")); }, ErrorKind::Input);
+  EXPECT_NE(what.find("b.txt:2"), std::string::npos) << what;
+}
+
+// ---- rank classification --------------------------------------------------------------------
+
+TEST(RankClassification, SequenceLogLikelihoodSumsTheTargetTokens) {
+  torch::manual_seed(1);
+  const auto logits = torch::randn({2, 3, 11});
+  const auto labels = torch::tensor({{4, 7, -100}, {1, 2, 3}}, torch::kInt64);
+  const auto ll = task::sequence_log_likelihood(logits, labels);
+  const auto logp = torch::log_softmax(logits, -1);
+  EXPECT_NEAR(ll[0].item<float>(), (logp[0][0][4] + logp[0][1][7]).item<float>(), 1e-5);
+  EXPECT_NEAR(ll[1].item<float>(), (logp[1][0][1] + logp[1][1][2] + logp[1][2][3]).item<float>(),
+              1e-5);
+}
+
+TEST(RankClassification, CandidatesEndWithEosAndLabelsAverageTheirWords) {
+  const pft::prompt::Verbalizer v({{"negative", {"terrible", "bad"}}, {"positive", {"great"}}},
+                                  {"negative", "positive"});
+  const auto c = task::rank_candidates(v, t5());
+  ASSERT_EQ(c.targets.size(), 3u);
+  EXPECT_EQ(c.label, (std::vector<std::int64_t>{0, 0, 1}));
+  auto great = t5().tokenize_ids("great");
+  great.push_back(1);
+  EXPECT_EQ(c.targets[2], great);
+  const auto scores =
+      task::rank_scores(torch::tensor({{-1.0f, -3.0f, -2.5f}, {-4.0f, -2.0f, -1.0f}}), c);
+  EXPECT_TRUE(torch::allclose(scores, torch::tensor({{-2.0f, -2.5f}, {-3.0f, -1.0f}})));
+  EXPECT_EQ(scores.argmax(1)[0].item<std::int64_t>(), 0);
+  EXPECT_EQ(scores.argmax(1)[1].item<std::int64_t>(), 1);
+}
+
+// ---- truncation -----------------------------------------------------------------------------
+
+namespace {
+
+std::vector<std::int64_t> text_ids(const std::string& text) { return uncased().encode(text).ids; }
+
+std::vector<Piece> render(const std::string& tmpl, const json& example) {
+  return Template(tmpl, "prompt.template").render(example, kSource);
+}
+
+}  // namespace
+
+TEST(PromptTruncation, LongestFieldIsShortenedNeverTheMaskOrLiterals) {
+  const json ex = {{"premise", "one two three four five six seven eight nine ten"},
+                   {"hypothesis", "alpha beta gamma"}};
+  const auto pieces = render("{premise} ? {mask} , {hypothesis}", ex);
+  const auto full = task::encode_pieces(pieces, uncased(), 0, "longest_first", "[MASK]", kSource);
+  EXPECT_EQ(full.size(), 2u + 10 + 1 + 1 + 1 + 3);  // [CLS] premise ? [MASK] , hypothesis [SEP]
+  const auto ids = task::encode_pieces(pieces, uncased(), 12, "longest_first", "[MASK]", kSource);
+  ASSERT_EQ(ids.size(), 12u);
+  // 6 tokens had to go, all from the premise (10 -> 4), the longest.
+  EXPECT_EQ(ids, text_ids("one two three four ? [MASK] , alpha beta gamma"));
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), *uncased().mask_id()), 1);
+  // Both fields shrink once they are equally long: 18 - 9 = 9 tokens to cut: premise 10 -> 3
+  // (7 cuts, now as long as the hypothesis), then the first of the equals, then the other.
+  const auto both = task::encode_pieces(pieces, uncased(), 9, "longest_first", "[MASK]", kSource);
+  EXPECT_EQ(both, text_ids("one two ? [MASK] , alpha beta"));
+  // A named field is the only one cut.
+  const auto named = task::encode_pieces(pieces, uncased(), 16, "hypothesis", "[MASK]", kSource);
+  EXPECT_EQ(named, text_ids("one two three four five six seven eight nine ten ? [MASK] , alpha"));
+  // When the named field is exhausted, the prompt is an error naming the example.
+  const auto what =
+      error_of([&] { task::encode_pieces(pieces, uncased(), 12, "hypothesis", "[MASK]", kSource); },
+               ErrorKind::Input);
+  EXPECT_NE(what.find("dev.jsonl:3"), std::string::npos) << what;
+  EXPECT_NE(what.find("hypothesis"), std::string::npos) << what;
+}
+
+TEST(PromptTruncation, LiteralTextAloneTooLongIsAnError) {
+  const auto pieces =
+      render("a very long instruction that will not fit {text} {mask}", {{"text", "x"}});
+  const auto what = error_of(
+      [&] { task::encode_pieces(pieces, uncased(), 6, "longest_first", "[MASK]", kSource); },
+      ErrorKind::Input);
+  EXPECT_NE(what.find("max_length 6"), std::string::npos) << what;
+}
+
+TEST(PromptTruncation, SentencePieceFieldsAreCutAtTokenBoundaries) {
+  const json ex = {{"source", "The quick brown fox jumps over the lazy dog near the river bank"}};
+  const auto pieces = render("translate English to German: {source}", ex);
+  const auto full = task::encode_pieces(pieces, t5(), 0, "longest_first", "", kSource);
+  const auto ids = task::encode_pieces(pieces, t5(), 12, "longest_first", "", kSource);
+  ASSERT_EQ(ids.size(), 12u);
+  EXPECT_EQ(ids.back(), 1);  // </s>
+  // The kept tokens are the first ones of the untruncated prompt (the cut is at a boundary).
+  const auto prefix = t5().tokenize_ids("translate English to German:").size();
+  EXPECT_TRUE(std::equal(ids.begin(), ids.end() - 1, full.begin())) << t5().decode(ids);
+  EXPECT_GT(ids.size() - 1, prefix);
+}
+
+TEST(PromptTruncation, SoftSlotsAndUnknownTruncateFieldsAreConfigErrors) {
+  const auto pieces = render("{soft:2} {text} {mask}", {{"text", "x"}});
+  error_of([&] { task::encode_pieces(pieces, uncased(), 0, "longest_first", "[MASK]", kSource); },
+           ErrorKind::Config);
+  pft::config::RunConfig c;
+  c.prompt.template_text = "{text} It was {mask}.";
+  c.prompt.truncate = "txt";
+  const auto what =
+      error_of([&] { task::PromptEncoder(c, uncased(), nullptr, "text"); }, ErrorKind::Config);
+  EXPECT_NE(what.find("prompt.truncate"), std::string::npos) << what;
+}
+
+TEST(PromptTruncation, ContentFreeInputFillsEveryField) {
+  pft::config::RunConfig c;
+  c.prompt.template_text = "{premise} ? {mask} , {meta.hypothesis}";
+  const task::PromptEncoder e(c, uncased(), nullptr, "text");
+  EXPECT_EQ(e.encode_content_free("N/A"), text_ids("N/A ? [MASK] , N/A"));
+}
