@@ -65,6 +65,7 @@ void build(Program& program) {
   setup_config(program);
   setup_inspect(program);
   setup_export(program);
+  setup_plot(program);
 }
 
 }  // namespace pft::cli

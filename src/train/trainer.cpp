@@ -499,11 +499,29 @@ std::string plot_svg(const std::string& metrics_path) {
   std::vector<std::pair<double, double>> loss, metric;
   std::string metric_name;
   {
-    std::istringstream in(read_file(metrics_path));
+    const std::string text = read_file(metrics_path);
+    std::istringstream in(text);
     std::string line;
+    std::size_t number = 0;
     while (std::getline(in, line)) {
+      ++number;
       if (line.empty()) continue;
-      const json e = json::parse(line);
+      json e;
+      try {
+        e = json::parse(line);
+      } catch (const json::exception& ex) {
+        // A process killed mid-write leaves a last line without its newline: not part of the run.
+        const bool unfinished_last = in.eof() && !text.empty() && text.back() != '\n';
+        if (unfinished_last) {
+          log::warn("{}:{}: an unfinished last line (the run was killed while writing it); not plotted",
+                    metrics_path, number);
+          continue;
+        }
+        throw Error(ErrorKind::Input, metrics_path + ":" + std::to_string(number) + ": malformed JSON: " + ex.what());
+      }
+      if (!e.is_object()) {
+        throw Error(ErrorKind::Input, metrics_path + ":" + std::to_string(number) + ": expected a JSON object");
+      }
       const double step = e.value("step", 0.0);
       if (e.contains("loss")) loss.emplace_back(step, e["loss"].get<double>());
       if (e.contains("eval") && e["eval"].is_object() && !e["eval"].empty()) {
