@@ -16,37 +16,47 @@ using nlohmann::json;
 
 namespace pft::task {
 
-std::vector<std::string> resolve_labels(const config::RunConfig& config) {
+std::vector<std::string> resolve_labels_or(
+    const config::RunConfig& config, const std::string& what,
+    const std::function<std::vector<std::string>()>& from_training_data) {
   if (!config.task.labels.empty()) return config.task.labels;
-  // A fine-tuned classifier names its classes in config.json's id2label (task.labels' docs).
+  // A fine-tuned checkpoint names its classes in config.json's id2label (task.labels' docs).
   const auto state = io::read_state_dict(config.model.path);
   if (state.tensors.count("classifier.weight") != 0) {
     return model::read_bert_config(config.model.path).id2label;
   }
   if (config.data.train.empty()) {
     throw Error(ErrorKind::Config,
-                "task.labels: empty, and " + config.model.path +
-                    " has no classification head whose id2label could name the classes, nor is "
-                    "there a data.train to collect them from; list them in task.labels");
+                "task.labels: empty, and " + config.model.path + " has no " + what +
+                    " head whose id2label could name them, nor is there a data.train to "
+                    "collect them from; list them in task.labels");
   }
-  std::set<std::string> seen;
-  for (const auto& r : data::read_jsonl(config.data.train)) {
-    seen.insert(data::string_field(r, config.data.label_field, config.data.train));
-  }
-  return {seen.begin(), seen.end()};
+  return from_training_data();
+}
+
+std::vector<std::string> resolve_labels(const config::RunConfig& config) {
+  return resolve_labels_or(config, "classification", [&] {
+    std::set<std::string> seen;
+    for (const auto& r : data::read_jsonl(config.data.train)) {
+      seen.insert(data::string_field(r, config.data.label_field, config.data.train));
+    }
+    return std::vector<std::string>(seen.begin(), seen.end());
+  });
 }
 
 ClassificationData load_classification_data(const std::string& path, const config::RunConfig& c,
                                             const tokenizer::Tokenizer& tokenizer,
-                                            const std::vector<std::string>& labels, std::size_t limit) {
+                                            const std::vector<std::string>& labels,
+                                            std::size_t limit) {
   ClassificationData out;
   out.path = path;
   std::optional<prompt::Template> tmpl;
   if (!c.prompt.template_text.empty()) {
     tmpl.emplace(c.prompt.template_text, "prompt.template");
     if (tmpl->has_mask() || tmpl->has_demos() || tmpl->soft_token_count() > 0) {
-      throw Error(ErrorKind::Config, "prompt.template: a sequence_classification task renders plain text; "
-                                     "{mask}, {soft} and {demos} belong to cloze and text-to-text tasks");
+      throw Error(ErrorKind::Config,
+                  "prompt.template: a sequence_classification task renders plain text; "
+                  "{mask}, {soft} and {demos} belong to cloze and text-to-text tasks");
     }
   }
   tokenizer::EncodeOptions eo;
@@ -55,16 +65,18 @@ ClassificationData load_classification_data(const std::string& path, const confi
   for (const auto& r : data::read_jsonl(path, limit)) {
     const std::string text = tmpl ? tmpl->render_text(r.value, {path, r.line})
                                   : data::string_field(r, c.data.text_field, path);
-    const auto enc = c.data.text_pair_field.empty()
-                         ? tokenizer.encode(text, eo)
-                         : tokenizer.encode_pair(text, data::string_field(r, c.data.text_pair_field, path), eo);
+    const auto enc =
+        c.data.text_pair_field.empty()
+            ? tokenizer.encode(text, eo)
+            : tokenizer.encode_pair(text, data::string_field(r, c.data.text_pair_field, path), eo);
     ClassificationExample e{enc.ids, enc.type_ids, -1};
     if (r.value.contains(c.data.label_field)) {
       const auto label = data::string_field(r, c.data.label_field, path);
       const auto it = std::find(labels.begin(), labels.end(), label);
       if (it == labels.end()) {
         throw Error(ErrorKind::Input, path + ":" + std::to_string(r.line) + ": label '" + label +
-                                          "' is not one of task.labels (" + join_alternatives(labels) + ")");
+                                          "' is not one of task.labels (" +
+                                          join_alternatives(labels) + ")");
       }
       e.label = it - labels.begin();
     }
@@ -73,7 +85,8 @@ ClassificationData load_classification_data(const std::string& path, const confi
   return out;
 }
 
-peft::ModelInfo bert_model_info(const model::BertConfig& config, const std::string& path, const std::string& task_type) {
+peft::ModelInfo bert_model_info(const model::BertConfig& config, const std::string& path,
+                                const std::string& task_type) {
   peft::ModelInfo info;
   info.model_type = "bert";
   info.task_type = task_type;
@@ -90,8 +103,10 @@ peft::ModelInfo bert_model_info(const model::BertConfig& config, const std::stri
 }
 
 SequenceClassificationTask::SequenceClassificationTask(model::BertForSequenceClassification model,
-                                                       peft::PeftMethod* method, const tokenizer::Tokenizer& tokenizer,
-                                                       const config::RunConfig& config, std::vector<std::string> labels,
+                                                       peft::PeftMethod* method,
+                                                       const tokenizer::Tokenizer& tokenizer,
+                                                       const config::RunConfig& config,
+                                                       std::vector<std::string> labels,
                                                        torch::Device device, bool load_train)
     : model_(std::move(model)),
       method_(method),
@@ -104,8 +119,8 @@ SequenceClassificationTask::SequenceClassificationTask(model::BertForSequenceCla
                                       static_cast<std::size_t>(config.data.max_train_examples));
     for (std::size_t i = 0; i < train_.examples.size(); ++i) {
       if (train_.examples[i].label < 0) {
-        throw Error(ErrorKind::Input, config.data.train + ": example " + std::to_string(i + 1) + " has no '" +
-                                          config.data.label_field + "' field");
+        throw Error(ErrorKind::Input, config.data.train + ": example " + std::to_string(i + 1) +
+                                          " has no '" + config.data.label_field + "' field");
       }
     }
   }
@@ -113,7 +128,8 @@ SequenceClassificationTask::SequenceClassificationTask(model::BertForSequenceCla
     eval_ = load_classification_data(config.data.eval, config, tokenizer, labels_,
                                      static_cast<std::size_t>(config.data.max_eval_examples));
   }
-  log::info("data: {} training and {} evaluation examples", train_.examples.size(), eval_.examples.size());
+  log::info("data: {} training and {} evaluation examples", train_.examples.size(),
+            eval_.examples.size());
 }
 
 std::vector<std::int64_t> SequenceClassificationTask::train_lengths() const {
@@ -123,7 +139,8 @@ std::vector<std::int64_t> SequenceClassificationTask::train_lengths() const {
   return lengths;
 }
 
-train::Batch SequenceClassificationTask::make_batch(const ClassificationData& data, const std::vector<std::size_t>& indices,
+train::Batch SequenceClassificationTask::make_batch(const ClassificationData& data,
+                                                    const std::vector<std::size_t>& indices,
                                                     const torch::Device& device) const {
   std::vector<const std::vector<std::int64_t>*> ids, types;
   std::vector<std::int64_t> labels;
@@ -191,7 +208,8 @@ train::EvalResult SequenceClassificationTask::evaluate(const std::string& predic
       if (!predictions_path.empty()) {
         const auto row = out[static_cast<std::int64_t>(k)];
         json line = {{"index", indices[k]},
-                     {"logits", std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel())},
+                     {"logits", std::vector<float>(row.data_ptr<float>(),
+                                                   row.data_ptr<float>() + row.numel())},
                      {"prediction", labels_[static_cast<std::size_t>(p)]}};
         if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
         lines += line.dump() + "\n";
@@ -203,7 +221,9 @@ train::EvalResult SequenceClassificationTask::evaluate(const std::string& predic
   r.examples = static_cast<std::int64_t>(gold.size());
   if (all_labelled && !gold.empty()) {
     const auto report = metrics::classify(gold, predicted, labels_);
-    r.metrics = {{"accuracy", report.accuracy}, {"macro_f1", report.macro_f1}, {"micro_f1", report.micro_f1}};
+    r.metrics = {{"accuracy", report.accuracy},
+                 {"macro_f1", report.macro_f1},
+                 {"micro_f1", report.micro_f1}};
   }
   return r;
 }

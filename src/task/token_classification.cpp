@@ -10,6 +10,7 @@
 #include "pft/model/bert_loader.h"
 #include "pft/task/metrics.h"
 #include "pft/task/prompt_input.h"
+#include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
@@ -111,23 +112,14 @@ std::vector<std::string> word_predictions(const std::vector<std::int64_t>& token
 }
 
 std::vector<std::string> resolve_tag_labels(const config::RunConfig& config) {
-  if (!config.task.labels.empty()) return config.task.labels;
-  const auto state = io::read_state_dict(config.model.path);
-  if (state.tensors.count("classifier.weight") != 0) {
-    return model::read_bert_config(config.model.path).id2label;
-  }
-  if (config.data.train.empty()) {
-    throw Error(ErrorKind::Config,
-                "task.labels: empty, and " + config.model.path +
-                    " has no token-classification head whose id2label could name the tags, nor "
-                    "is there a data.train to collect them from; list them in task.labels");
-  }
-  std::set<std::string> seen;
-  for (const auto& s : read_conll(config.data.train)) seen.insert(s.tags.begin(), s.tags.end());
-  std::vector<std::string> labels;
-  if (seen.erase("O") != 0) labels.push_back("O");
-  labels.insert(labels.end(), seen.begin(), seen.end());
-  return labels;
+  return resolve_labels_or(config, "token-classification", [&] {
+    std::set<std::string> seen;
+    for (const auto& s : read_conll(config.data.train)) seen.insert(s.tags.begin(), s.tags.end());
+    std::vector<std::string> labels;
+    if (seen.erase("O") != 0) labels.push_back("O");  // "O" first, as CoNLL label lists put it
+    labels.insert(labels.end(), seen.begin(), seen.end());
+    return labels;
+  });
 }
 
 TokenClassificationTask::TokenClassificationTask(model::BertForTokenClassification model,

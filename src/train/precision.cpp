@@ -64,15 +64,16 @@ GradScaler::GradScaler(bool enabled, double init_scale, double growth_factor, do
 bool GradScaler::unscale_and_check(const std::vector<torch::Tensor>& params) const {
   if (!enabled_) return true;
   torch::NoGradGuard no_grad;
-  bool finite = true;
   const double inverse = 1.0 / scale_;
+  std::vector<torch::Tensor> checks;
   for (const auto& p : params) {
     auto g = p.grad();
     if (!g.defined()) continue;
     g.mul_(inverse);
-    finite = finite && torch::isfinite(g).all().item<bool>();
+    checks.push_back(torch::isfinite(g).all());
   }
-  return finite;
+  // One host synchronisation per step, not one per parameter.
+  return checks.empty() || torch::stack(checks).all().item<bool>();
 }
 
 void GradScaler::update(bool finite) {

@@ -6,6 +6,7 @@
 
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,12 @@ ClassificationData load_classification_data(const std::string& path, const confi
 /// Label names for a run: task.labels, else the checkpoint's id2label when it has a
 /// classification head, else the sorted distinct labels of the training file.
 std::vector<std::string> resolve_labels(const config::RunConfig& config);
+
+/// The label rule shared by the tasks with a head: task.labels, else the checkpoint's
+/// id2label when it has a `classifier`, else `from_training_data()`; without data.train a
+/// pft::Error (Config) naming task.labels and the `what` head that is missing.
+std::vector<std::string> resolve_labels_or(const config::RunConfig& config, const std::string& what,
+                                           const std::function<std::vector<std::string>()>& from_training_data);
 
 class SequenceClassificationTask : public train::TrainableTask {
  public:
