@@ -40,13 +40,10 @@ class Distributed : public ::testing::Test {
     cfg["hidden_dropout_prob"] = 0.0;
     cfg["attention_probs_dropout_prob"] = 0.0;
     pft::test::write_text(dir_->file("tiny/config.json"), cfg.dump(2));
-    std::ifstream train(pft::test::shared_data("sst2/train.jsonl")),
-        dev(pft::test::shared_data("sst2/dev.jsonl"));
-    std::string line, t, d;
-    for (int i = 0; i < 200 && std::getline(train, line); ++i) t += line + "\n";
-    for (int i = 0; i < 24 && std::getline(dev, line); ++i) d += line + "\n";
-    pft::test::write_text(dir_->file("train.jsonl"), t);
-    pft::test::write_text(dir_->file("dev.jsonl"), d);
+    pft::test::write_text(dir_->file("train.jsonl"),
+                          pft::test::head_lines(pft::test::shared_data("sst2/train.jsonl"), 200));
+    pft::test::write_text(dir_->file("dev.jsonl"),
+                          pft::test::head_lines(pft::test::shared_data("sst2/dev.jsonl"), 24));
     const json config = {
         {"model", {{"path", dir_->file("tiny")}}},
         {"data", {{"train", dir_->file("train.jsonl")}, {"eval", dir_->file("dev.jsonl")}}},

@@ -37,13 +37,10 @@ class TrainRun : public ::testing::Test {
         {model(), pft::test::shared_data("tokenizers/bert-base-uncased/vocab.txt")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     // 256 training and 64 evaluation lines of real SST-2.
-    std::ifstream train(pft::test::shared_data("sst2/train.jsonl")),
-        dev(pft::test::shared_data("sst2/dev.jsonl"));
-    std::string line, t, d;
-    for (int i = 0; i < 256 && std::getline(train, line); ++i) t += line + "\n";
-    for (int i = 0; i < 64 && std::getline(dev, line); ++i) d += line + "\n";
-    pft::test::write_text(dir_->file("train.jsonl"), t);
-    pft::test::write_text(dir_->file("dev.jsonl"), d);
+    pft::test::write_text(dir_->file("train.jsonl"),
+                          pft::test::head_lines(pft::test::shared_data("sst2/train.jsonl"), 256));
+    pft::test::write_text(dir_->file("dev.jsonl"),
+                          pft::test::head_lines(pft::test::shared_data("sst2/dev.jsonl"), 64));
     const json config = {
         {"model", {{"path", model()}}},
         {"data", {{"train", dir_->file("train.jsonl")}, {"eval", dir_->file("dev.jsonl")}}},

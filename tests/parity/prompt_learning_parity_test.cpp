@@ -72,10 +72,8 @@ class PromptLearning : public ::testing::Test {
     }
     pft::test::write_text(dir_->file("texts.jsonl"), lines);
     // Training data: 64 lines of real SST-2.
-    std::ifstream train(pft::test::shared_data("sst2/train.jsonl"));
-    std::string line, t;
-    for (int i = 0; i < 64 && std::getline(train, line); ++i) t += line + "\n";
-    pft::test::write_text(dir_->file("train.jsonl"), t);
+    pft::test::write_text(dir_->file("train.jsonl"),
+                          pft::test::head_lines(pft::test::shared_data("sst2/train.jsonl"), 64));
   }
   static void TearDownTestSuite() {
     delete dir_;

@@ -73,7 +73,8 @@ RunResult run_process(const std::vector<std::string>& argv, const std::string& i
         close(fds[i].fd);
         (fds[i].fd == out_pipe[0] ? out_open : err_open) = false;
       } else {
-        (fds[i].fd == out_pipe[0] ? result.out : result.err).append(buf, static_cast<std::size_t>(r));
+        (fds[i].fd == out_pipe[0] ? result.out : result.err)
+            .append(buf, static_cast<std::size_t>(r));
       }
     }
   }
@@ -128,6 +129,13 @@ void write_text(const std::string& path, const std::string& text) {
   if (p.has_parent_path()) fs::create_directories(p.parent_path());
   std::ofstream out(path, std::ios::binary);
   out << text;
+}
+
+std::string head_lines(const std::string& path, int n) {
+  std::ifstream in(path);
+  std::string line, out;
+  for (int i = 0; i < n && std::getline(in, line); ++i) out += line + "\n";
+  return out;
 }
 
 }  // namespace pft::test

@@ -52,4 +52,7 @@ class TempDir {
 /// Writes `text` to `path` (creating parent folders).
 void write_text(const std::string& path, const std::string& text);
 
+/// The first `n` lines of `path`, each ending with a newline (for small real data subsets).
+std::string head_lines(const std::string& path, int n);
+
 }  // namespace pft::test
