@@ -3,6 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
+
 #include "cli/commands.h"
 #include "pft/task/run.h"
 #include "pft/util/error.h"
@@ -39,13 +42,18 @@ int run_eval(const Program& program, const EvalOptions& options) {
   auto run = task::build_run(config, device, /*training=*/false, options.adapter);
   run.adapted.model->eval();
   train::EvalResult result;
+  const auto start = std::chrono::steady_clock::now();
   {
     torch::NoGradGuard no_grad;
     result = run.task->evaluate(config.eval.predictions);
   }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (options.json) {
     nlohmann::ordered_json doc;
     doc["examples"] = result.examples;
+    doc["seconds"] = seconds;
+    doc["examples_per_second"] = static_cast<double>(result.examples) / std::max(seconds, 1e-9);
     doc["metrics"] = result.metrics;
     if (!config.eval.predictions.empty()) doc["predictions"] = config.eval.predictions;
     std::cout << doc.dump() << std::endl;
@@ -53,7 +61,7 @@ int run_eval(const Program& program, const EvalOptions& options) {
     for (const auto& [name, value] : result.metrics) std::cout << fmt::format("{}: {:.4f}", name, value) << "\n";
     if (result.metrics.empty()) std::cout << result.examples << " examples, no labels: no metrics\n";
   }
-  log::info("evaluated {} examples", result.examples);
+  log::info("evaluated {} examples in {:.2f} s", result.examples, seconds);
   check_expectations(expectations, result.metrics);
   return exit_codes::kOk;
 }

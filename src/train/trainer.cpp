@@ -17,6 +17,7 @@
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
 #include "pft/util/progress.h"
+#include "pft/util/runtime.h"
 #include "pft/util/signal.h"
 
 namespace fs = std::filesystem;
@@ -308,6 +309,14 @@ TrainSummary Trainer::run(bool resume) {
   model_.model->train();
   optimizer_->zero_grad();
   double last_loss = 0;
+  // Timing for summary.json: start-up (process start to the first step), and the steady
+  // rate after the first kWarmSteps steps of this process, without evaluation and saving.
+  constexpr std::int64_t kWarmSteps = 3;
+  using Clock = std::chrono::steady_clock;
+  const std::int64_t first_step = s.step;
+  double to_first_step = -1, paused = 0, paused_at_warm = 0;
+  std::int64_t tokens_at_warm = 0;
+  Clock::time_point warm_at;
   bool stop = false, stopped_early = false;
   EvalResult last_eval;
   std::int64_t last_eval_step = -1;
@@ -331,6 +340,7 @@ TrainSummary Trainer::run(bool resume) {
       }
       double value = 0.0;
       std::int64_t batch_tokens = 0;
+      if (to_first_step < 0) to_first_step = seconds_since_process_start();
       if (!mine.empty()) {  // empty: a last batch smaller than the world; the sum stays right
         const Batch batch = task_.train_batch(mine, device_);
         torch::Tensor loss;
@@ -407,6 +417,12 @@ TrainSummary Trainer::run(bool resume) {
       ++s.step;
       last_loss = s.running_loss / static_cast<double>(s.running_count);
       progress.update(s.step, last_loss);
+      const auto step_end = Clock::now();
+      if (s.step - first_step == kWarmSteps) {
+        warm_at = step_end;
+        paused_at_warm = paused;
+        tokens_at_warm = s.tokens;
+      }
 
       if (s.step % options_.log_every == 0 || s.step == total) {
         append_metrics(s, {{"step", s.step},
@@ -438,6 +454,7 @@ TrainSummary Trainer::run(bool resume) {
         throw Error(ErrorKind::Interrupted, "interrupted at step " + std::to_string(s.step) +
                                                 "; resume with --resume " + run_dir_);
       }
+      paused += std::chrono::duration<double>(Clock::now() - step_end).count();
       if (last_step) stop = true;
     }
     if (!stop || s.batch_in_epoch >= static_cast<std::int64_t>(plan.size())) {
@@ -448,6 +465,7 @@ TrainSummary Trainer::run(bool resume) {
     }
   }
   progress.finish();
+  const auto final_start = Clock::now();
   if (task_.has_eval() && last_eval_step != s.step) {
     last_eval = evaluate_and_track(s);
   }
@@ -455,6 +473,7 @@ TrainSummary Trainer::run(bool resume) {
   const std::string adapter = (fs::path(run_dir_) / "adapter").string();
   if (is_main())
     write_dir_atomic(adapter, [&](const std::string& tmp) { peft::save_adapter(model_, tmp); });
+  const double final_seconds = std::chrono::duration<double>(Clock::now() - final_start).count();
 
   TrainSummary summary;
   summary.steps = s.step;
@@ -469,6 +488,14 @@ TrainSummary Trainer::run(bool resume) {
   summary.adapter_dir = adapter;
   summary.stopped_early = stopped_early;
   const double secs = std::max(summary.seconds, 1e-9);
+  json steady_steps = nullptr, steady_tokens = nullptr;
+  if (s.step - first_step > kWarmSteps) {
+    // Evaluation and checkpoints after the last step are outside [warm_at, last step end].
+    const double t = std::chrono::duration<double>(Clock::now() - warm_at).count() -
+                     (paused - paused_at_warm) - final_seconds;
+    steady_steps = static_cast<double>(s.step - first_step - kWarmSteps) / std::max(t, 1e-9);
+    steady_tokens = static_cast<double>(s.tokens - tokens_at_warm) / std::max(t, 1e-9);
+  }
   const json doc = {
       {"steps", summary.steps},
       {"examples", summary.examples},
@@ -477,6 +504,9 @@ TrainSummary Trainer::run(bool resume) {
       {"examples_per_second", static_cast<double>(s.examples - start_examples) / secs},
       {"tokens_per_second", static_cast<double>(s.tokens - start_tokens) / secs},
       {"peak_rss_bytes", peak_rss_bytes()},
+      {"seconds_to_first_step", to_first_step},
+      {"steady_steps_per_second", steady_steps},
+      {"steady_tokens_per_second", steady_tokens},
       {"trainable_parameters", model_.trainable_count},
       {"precision", precision_name(precision_)},
       {"total_parameters", model_.total_count},

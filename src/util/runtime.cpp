@@ -2,6 +2,9 @@
 
 #include <torch/version.h>
 
+#include <unistd.h>
+
+#include <fstream>
 #include <sstream>
 
 #include "pft/util/error.h"
@@ -43,6 +46,22 @@ void apply_threads(int threads) {
   if (threads > 0) {
     at::set_num_threads(threads);
   }
+}
+
+double seconds_since_process_start() {
+  // Field 22 of /proc/self/stat is the start time in clock ticks since boot; the command
+  // name (field 2) may hold spaces, so fields are counted after its closing parenthesis.
+  std::ifstream stat("/proc/self/stat"), uptime("/proc/uptime");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  double up = 0;
+  const auto close = text.rfind(')');
+  if (close == std::string::npos || !(uptime >> up)) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && rest >> field; ++i) {
+    if (i == 22) return up - std::stod(field) / static_cast<double>(sysconf(_SC_CLK_TCK));
+  }
+  return -1;
 }
 
 std::string version_text() {

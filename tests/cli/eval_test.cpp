@@ -100,6 +100,8 @@ TEST_F(EvalCli, PredictionsEqualTransformers) {
   const auto doc = json::parse(r.out);
   EXPECT_EQ(doc["examples"], 23);
   EXPECT_NEAR(doc["metrics"]["accuracy"].get<double>(), accuracy, 1e-12);
+  EXPECT_GT(doc["seconds"].get<double>(), 0.0);
+  EXPECT_NEAR(doc["examples_per_second"].get<double>() * doc["seconds"].get<double>(), 23.0, 1e-6);
 }
 
 TEST_F(EvalCli, SentencePairsAndOverrides) {

@@ -95,6 +95,14 @@ TEST_F(TrainRun, SameSeedSameAdapterBytesAndMetrics) {
   const auto summary = json::parse(pft::read_file(run_dir("a") + "/summary.json"));
   EXPECT_EQ(summary["steps"], 24);
   EXPECT_GT(summary["trainable_parameters"].get<std::int64_t>(), 0);
+  // Timing: start-up is positive and shorter than the process's life; the steady rate
+  // (after 3 warm-up steps, without evaluation and saving) cannot be slower than the whole run.
+  const double startup = summary["seconds_to_first_step"].get<double>();
+  EXPECT_GT(startup, 0.0);
+  EXPECT_LT(startup, 120.0);
+  const double steady = summary["steady_steps_per_second"].get<double>();
+  EXPECT_GE(steady * 1.05, 24.0 / summary["wall_seconds"].get<double>());
+  EXPECT_GT(summary["steady_tokens_per_second"].get<double>(), steady);
   // A different seed gives a different adapter.
   ASSERT_EQ(train("c", {"--set", "train.seed=8"}).exit_code, 0);
   EXPECT_FALSE(adapter_bytes("a") == adapter_bytes("c")) << "another seed, same adapter";

@@ -14,6 +14,10 @@ torch::Device resolve_device(const std::string& name);
 /// Applies --threads (0: LibTorch's default, one per physical core).
 void apply_threads(int threads);
 
+/// Seconds since this process was started by the kernel (before LibTorch's libraries were
+/// loaded), from /proc; -1 where /proc is not available.
+double seconds_since_process_start();
+
 /// Lines of `pft --version`: pft, LibTorch and CUDA versions, CUDA availability, threads.
 std::string version_text();
 
