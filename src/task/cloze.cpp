@@ -75,32 +75,6 @@ train::Batch prompt_batch(const std::vector<PromptExample>& data,
   return b;
 }
 
-std::map<std::string, double> classification_metrics(const std::vector<std::int64_t>& gold,
-                                                     const std::vector<std::int64_t>& predicted,
-                                                     const std::vector<std::string>& labels) {
-  if (gold.empty() || std::any_of(gold.begin(), gold.end(), [](std::int64_t g) { return g < 0; })) {
-    return {};
-  }
-  // A prediction that is no label (a generated text matching no label word) counts as wrong:
-  // it is scored as an extra class, left out of the macro average.
-  auto names = labels;
-  auto p = predicted;
-  const auto k = static_cast<std::int64_t>(labels.size());
-  const bool other =
-      std::any_of(p.begin(), p.end(), [k](std::int64_t x) { return x < 0 || x >= k; });
-  if (other) {
-    names.push_back("(none)");
-    for (auto& x : p) x = (x < 0 || x >= k) ? k : x;
-  }
-  const auto report = metrics::classify(gold, p, names);
-  double macro = report.macro_f1;
-  if (other) {
-    macro = 0;
-    for (std::int64_t c = 0; c < k; ++c) macro += report.per_class[static_cast<std::size_t>(c)].f1;
-    macro /= static_cast<double>(k);
-  }
-  return {{"accuracy", report.accuracy}, {"macro_f1", macro}, {"micro_f1", report.micro_f1}};
-}
 
 ClozeTask::ClozeTask(model::BertForMaskedLM model, peft::PeftMethod* method,
                      const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
@@ -190,7 +164,7 @@ std::vector<float> row_values(const torch::Tensor& t, std::int64_t row) {
 
 }  // namespace
 
-train::EvalResult ClozeTask::evaluate(const std::string& predictions_path) {
+std::vector<json> ClozeTask::predict(const std::vector<std::size_t>& indices) {
   torch::Tensor content_free;
   if (calibrate_) {
     std::vector<PromptExample> cf(1);
@@ -207,36 +181,28 @@ train::EvalResult ClozeTask::evaluate(const std::string& predictions_path) {
     }
     log::info("contextual calibration: content-free label probabilities {}", probabilities);
   }
-  data::BatchPlanOptions o;
-  o.batch_size = eval_batch_size_;
-  o.shuffle = false;
-  std::vector<std::int64_t> gold, predicted;
-  std::string lines;
-  for (const auto& indices : data::plan_batches(std::vector<std::int64_t>(eval_.size(), 0), o, 0)) {
+  std::vector<json> lines;
+  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
     const auto s =
-        scores(prompt_batch(eval_, indices, pad_id_, device_)).to(torch::kCPU).to(torch::kFloat32);
+        scores(prompt_batch(eval_, chunk, pad_id_, device_)).to(torch::kCPU).to(torch::kFloat32);
     const auto decision = calibrate_ ? calibrate(s, content_free) : s;
     const auto best = decision.argmax(1);
-    for (std::size_t k = 0; k < indices.size(); ++k) {
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
       const auto row = static_cast<std::int64_t>(k);
-      const auto& e = eval_[indices[k]];
-      const auto p = best[row].item<std::int64_t>();
-      gold.push_back(e.label);
-      predicted.push_back(p);
-      if (predictions_path.empty()) continue;
-      json line = {{"index", indices[k]},
+      const auto& e = eval_[chunk[k]];
+      json line = {{"index", chunk[k]},
                    {"scores", row_values(s, row)},
-                   {"prediction", labels_[static_cast<std::size_t>(p)]}};
+                   {"prediction", labels_[static_cast<std::size_t>(best[row].item<std::int64_t>())]}};
       if (calibrate_) line["calibrated"] = row_values(decision.contiguous(), row);
       if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
-      lines += line.dump() + "\n";
+      lines.push_back(std::move(line));
     }
   }
-  if (!predictions_path.empty()) write_file_atomic(predictions_path, lines);
-  train::EvalResult r;
-  r.examples = static_cast<std::int64_t>(gold.size());
-  r.metrics = classification_metrics(gold, predicted, labels_);
-  return r;
+  return lines;
+}
+
+std::map<std::string, double> ClozeTask::score(const std::vector<json>& predictions) const {
+  return classification_score(predictions, labels_);
 }
 
 }  // namespace pft::task

@@ -6,6 +6,7 @@
 #include "pft/data/batcher.h"
 #include "pft/data/jsonl.h"
 #include "pft/task/metrics.h"
+#include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
@@ -69,42 +70,35 @@ torch::Tensor Seq2SeqTask::loss(const train::Batch& batch) {
   return teacher_forced_loss(model_, method_, batch);
 }
 
-train::EvalResult Seq2SeqTask::evaluate(const std::string& predictions_path) {
-  data::BatchPlanOptions o;
-  o.batch_size = eval_batch_size_;
-  o.shuffle = false;
-  std::vector<std::string> hypotheses(eval_.size()), references(eval_.size());
-  bool all_referenced = true;
-  for (const auto& indices : data::plan_batches(std::vector<std::int64_t>(eval_.size(), 0), o, 0)) {
+std::vector<json> Seq2SeqTask::predict(const std::vector<std::size_t>& indices) {
+  std::vector<json> lines;
+  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
     const auto texts = generate_texts(model_, method_, tokenizer_,
-                                      seq2seq_batch(eval_, indices, pad_id_, device_), generate_);
-    for (std::size_t k = 0; k < indices.size(); ++k) {
-      hypotheses[indices[k]] = texts[k];
-      references[indices[k]] = eval_[indices[k]].reference;
-      all_referenced = all_referenced && !eval_[indices[k]].target.empty();
+                                      seq2seq_batch(eval_, chunk, pad_id_, device_), generate_);
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
+      json line = {{"index", chunk[k]}, {"prediction", texts[k]}};
+      if (!eval_[chunk[k]].target.empty()) line["reference"] = eval_[chunk[k]].reference;
+      lines.push_back(std::move(line));
     }
   }
-  if (!predictions_path.empty()) {
-    std::string lines;
-    for (std::size_t i = 0; i < eval_.size(); ++i) {
-      json line = {{"index", i}, {"prediction", hypotheses[i]}};
-      if (!eval_[i].target.empty()) line["reference"] = references[i];
-      lines += line.dump() + "\n";
-    }
-    write_file_atomic(predictions_path, lines);
+  return lines;
+}
+
+std::map<std::string, double> Seq2SeqTask::score(const std::vector<json>& predictions) const {
+  std::vector<std::string> hypotheses, references;
+  for (const auto& p : predictions) {
+    if (!p.contains("reference")) return {};
+    hypotheses.push_back(p.at("prediction").get<std::string>());
+    references.push_back(p.at("reference").get<std::string>());
   }
-  train::EvalResult r;
-  r.examples = static_cast<std::int64_t>(eval_.size());
-  if (all_referenced && !eval_.empty()) {
-    const auto bleu = metrics::corpus_bleu(hypotheses, {references});
-    const auto rouge = metrics::rouge(hypotheses, references);
-    r.metrics = {{"bleu", bleu.score},
-                 {"rouge1", rouge.rouge1},
-                 {"rouge2", rouge.rouge2},
-                 {"rougeL", rouge.rougeL},
-                 {"exact_match", metrics::exact_match(hypotheses, references)}};
-  }
-  return r;
+  if (hypotheses.empty()) return {};
+  const auto bleu = metrics::corpus_bleu(hypotheses, {references});
+  const auto rouge = metrics::rouge(hypotheses, references);
+  return {{"bleu", bleu.score},
+          {"rouge1", rouge.rouge1},
+          {"rouge2", rouge.rouge2},
+          {"rougeL", rouge.rougeL},
+          {"exact_match", metrics::exact_match(hypotheses, references)}};
 }
 
 }  // namespace pft::task

@@ -1,5 +1,6 @@
 #include "pft/task/sequence_classification.h"
 
+#include <algorithm>
 #include <set>
 
 #include "pft/data/batcher.h"
@@ -81,6 +82,60 @@ ClassificationData load_classification_data(const std::string& path, const confi
       e.label = it - labels.begin();
     }
     out.examples.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::map<std::string, double> classification_metrics(const std::vector<std::int64_t>& gold,
+                                                     const std::vector<std::int64_t>& predicted,
+                                                     const std::vector<std::string>& labels) {
+  if (gold.empty() || std::any_of(gold.begin(), gold.end(), [](std::int64_t g) { return g < 0; })) {
+    return {};
+  }
+  // A prediction that is no label (a generated text matching no label word) counts as wrong:
+  // it is scored as an extra class, left out of the macro average.
+  auto names = labels;
+  auto p = predicted;
+  const auto k = static_cast<std::int64_t>(labels.size());
+  const bool other =
+      std::any_of(p.begin(), p.end(), [k](std::int64_t x) { return x < 0 || x >= k; });
+  if (other) {
+    names.push_back("(none)");
+    for (auto& x : p) x = (x < 0 || x >= k) ? k : x;
+  }
+  const auto report = metrics::classify(gold, p, names);
+  double macro = report.macro_f1;
+  if (other) {
+    macro = 0;
+    for (std::int64_t c = 0; c < k; ++c) macro += report.per_class[static_cast<std::size_t>(c)].f1;
+    macro /= static_cast<double>(k);
+  }
+  return {{"accuracy", report.accuracy}, {"macro_f1", macro}, {"micro_f1", report.micro_f1}};
+}
+
+std::map<std::string, double> classification_score(const std::vector<json>& predictions,
+                                                   const std::vector<std::string>& labels) {
+  const auto index_of = [&](const json& name) -> std::int64_t {
+    if (!name.is_string()) return -1;
+    const auto it = std::find(labels.begin(), labels.end(), name.get<std::string>());
+    return it == labels.end() ? -1 : static_cast<std::int64_t>(it - labels.begin());
+  };
+  std::vector<std::int64_t> gold, predicted;
+  for (const auto& p : predictions) {
+    if (!p.contains("label")) return {};
+    gold.push_back(index_of(p["label"]));
+    predicted.push_back(index_of(p.value("prediction", json())));
+  }
+  return classification_metrics(gold, predicted, labels);
+}
+
+std::vector<std::vector<std::size_t>> eval_batches(const std::vector<std::size_t>& indices,
+                                                   std::int64_t batch_size) {
+  std::vector<std::vector<std::size_t>> out;
+  const auto size = static_cast<std::size_t>(std::max<std::int64_t>(batch_size, 1));
+  for (std::size_t i = 0; i < indices.size(); i += size) {
+    out.emplace_back(indices.begin() + static_cast<std::ptrdiff_t>(i),
+                     indices.begin() + static_cast<std::ptrdiff_t>(std::min(indices.size(), i + size)));
   }
   return out;
 }
@@ -187,45 +242,26 @@ torch::Tensor SequenceClassificationTask::loss(const train::Batch& batch) {
   return torch::nn::functional::cross_entropy(logits(batch), batch.tensors.at("labels"));
 }
 
-train::EvalResult SequenceClassificationTask::evaluate(const std::string& predictions_path) {
-  data::BatchPlanOptions o;
-  o.batch_size = eval_batch_size_;
-  o.shuffle = false;
-  std::vector<std::int64_t> lengths(eval_.examples.size(), 0);
-  std::vector<std::int64_t> gold, predicted;
-  std::string lines;
-  bool all_labelled = true;
-  for (const auto& indices : data::plan_batches(lengths, o, 0)) {
-    const auto batch = make_batch(eval_, indices, device_);
-    const auto out = logits(batch).to(torch::kCPU).to(torch::kFloat32).contiguous();
+std::vector<json> SequenceClassificationTask::predict(const std::vector<std::size_t>& indices) {
+  std::vector<json> lines;
+  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
+    const auto out = logits(make_batch(eval_, chunk, device_)).to(torch::kCPU).to(torch::kFloat32).contiguous();
     const auto best = out.argmax(1);
-    for (std::size_t k = 0; k < indices.size(); ++k) {
-      const auto& e = eval_.examples[indices[k]];
-      const auto p = best[static_cast<std::int64_t>(k)].item<std::int64_t>();
-      all_labelled = all_labelled && e.label >= 0;
-      gold.push_back(e.label);
-      predicted.push_back(p);
-      if (!predictions_path.empty()) {
-        const auto row = out[static_cast<std::int64_t>(k)];
-        json line = {{"index", indices[k]},
-                     {"logits", std::vector<float>(row.data_ptr<float>(),
-                                                   row.data_ptr<float>() + row.numel())},
-                     {"prediction", labels_[static_cast<std::size_t>(p)]}};
-        if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
-        lines += line.dump() + "\n";
-      }
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
+      const auto& e = eval_.examples[chunk[k]];
+      const auto row = out[static_cast<std::int64_t>(k)];
+      json line = {{"index", chunk[k]},
+                   {"logits", std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel())},
+                   {"prediction", labels_[static_cast<std::size_t>(best[static_cast<std::int64_t>(k)].item<std::int64_t>())]}};
+      if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
+      lines.push_back(std::move(line));
     }
   }
-  if (!predictions_path.empty()) write_file_atomic(predictions_path, lines);
-  train::EvalResult r;
-  r.examples = static_cast<std::int64_t>(gold.size());
-  if (all_labelled && !gold.empty()) {
-    const auto report = metrics::classify(gold, predicted, labels_);
-    r.metrics = {{"accuracy", report.accuracy},
-                 {"macro_f1", report.macro_f1},
-                 {"micro_f1", report.micro_f1}};
-  }
-  return r;
+  return lines;
+}
+
+std::map<std::string, double> SequenceClassificationTask::score(const std::vector<json>& predictions) const {
+  return classification_score(predictions, labels_);
 }
 
 }  // namespace pft::task

@@ -4,7 +4,7 @@
 
 #include "pft/data/batcher.h"
 #include "pft/data/jsonl.h"
-#include "pft/task/cloze.h"
+#include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
@@ -114,15 +114,11 @@ torch::Tensor TextToTextTask::scores(const train::Batch& batch) {
   return rank_scores(sequence_log_likelihood(logits, labels).view({rows, count}), candidates_);
 }
 
-train::EvalResult TextToTextTask::evaluate(const std::string& predictions_path) {
-  data::BatchPlanOptions o;
-  o.batch_size = eval_batch_size_;
-  o.shuffle = false;
-  std::vector<std::int64_t> gold, predicted;
-  std::string lines;
-  for (const auto& indices : data::plan_batches(std::vector<std::int64_t>(eval_.size(), 0), o, 0)) {
-    const auto batch = seq2seq_batch(eval_, indices, pad_id_, device_);
-    std::vector<json> extra(indices.size());
+std::vector<json> TextToTextTask::predict(const std::vector<std::size_t>& indices) {
+  std::vector<json> lines;
+  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
+    const auto batch = seq2seq_batch(eval_, chunk, pad_id_, device_);
+    std::vector<json> extra(chunk.size());
     std::vector<std::int64_t> picks;
     if (predict_by_ == "generate") {
       const auto texts = generate_texts(model_, method_, tokenizer_, batch, generate_);
@@ -139,31 +135,28 @@ train::EvalResult TextToTextTask::evaluate(const std::string& predictions_path) 
     } else {
       const auto s = scores(batch).to(torch::kCPU).to(torch::kFloat32).contiguous();
       const auto best = s.argmax(1);
-      for (std::size_t k = 0; k < indices.size(); ++k) {
+      for (std::size_t k = 0; k < chunk.size(); ++k) {
         const auto row = s[static_cast<std::int64_t>(k)];
         picks.push_back(best[static_cast<std::int64_t>(k)].item<std::int64_t>());
         extra[k] = {{"scores", std::vector<float>(row.data_ptr<float>(),
                                                   row.data_ptr<float>() + row.numel())}};
       }
     }
-    for (std::size_t k = 0; k < indices.size(); ++k) {
-      const auto& e = eval_[indices[k]];
-      gold.push_back(e.label);
-      predicted.push_back(picks[k]);
-      if (predictions_path.empty()) continue;
-      json line = {{"index", indices[k]}};
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
+      const auto& e = eval_[chunk[k]];
+      json line = {{"index", chunk[k]}};
       line["prediction"] =
           picks[k] >= 0 ? json(labels_[static_cast<std::size_t>(picks[k])]) : json(nullptr);
       if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
       for (const auto& [key, value] : extra[k].items()) line[key] = value;
-      lines += line.dump() + "\n";
+      lines.push_back(std::move(line));
     }
   }
-  if (!predictions_path.empty()) write_file_atomic(predictions_path, lines);
-  train::EvalResult r;
-  r.examples = static_cast<std::int64_t>(gold.size());
-  r.metrics = classification_metrics(gold, predicted, labels_);
-  return r;
+  return lines;
+}
+
+std::map<std::string, double> TextToTextTask::score(const std::vector<json>& predictions) const {
+  return classification_score(predictions, labels_);
 }
 
 }  // namespace pft::task

@@ -222,48 +222,41 @@ torch::Tensor TokenClassificationTask::loss(const train::Batch& batch) {
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
 }
 
-train::EvalResult TokenClassificationTask::evaluate(const std::string& predictions_path) {
-  data::BatchPlanOptions o;
-  o.batch_size = eval_batch_size_;
-  o.shuffle = false;
-  std::vector<std::vector<std::string>> gold, predicted;
-  std::int64_t words = 0, correct = 0;
-  std::string lines;
-  for (const auto& indices : data::plan_batches(std::vector<std::int64_t>(eval_.size(), 0), o, 0)) {
+std::vector<json> TokenClassificationTask::predict(const std::vector<std::size_t>& indices) {
+  std::vector<json> lines;
+  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
     const auto best =
-        logits(make_batch(eval_, indices, device_)).argmax(-1).to(torch::kCPU).contiguous();
-    for (std::size_t k = 0; k < indices.size(); ++k) {
-      const auto& e = eval_[indices[k]];
+        logits(make_batch(eval_, chunk, device_)).argmax(-1).to(torch::kCPU).contiguous();
+    for (std::size_t k = 0; k < chunk.size(); ++k) {
+      const auto& e = eval_[chunk[k]];
       const auto row = best[static_cast<std::int64_t>(k)];
       const std::vector<std::int64_t> tokens(row.data_ptr<std::int64_t>(),
                                              row.data_ptr<std::int64_t>() + row.numel());
-      auto tags = word_predictions(tokens, e.aligned.word_starts, labels_);
-      for (std::size_t w = 0; w < tags.size(); ++w)
-        correct += tags[w] == e.sentence.tags[w] ? 1 : 0;
-      words += static_cast<std::int64_t>(tags.size());
-      if (!predictions_path.empty()) {
-        lines += json({{"index", indices[k]},
+      lines.push_back({{"index", chunk[k]},
                        {"words", e.sentence.words},
-                       {"prediction", tags},
-                       {"label", e.sentence.tags}})
-                     .dump() +
-                 "\n";
-      }
-      gold.push_back(e.sentence.tags);
-      predicted.push_back(std::move(tags));
+                       {"prediction", word_predictions(tokens, e.aligned.word_starts, labels_)},
+                       {"label", e.sentence.tags}});
     }
   }
-  if (!predictions_path.empty()) write_file_atomic(predictions_path, lines);
-  train::EvalResult r;
-  r.examples = static_cast<std::int64_t>(gold.size());
-  if (!gold.empty()) {
-    const auto scores = metrics::entity_f1(gold, predicted);
-    r.metrics = {{"precision", scores.precision},
-                 {"recall", scores.recall},
-                 {"f1", scores.f1},
-                 {"accuracy", static_cast<double>(correct) / static_cast<double>(words)}};
+  return lines;
+}
+
+std::map<std::string, double> TokenClassificationTask::score(const std::vector<json>& predictions) const {
+  std::vector<std::vector<std::string>> gold, predicted;
+  std::int64_t words = 0, correct = 0;
+  for (const auto& p : predictions) {
+    gold.push_back(p.at("label").get<std::vector<std::string>>());
+    predicted.push_back(p.at("prediction").get<std::vector<std::string>>());
+    for (std::size_t w = 0; w < predicted.back().size(); ++w)
+      correct += predicted.back()[w] == gold.back()[w] ? 1 : 0;
+    words += static_cast<std::int64_t>(predicted.back().size());
   }
-  return r;
+  if (gold.empty()) return {};
+  const auto scores = metrics::entity_f1(gold, predicted);
+  return {{"precision", scores.precision},
+          {"recall", scores.recall},
+          {"f1", scores.f1},
+          {"accuracy", static_cast<double>(correct) / static_cast<double>(std::max<std::int64_t>(words, 1))}};
 }
 
 }  // namespace pft::task

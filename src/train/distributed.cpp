@@ -1,6 +1,8 @@
 #include "pft/train/distributed.h"
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 
 #if defined(PFT_WITH_GLOO)
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -151,6 +153,37 @@ void Distributed::broadcast(const std::vector<torch::Tensor>& tensors) {
   }
 }
 
+std::vector<std::string> Distributed::all_gather(const std::string& mine) {
+  torch::NoGradGuard no_grad;
+  const auto world = static_cast<std::size_t>(env_.world_size);
+  const auto gather = [&](const torch::Tensor& input, const char* what) {
+    std::vector<std::vector<torch::Tensor>> out(1);
+    for (std::size_t r = 0; r < world; ++r) out[0].push_back(torch::empty_like(input));
+    std::vector<torch::Tensor> in{input};
+    try {
+      group_->gloo->allgather(out, in)->wait(timeout_);
+    } catch (const std::exception& ex) {
+      throw Error(ErrorKind::Runtime, "rank " + std::to_string(env_.rank) + ": all-gather of " +
+                                          what + " failed (another rank died or timed out): " +
+                                          ex.what());
+    }
+    return out[0];
+  };
+  // Sizes first, then every rank's bytes padded to the longest.
+  const auto sizes = gather(torch::tensor({static_cast<std::int64_t>(mine.size())}), "sizes");
+  std::int64_t longest = 1;
+  for (const auto& t : sizes) longest = std::max(longest, t.item<std::int64_t>());
+  auto buffer = torch::zeros({longest}, torch::kUInt8);
+  std::memcpy(buffer.data_ptr<std::uint8_t>(), mine.data(), mine.size());
+  const auto parts = gather(buffer, "evaluation results");
+  std::vector<std::string> result;
+  for (std::size_t r = 0; r < world; ++r) {
+    const auto* data = reinterpret_cast<const char*>(parts[r].data_ptr<std::uint8_t>());
+    result.emplace_back(data, static_cast<std::size_t>(sizes[r].item<std::int64_t>()));
+  }
+  return result;
+}
+
 void Distributed::barrier() {
   try {
     group_->gloo->barrier()->wait(timeout_);
@@ -178,6 +211,7 @@ std::int64_t Distributed::all_reduce_sum(const std::vector<torch::Tensor>&, std:
   return 0;
 }
 void Distributed::broadcast(const std::vector<torch::Tensor>&) {}
+std::vector<std::string> Distributed::all_gather(const std::string& mine) { return {mine}; }
 void Distributed::barrier() {}
 
 #endif

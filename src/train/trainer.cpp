@@ -103,6 +103,37 @@ Trainer::Trainer(TrainableTask& task, peft::AdaptedModel& model, config::TrainCo
   metric_name_ = options_.metric_for_best.empty() ? task_.main_metric() : options_.metric_for_best;
 }
 
+EvalResult TrainableTask::evaluate(const std::string& predictions_path, Distributed* distributed) {
+  const std::size_t n = eval_size();
+  const std::size_t world = distributed != nullptr ? static_cast<std::size_t>(distributed->world_size()) : 1;
+  const std::size_t rank = distributed != nullptr ? static_cast<std::size_t>(distributed->rank()) : 0;
+  std::vector<std::size_t> mine;
+  for (std::size_t i = rank; i < n; i += world) mine.push_back(i);
+  std::vector<json> predictions = predict(mine);
+  if (distributed != nullptr) {
+    log::debug("rank {} of {} predicted {} of {} evaluation examples", rank, world, mine.size(), n);
+    std::string lines;
+    for (const auto& p : predictions) lines += p.dump() + "\n";
+    predictions.assign(n, json());
+    const auto all = distributed->all_gather(lines);
+    for (std::size_t r = 0; r < all.size(); ++r) {
+      std::istringstream in(all[r]);
+      std::string line;
+      for (std::size_t i = r; i < n && std::getline(in, line); i += world)
+        predictions[i] = json::parse(line);
+    }
+  }
+  if (!predictions_path.empty() && (distributed == nullptr || distributed->is_main())) {
+    std::string lines;
+    for (const auto& p : predictions) lines += p.dump() + "\n";
+    write_file_atomic(predictions_path, lines);
+  }
+  EvalResult r;
+  r.examples = static_cast<std::int64_t>(n);
+  r.metrics = score(predictions);
+  return r;
+}
+
 std::int64_t Trainer::total_steps() const {
   if (options_.max_steps > 0) return options_.max_steps;
   return options_.epochs * ceil_div(batches_per_epoch_, options_.grad_accum_steps);
@@ -132,7 +163,7 @@ EvalResult Trainer::evaluate_and_track(State& s) {
   {
     torch::NoGradGuard no_grad;
     AutocastGuard autocast(precision_, device_);
-    r = task_.evaluate("");
+    r = task_.evaluate("", dist_);
   }
   model_.model->train();
   json event = {{"step", s.step}, {"epoch", s.epoch}, {"eval", r.metrics}};

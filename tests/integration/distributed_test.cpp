@@ -43,7 +43,7 @@ class Distributed : public ::testing::Test {
     pft::test::write_text(dir_->file("train.jsonl"),
                           pft::test::head_lines(pft::test::shared_data("sst2/train.jsonl"), 200));
     pft::test::write_text(dir_->file("dev.jsonl"),
-                          pft::test::head_lines(pft::test::shared_data("sst2/dev.jsonl"), 24));
+                          pft::test::head_lines(pft::test::shared_data("sst2/dev.jsonl"), 25));
     const json config = {
         {"model", {{"path", dir_->file("tiny")}}},
         {"data", {{"train", dir_->file("train.jsonl")}, {"eval", dir_->file("dev.jsonl")}}},
@@ -58,7 +58,8 @@ class Distributed : public ::testing::Test {
           {"save_every", 8},
           {"seed", 5},
           {"log_every", 2},
-          {"distributed_timeout", 20}}},
+          {"distributed_timeout", 20},
+          {"precision", "fp32"}}},
     };
     pft::test::write_text(dir_->file("run.json"), config.dump(2));
   }
@@ -99,8 +100,14 @@ TEST_F(Distributed, TwoGlooRanksUnderTorchrunTrainTheSingleProcessAdapter) {
       pft::test::python(), "-m", "torch.distributed.run", "--standalone",
       "--nproc-per-node",  "2",  "--no-python",           PFT_BINARY};
   for (const auto& a : train_args("two")) launch.push_back(a);
+  launch.insert(launch.end(), {"--log-level", "debug"});
   const auto two = pft::test::run_process(launch);
   ASSERT_EQ(two.exit_code, 0) << two.out << two.err;
+  // Evaluation is sharded: of the 25 dev examples rank 0 predicts 13 and rank 1 predicts 12
+  // (at each of the 2 evaluations), and the gathered metrics equal the single process's.
+  const std::string all = two.out + two.err;
+  EXPECT_NE(all.find("rank 0 of 2 predicted 13 of 25 evaluation examples"), std::string::npos) << all;
+  EXPECT_NE(all.find("rank 1 of 2 predicted 12 of 25 evaluation examples"), std::string::npos) << all;
   const double diff = max_abs_diff(dir_->file("one/adapter/adapter_model.safetensors"),
                                    dir_->file("two/adapter/adapter_model.safetensors"));
   std::cout << "max abs diff, 2 ranks vs 1 process: " << diff << "\n";

@@ -21,6 +21,7 @@
 #include "pft/peft/method.h"
 #include "pft/prompt/verbalizer.h"
 #include "pft/task/prompt_input.h"
+#include "pft/task/sequence_classification.h"
 #include "pft/tokenizer/tokenizer.h"
 #include "pft/train/trainer.h"
 
@@ -63,7 +64,9 @@ class ClozeTask : public train::TrainableTask {
                            const torch::Device& device) const override;
   torch::Tensor loss(const train::Batch& batch) override;
   bool has_eval() const override { return !eval_.empty(); }
-  train::EvalResult evaluate(const std::string& predictions_path) override;
+  std::size_t eval_size() const override { return eval_.size(); }
+  std::vector<nlohmann::json> predict(const std::vector<std::size_t>& indices) override;
+  std::map<std::string, double> score(const std::vector<nlohmann::json>& predictions) const override;
   std::string main_metric() const override { return "accuracy"; }
 
   /// Label scores [batch, labels] of a batch, through the method's hooks.
@@ -101,10 +104,5 @@ class ClozeTask : public train::TrainableTask {
 train::Batch prompt_batch(const std::vector<PromptExample>& data,
                           const std::vector<std::size_t>& indices, std::int64_t pad_id,
                           const torch::Device& device);
-
-/// Classification metrics (accuracy, macro_f1, micro_f1) when every gold label is known.
-std::map<std::string, double> classification_metrics(const std::vector<std::int64_t>& gold,
-                                                     const std::vector<std::int64_t>& predicted,
-                                                     const std::vector<std::string>& labels);
 
 }  // namespace pft::task

@@ -6,7 +6,10 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -47,6 +50,22 @@ std::vector<std::string> resolve_labels(const config::RunConfig& config);
 std::vector<std::string> resolve_labels_or(const config::RunConfig& config, const std::string& what,
                                            const std::function<std::vector<std::string>()>& from_training_data);
 
+/// Classification metrics (accuracy, macro_f1, micro_f1) when every gold label is known; a
+/// prediction outside `labels` (-1) counts as wrong, as an extra class left out of the macro
+/// average.
+std::map<std::string, double> classification_metrics(const std::vector<std::int64_t>& gold,
+                                                     const std::vector<std::int64_t>& predicted,
+                                                     const std::vector<std::string>& labels);
+
+/// classification_metrics() of prediction lines: their "prediction" (a label name, or null)
+/// against their "label" (absent when the example has none: then no metrics).
+std::map<std::string, double> classification_score(const std::vector<nlohmann::json>& predictions,
+                                                   const std::vector<std::string>& labels);
+
+/// `indices` cut into consecutive batches of at most `batch_size` (evaluation order).
+std::vector<std::vector<std::size_t>> eval_batches(const std::vector<std::size_t>& indices,
+                                                   std::int64_t batch_size);
+
 class SequenceClassificationTask : public train::TrainableTask {
  public:
   SequenceClassificationTask(model::BertForSequenceClassification model, peft::PeftMethod* method,
@@ -57,7 +76,9 @@ class SequenceClassificationTask : public train::TrainableTask {
   train::Batch train_batch(const std::vector<std::size_t>& indices, const torch::Device& device) const override;
   torch::Tensor loss(const train::Batch& batch) override;
   bool has_eval() const override { return !eval_.examples.empty(); }
-  train::EvalResult evaluate(const std::string& predictions_path) override;
+  std::size_t eval_size() const override { return eval_.examples.size(); }
+  std::vector<nlohmann::json> predict(const std::vector<std::size_t>& indices) override;
+  std::map<std::string, double> score(const std::vector<nlohmann::json>& predictions) const override;
   std::string main_metric() const override { return "accuracy"; }
 
   /// Logits [batch, labels] for a batch, through the method's hooks.

@@ -52,7 +52,9 @@ class TextToTextTask : public train::TrainableTask {
                            const torch::Device& device) const override;
   torch::Tensor loss(const train::Batch& batch) override;
   bool has_eval() const override { return !eval_.empty(); }
-  train::EvalResult evaluate(const std::string& predictions_path) override;
+  std::size_t eval_size() const override { return eval_.size(); }
+  std::vector<nlohmann::json> predict(const std::vector<std::size_t>& indices) override;
+  std::map<std::string, double> score(const std::vector<nlohmann::json>& predictions) const override;
   std::string main_metric() const override { return "accuracy"; }
 
   /// Rank-classification label scores [batch, labels] of a batch.

@@ -55,6 +55,8 @@ class Distributed {
                               std::int64_t bucket_bytes = 25 << 20);
   /// Copies rank 0's values of `tensors` to every rank.
   void broadcast(const std::vector<torch::Tensor>& tensors);
+  /// Every rank's `mine`, in rank order, on every rank (sizes may differ).
+  std::vector<std::string> all_gather(const std::string& mine);
   void barrier();
 
  private:

@@ -7,6 +7,8 @@
 
 #include <torch/torch.h>
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -41,9 +43,19 @@ class TrainableTask {
   /// Mean loss of a batch, with gradients (the model is in training mode).
   virtual torch::Tensor loss(const Batch& batch) = 0;
   virtual bool has_eval() const = 0;
-  /// Evaluates on the evaluation split (model in eval mode, no gradients); writes one JSON
-  /// line per example to `predictions_path` when it is not empty.
-  virtual EvalResult evaluate(const std::string& predictions_path) = 0;
+  /// Examples in the evaluation split.
+  virtual std::size_t eval_size() const = 0;
+  /// Predictions for `indices` of the evaluation split (model in eval mode, no gradients),
+  /// one JSON object per example with its "index": the lines `--predictions` writes.
+  virtual std::vector<nlohmann::json> predict(const std::vector<std::size_t>& indices) = 0;
+  /// The metrics of the whole evaluation split's predictions (index order); empty when the
+  /// examples carry no labels.
+  virtual std::map<std::string, double> score(const std::vector<nlohmann::json>& predictions) const = 0;
+  /// Evaluates on the evaluation split: predict() on every example, or with `distributed` on
+  /// this rank's share (every world_size-th example) with the predictions then gathered on
+  /// every rank; score(); the predictions written to `predictions_path` (when not empty, by
+  /// rank 0, atomically).
+  EvalResult evaluate(const std::string& predictions_path, Distributed* distributed = nullptr);
   /// The metric that decides the best checkpoint by default ("accuracy", ...).
   virtual std::string main_metric() const = 0;
 };
