@@ -18,7 +18,6 @@ tokens: the script checks that pft's texts equal transformers'.
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
@@ -30,18 +29,9 @@ import torch
 import transformers
 from transformers import T5Config, T5ForConditionalGeneration
 
+from benchutil import cpu_name
+
 PFT_BATCH = re.compile(r"batch (\d+)/(\d+): (\d+) sequence\(s\), (\d+) tokens in ([0-9.]+) s")
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def main():

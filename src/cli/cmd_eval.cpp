@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "pft/task/run.h"
+#include "pft/train/precision.h"
 #include "pft/util/error.h"
 #include "pft/util/expect.h"
 #include "pft/util/log.h"
@@ -45,6 +46,12 @@ int run_eval(const Program& program, const EvalOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   {
     torch::NoGradGuard no_grad;
+    // bf16/fp16 named in train.precision serve evaluation too; `auto` speeds up training
+    // only, so that `pft eval` gives fp32 numbers (comparable with an fp32 reference).
+    const auto precision = config.train.precision == "auto"
+                               ? train::Precision::FP32
+                               : train::parse_precision(config.train.precision, device);
+    train::AutocastGuard autocast(precision, device);
     result = run.task->evaluate(config.eval.predictions);
   }
   const double seconds =

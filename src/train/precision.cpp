@@ -2,11 +2,43 @@
 
 #include <ATen/autocast_mode.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+#include <cstdint>
+
 #include "pft/util/error.h"
 
 namespace pft::train {
 
+bool cpu_has_bf16_matmul() {
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d) || (c & (1u << 27)) == 0) return false;  // OSXSAVE
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  const std::uint64_t xcr0 = (static_cast<std::uint64_t>(xcr0_hi) << 32) | xcr0_lo;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const unsigned max_subleaf = a;
+  const bool avx512f = (b & (1u << 16)) != 0;
+  const bool amx_bf16 = (d & (1u << 22)) != 0;
+  bool avx512_bf16 = false;
+  if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d)) avx512_bf16 = (a & (1u << 5)) != 0;
+  // The OS must save the registers: opmask/ZMM state (XCR0 bits 5-7 with SSE/AVX 1-2) for
+  // AVX-512, the tile state (bits 17-18) for AMX.
+  const bool os_avx512 = (xcr0 & 0xE6) == 0xE6;
+  const bool os_amx = (xcr0 & (3ull << 17)) == (3ull << 17);
+  return (avx512f && avx512_bf16 && os_avx512) || (amx_bf16 && os_amx);
+#else
+  return false;
+#endif
+}
+
 Precision parse_precision(const std::string& name, const torch::Device& device) {
+  if (name == "auto") {
+    return device.is_cpu() && cpu_has_bf16_matmul() ? Precision::BF16 : Precision::FP32;
+  }
   if (name == "fp32") return Precision::FP32;
   if (name == "bf16") return Precision::BF16;
   if (name == "fp16") {

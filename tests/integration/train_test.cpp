@@ -54,7 +54,9 @@ class TrainRun : public ::testing::Test {
           {"save_every", 8},
           {"warmup_steps", 4},
           {"seed", 7},
-          {"log_every", 4}}},
+          {"log_every", 4},
+          // Byte-exact comparisons (seeds, resume, checkpointing) in fp32, whatever the CPU.
+          {"precision", "fp32"}}},
     };
     pft::test::write_text(config_path(), config.dump(2));
   }
@@ -291,6 +293,24 @@ TEST_F(TrainRun, NonFiniteLossStopsWithTheStepNamed) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("the loss is"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("at step"), std::string::npos) << r.err;
+}
+
+TEST_F(TrainRun, BenchmarkHarnessSmokeTest) {
+  // scripts/bench/train.sh end to end on the tiny model, one repetition of a few steps: the
+  // harness runs both sides and prints its tables (timings are not checked: not a timed test).
+  const auto python = pft::test::python();
+  const auto venv = fs::path(python).parent_path().parent_path().string();
+  const auto build = fs::path(PFT_BINARY).parent_path().string();
+  const auto r = pft::test::run_process(
+      {"env", "PFT_BUILD_DIR=" + build, "PFT_VENV=" + venv, "PFT_BENCH_DIR=" + run_dir("bench"),
+       "PFT_SHARED_DATA=" + pft::test::shared_data(""), "bash",
+       pft::test::source_dir() + "/scripts/bench/train.sh", "--threads", "1", "--reps", "1",
+       "--models", model(), "--methods", "lora", "--steps", "tiny-bert=5", "--batch-size", "4",
+       "--seq-len", "16", "--eval-examples", "8", "--gemm-seconds", "0.02"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("GEMM ceiling"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| tiny-bert | lora | fp32 |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| tiny-bert | fp32, batch 32 |"), std::string::npos) << r.out;
 }
 
 TEST_F(TrainRun, SweepRunsTheGridAndTabulatesTheSummaries) {

@@ -5,6 +5,10 @@
 
 #include <torch/torch.h>
 
+#include <fstream>
+#include <sstream>
+#include <string>
+
 #include "pft/train/precision.h"
 #include "pft/util/error.h"
 
@@ -22,6 +26,26 @@ TEST(Precision, ParsesNamesAndRefusesFp16OnTheCpu) {
     EXPECT_EQ(e.kind(), pft::ErrorKind::Config);
     EXPECT_NE(std::string(e.what()).find("train.precision"), std::string::npos) << e.what();
   }
+}
+
+TEST(Precision, AutoIsBf16ExactlyOnCpusWithBf16MatrixUnits) {
+  // The kernel's view of the CPU (/proc/cpuinfo flags) must agree with pft's cpuid check.
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string line;
+  bool listed = false, has = false;
+  while (std::getline(cpuinfo, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    listed = true;
+    std::istringstream words(line);
+    std::string w;
+    while (words >> w) has = has || w == "avx512_bf16" || w == "amx_bf16";
+    break;
+  }
+  if (!listed) GTEST_SKIP() << "no /proc/cpuinfo flags to compare with";
+  EXPECT_EQ(pft::train::cpu_has_bf16_matmul(), has);
+  EXPECT_EQ(pft::train::parse_precision("auto", torch::kCPU), has ? Precision::BF16 : Precision::FP32);
+  // CUDA devices are not auto-promoted (parsing does not touch a GPU).
+  EXPECT_EQ(pft::train::parse_precision("auto", torch::Device(torch::kCUDA, 0)), Precision::FP32);
 }
 
 TEST(Precision, Bf16AutocastRunsMatrixProductsInBf16AndRestores) {

@@ -274,7 +274,7 @@ struct TrainConfig {
   std::int64_t early_stopping_patience = 0;
   std::string metric_for_best;
   bool greater_is_better = true;
-  std::string precision = "fp32";
+  std::string precision = "auto";
   bool gradient_checkpointing = false;
   std::string distributed_backend = "auto";
   std::int64_t distributed_timeout = 300;
@@ -321,8 +321,10 @@ struct TrainConfig {
       rules::none());
     v("precision", precision,
       "Training/evaluation arithmetic: fp32, or autocast with fp32 master weights in bf16 "
-      "(CPU and CUDA) or fp16 (CUDA only, with dynamic loss scaling).",
-      rules::one_of({"fp32", "bf16", "fp16"}));
+      "(CPU and CUDA) or fp16 (CUDA only, with dynamic loss scaling); `auto` is bf16 on CPUs "
+      "with bf16 matrix units (AVX512_BF16 or AMX, detected at run time) and fp32 elsewhere "
+      "(`pft eval` uses fp32 under auto).",
+      rules::one_of({"auto", "fp32", "bf16", "fp16"}));
     v("gradient_checkpointing", gradient_checkpointing,
       "Recompute each encoder layer's activations in the backward pass instead of storing "
       "them: less memory for about one more forward pass (BERT).",

@@ -17,8 +17,13 @@ namespace pft::train {
 
 enum class Precision { FP32, BF16, FP16 };
 
-/// "fp32" | "bf16" | "fp16" for `device`. fp16 on a CPU is a pft::Error (Config) naming
-/// train.precision (LibTorch's CPU autocast is meant for bf16).
+/// True when this CPU has bf16 matrix units the OS enables: AVX512_BF16 (with AVX-512F) or
+/// AMX-BF16 (cpuid and XCR0, read at run time). Always false off x86.
+bool cpu_has_bf16_matmul();
+
+/// "auto" | "fp32" | "bf16" | "fp16" for `device`. auto: bf16 on a CPU that has bf16 matrix
+/// units (cpu_has_bf16_matmul()), fp32 elsewhere (other CPUs, CUDA). fp16 on a CPU is a
+/// pft::Error (Config) naming train.precision (LibTorch's CPU autocast is meant for bf16).
 Precision parse_precision(const std::string& name, const torch::Device& device);
 std::string precision_name(Precision p);
 
