@@ -27,6 +27,7 @@ Seq2SeqTask::Seq2SeqTask(model::T5 model, peft::PeftMethod* method,
       eval_batch_size_(config.eval.batch_size),
       device_(device) {
   encoder_ = std::make_unique<PromptEncoder>(config, tokenizer, nullptr, config.data.source_field);
+  soft_ = template_soft_tokens(*model_, encoder_->prompt_template().soft_token_count());
   if (encoder_->prompt_template().has_mask()) {
     throw Error(ErrorKind::Config,
                 "prompt.template: a seq2seq task generates its target; the "
@@ -42,7 +43,9 @@ std::vector<Seq2SeqExample> Seq2SeqTask::load(const std::string& path, std::size
   std::vector<Seq2SeqExample> out;
   for (const auto& r : data::read_jsonl(path, limit)) {
     Seq2SeqExample e;
-    e.ids = encoder_->encode(r.value, {path, r.line}, out.size());
+    auto encoded = encoder_->encode(r.value, {path, r.line}, out.size());
+    e.ids = std::move(encoded.ids);
+    e.soft_positions = std::move(encoded.soft_positions);
     if (r.value.contains(target_field_)) {
       e.reference = data::string_field(r, target_field_, path);
       e.target = target_ids(tokenizer_, e.reference, max_length_);
@@ -66,7 +69,7 @@ train::Batch Seq2SeqTask::train_batch(const std::vector<std::size_t>& indices,
 }
 
 torch::Tensor Seq2SeqTask::loss(const train::Batch& batch) {
-  return teacher_forced_loss(model_, method_, batch);
+  return teacher_forced_loss(model_, method_, batch, soft_);
 }
 
 train::EvalResult Seq2SeqTask::evaluate(const std::string& predictions_path) {
@@ -77,7 +80,8 @@ train::EvalResult Seq2SeqTask::evaluate(const std::string& predictions_path) {
   bool all_referenced = true;
   for (const auto& indices : data::plan_batches(std::vector<std::int64_t>(eval_.size(), 0), o, 0)) {
     const auto texts = generate_texts(model_, method_, tokenizer_,
-                                      seq2seq_batch(eval_, indices, pad_id_, device_), generate_);
+                                      seq2seq_batch(eval_, indices, pad_id_, device_), generate_,
+                                      soft_);
     for (std::size_t k = 0; k < indices.size(); ++k) {
       hypotheses[indices[k]] = texts[k];
       references[indices[k]] = eval_[indices[k]].reference;
