@@ -15,6 +15,7 @@
 #include "pft/config/config.h"
 #include "pft/io/safetensors.h"
 #include "pft/model/bert.h"
+#include "pft/model/t5.h"
 #include "pft/peft/method.h"
 #include "pft/task/cloze.h"
 #include "pft/task/run.h"
@@ -507,4 +508,118 @@ TEST_F(TaskConfigs, T5TasksTrainSoftSlotsWithPromptTuning) {
   expect_metrics(eval("translation.json", "t5", "m30k_dev.jsonl", "mt_soft.jsonl", "mt_soft/adapter",
                       mt),
                  {"bleu"}, 12, "mt_soft.jsonl");
+}
+
+// ---- adapters of the NER and seq2seq tasks in Python PEFT -----------------------------------
+
+namespace {
+
+// Max abs diff between `mine` and the logits Python PEFT computes for `inputs` with the base
+// checkpoint `model_dir` and the pft-trained adapter `adapter_dir`
+// (tests/python/peft_methods_reference.py load).
+double peft_logits_diff(const std::string& model_dir, const std::string& adapter_dir,
+                        const std::map<std::string, torch::Tensor>& inputs,
+                        const torch::Tensor& mine, const std::string& work) {
+  pft::io::save_safetensors(work + ".inputs.safetensors", inputs);
+  const auto r = pft::test::run_python(
+      "peft_methods_reference.py",
+      {"load", model_dir, adapter_dir, work + ".inputs.safetensors", work + ".peft.safetensors"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  if (r.exit_code != 0) return 1e30;
+  const auto theirs = pft::io::read_safetensors(work + ".peft.safetensors").tensors.at("logits");
+  EXPECT_EQ(theirs.sizes(), mine.sizes());
+  if (theirs.sizes() != mine.sizes()) return 1e30;
+  return (theirs.to(torch::kDouble) - mine.to(torch::kDouble)).abs().max().item<double>();
+}
+
+// Two right-padded rows of `texts` tokenized with special tokens.
+std::map<std::string, torch::Tensor> encoder_inputs(const pft::tokenizer::Tokenizer& tok,
+                                                    const std::vector<std::string>& texts) {
+  std::vector<std::vector<std::int64_t>> ids;
+  for (const auto& t : texts) ids.push_back(tok.encode(t).ids);
+  std::vector<const std::vector<std::int64_t>*> rows;
+  for (const auto& r : ids) rows.push_back(&r);
+  const auto [input_ids, mask] = pft::task::pad_ids(rows, tok.pad_id(), torch::kCPU);
+  return {{"input_ids", input_ids}, {"attention_mask", mask}};
+}
+
+}  // namespace
+
+TEST_F(TaskConfigs, PythonPeftLoadsTheNerAdapterWithItsClassifierAndTheSameLogits) {
+  ASSERT_EQ(train("ner.json", "ner", "conll_train.txt", "conll_dev.txt", "ner_py",
+                  {"--set", "train.lr=1e-2"})
+                .exit_code,
+            0);
+  const auto adapter = file("ner_py/adapter");
+  const auto doc = json::parse(pft::read_file(adapter + "/adapter_config.json"));
+  EXPECT_EQ(doc["task_type"], "TOKEN_CLS");
+  EXPECT_EQ(doc["modules_to_save"], json::array({"classifier"}));
+  const auto c = pft::config::load(config("ner.json"), {"model.path=" + file("ner"), "data.eval=" + file("conll_dev.txt")},
+                                   pft::config::Purpose::Eval);
+  auto run = pft::task::build_run(c, torch::kCPU, /*training=*/false, adapter);
+  run.adapted.model->eval();
+  auto model = std::dynamic_pointer_cast<pft::model::BertForTokenClassificationImpl>(run.adapted.model);
+  ASSERT_TRUE(model);
+  const auto inputs = encoder_inputs(
+      *run.tokenizer, {"EU rejects German call to boycott British lamb .", "Peter Blackburn"});
+  torch::NoGradGuard no_grad;
+  const auto mine = model->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask"));
+  ASSERT_EQ(mine.size(2), 9);
+  // LoRA trained too (B starts at zero), not only the classifier.
+  double lora_b = 0;
+  for (const auto& [name, t] : pft::io::read_safetensors(adapter + "/adapter_model.safetensors").tensors) {
+    if (name.find("lora_B") != std::string::npos) lora_b += t.abs().sum().item<double>();
+  }
+  EXPECT_GT(lora_b, 0);
+  const double diff = peft_logits_diff(file("ner"), adapter, inputs, mine, file("ner_py"));
+  std::cout << "token_classification LoRA adapter, pft vs PEFT: max abs diff " << diff << "\n";
+  EXPECT_LE(diff, 1e-5);
+  // Non-trivial: the trained classifier and LoRA move the logits beyond the tolerance.
+  auto base = pft::task::build_run(c, torch::kCPU, false);
+  base.adapted.model->eval();
+  auto plain = std::dynamic_pointer_cast<pft::model::BertForTokenClassificationImpl>(base.adapted.model);
+  EXPECT_GT((plain->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask")) - mine)
+                .abs()
+                .max()
+                .item<double>(),
+            1e-3);
+}
+
+TEST_F(TaskConfigs, PythonPeftLoadsTheSeq2SeqAdapterWithTheSameLogits) {
+  ASSERT_EQ(train("translation.json", "t5", "m30k_train.jsonl", "m30k_dev.jsonl", "mt_py",
+                  {"--set", "train.lr=1e-2", "--set", "generate.max_new_tokens=4"})
+                .exit_code,
+            0);
+  const auto adapter = file("mt_py/adapter");
+  EXPECT_EQ(json::parse(pft::read_file(adapter + "/adapter_config.json"))["task_type"],
+            "SEQ_2_SEQ_LM");
+  const auto c = pft::config::load(config("translation.json"), {"model.path=" + file("t5"), "data.eval=" + file("m30k_dev.jsonl")},
+                                   pft::config::Purpose::Eval);
+  auto run = pft::task::build_run(c, torch::kCPU, /*training=*/false, adapter);
+  run.adapted.model->eval();
+  auto model = std::dynamic_pointer_cast<pft::model::T5Impl>(run.adapted.model);
+  ASSERT_TRUE(model);
+  auto inputs = encoder_inputs(*run.tokenizer, {"translate English to German: Two dogs play.",
+                                                "translate English to German: A man"});
+  const auto targets = encoder_inputs(*run.tokenizer, {"Zwei Hunde spielen.", "Ein Mann"});
+  pft::model::T5 t5(model);
+  inputs["decoder_input_ids"] = t5->shift_right(targets.at("input_ids"));
+  inputs["decoder_attention_mask"] = targets.at("attention_mask");
+  torch::NoGradGuard no_grad;
+  const auto mine = t5->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask"),
+                                    inputs.at("decoder_input_ids"),
+                                    inputs.at("decoder_attention_mask"))
+                        .logits;
+  const double diff = peft_logits_diff(file("t5"), adapter, inputs, mine, file("mt_py"));
+  std::cout << "seq2seq LoRA adapter, pft vs PEFT: max abs diff " << diff << "\n";
+  EXPECT_LE(diff, 1e-5);
+  // Non-trivial: LoRA moved the logits.
+  auto base = pft::task::build_run(c, torch::kCPU, false);
+  base.adapted.model->eval();
+  pft::model::T5 plain(std::dynamic_pointer_cast<pft::model::T5Impl>(base.adapted.model));
+  const auto before = plain->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask"),
+                                         inputs.at("decoder_input_ids"),
+                                         inputs.at("decoder_attention_mask"))
+                          .logits;
+  EXPECT_GT((before - mine).abs().max().item<double>(), 1e-4);
 }
