@@ -19,6 +19,7 @@
 #include "pft/peft/method.h"
 #include "pft/task/cloze.h"
 #include "pft/task/run.h"
+#include "pft/task/t5_tasks.h"
 #include "pft/train/trainer.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
@@ -364,6 +365,74 @@ TEST_F(TaskConfigs, SoftTokensReplaceTheirPositionsAfterPromptTuningsVirtualToke
   EXPECT_GT((cloze.mask_logits(batch) - got).abs().max().item<double>(), 1e-4);
 }
 
+TEST_F(TaskConfigs, T5SoftTokensReplaceTheirEncoderPositionsAfterPromptTuning) {
+  const auto c = pft::config::load(
+      config("sentiment_t5.json"),
+      {"model.path=" + file("t5"), "data.train=" + file("sst_train.jsonl"),
+       "data.eval=" + file("sst_dev.jsonl"), "prompt.template={soft:2}sst2 sentence: {text} {soft}",
+       "peft.method=prompt_tuning", "peft.num_virtual_tokens=3"},
+      pft::config::Purpose::Train);
+  auto run = pft::task::build_run(c, torch::kCPU, /*training=*/true);
+  const auto batch = pft::test::first_examples(run, 4);
+  const auto& ids = batch.tensors.at("input_ids");
+  const auto& positions = batch.tensors.at("soft_positions");
+  const auto table = soft_table(run);
+  ASSERT_EQ(table.sizes().vec(), (std::vector<std::int64_t>{3, 16}));
+  const auto loss = pft::test::fixed_batch_loss(run, batch);
+  // By hand: soft rows at their positions (the first two at 0 and 1, the last before </s>),
+  // then the virtual tokens, then T5 with teacher forcing.
+  auto model = std::dynamic_pointer_cast<pft::model::T5Impl>(run.adapted.model);
+  ASSERT_TRUE(model);
+  run.adapted.model->eval();
+  torch::NoGradGuard no_grad;
+  auto embeds = model->embed(ids).clone();
+  const auto lengths = batch.tensors.at("attention_mask").sum(1);
+  for (std::int64_t b = 0; b < 4; ++b) {
+    EXPECT_EQ(positions[b][0].item<std::int64_t>(), 0);
+    EXPECT_EQ(positions[b][1].item<std::int64_t>(), 1);
+    EXPECT_EQ(positions[b][2].item<std::int64_t>(), lengths[b].item<std::int64_t>() - 2);
+    for (std::int64_t k = 0; k < 3; ++k) embeds[b][positions[b][k].item<std::int64_t>()] = table[k];
+  }
+  const auto full = run.adapted.method->prepend_virtual_tokens(embeds);
+  const auto mask = torch::cat({torch::ones({4, 3}, torch::kInt64), batch.tensors.at("attention_mask")}, 1);
+  const auto& labels = batch.tensors.at("labels");
+  const auto logits = model->forward(full, mask, model->embed(model->shift_right(labels)),
+                                     torch::Tensor(), nullptr, nullptr, nullptr)
+                          .logits;
+  const double want = pft::task::seq2seq_loss(logits, labels).item<double>();
+  std::cout << "text_to_text with {soft} and prompt tuning vs by hand: loss " << loss
+            << ", abs diff " << std::abs(loss - want) << "\n";
+  EXPECT_NEAR(loss, want, 1e-6);
+  // The rows are really used: the last one moves the loss.
+  table[2].add_(torch::randn({16}));
+  EXPECT_GT(std::abs(pft::test::fixed_batch_loss(run, batch) - loss), 1e-5);
+}
+
+TEST_F(TaskConfigs, SoftTokensStartAsWordEmbeddingsOfTheVocabularyOrOfAText) {
+  const auto words_of = [](pft::task::Run& run) {
+    return run.adapted.model->named_parameters()["bert.embeddings.word_embeddings.weight"];
+  };
+  auto text = pft::task::build_run(
+      cloze_config(dir_->path(), {"prompt.template={soft:3} {text} It was {mask}.",
+                                  "prompt.soft_init=text", "prompt.soft_init_text=great movie"}),
+      torch::kCPU, /*training=*/true);
+  // "great movie" (no special tokens), repeated to the 3 rows.
+  const auto great = text.tokenizer->token_to_id("great");
+  const auto movie = text.tokenizer->token_to_id("movie");
+  const auto want = words_of(text).index_select(0, torch::tensor({great, movie, great}));
+  EXPECT_TRUE(torch::equal(soft_table(text), want));
+  // vocab: every row is the embedding of some token.
+  auto vocab = pft::task::build_run(
+      cloze_config(dir_->path(), {"prompt.template={soft:3} {text} It was {mask}."}), torch::kCPU,
+      /*training=*/true);
+  const auto words = words_of(vocab);
+  const auto table = soft_table(vocab);
+  for (std::int64_t k = 0; k < 3; ++k) {
+    EXPECT_EQ((words - table[k]).abs().sum(1).min().item<float>(), 0.0f) << k;
+  }
+  EXPECT_FALSE(torch::equal(table[0], table[1]));
+}
+
 TEST_F(TaskConfigs, SoftTokensAloneTrainWithMethodNoneAndReloadForEval) {
   // The soft tokens are the same for every example, and on the tiny random model (whose
   // embedding LayerNorm bounds what one input vector can do) they mostly move the label
@@ -473,6 +542,18 @@ TEST_F(TaskConfigs, ClozeWithSoftSlotsTrainsEvaluatesAndResumesExactly) {
                              "peft.method=none"});
   EXPECT_EQ(zero.exit_code, 2) << zero.err;
   EXPECT_NE(zero.err.find("{soft} slots"), std::string::npos) << zero.err;
+
+  // An adapter folder without the soft tokens: an error naming the missing file.
+  fs::copy(file("cloze_soft/adapter"), file("no_soft"), fs::copy_options::recursive);
+  fs::remove(file("no_soft/") + pft::peft::kTemplateSoftTokensFile);
+  const auto missing = run_pft({"eval", "--config", config("sentiment_cloze.json"), "--threads",
+                                "1", "--set", "model.path=" + file("mlm"), "--data",
+                                file("sst_dev.jsonl"), "--set",
+                                "prompt.template={soft:2} {text} It was {mask}.", "--adapter",
+                                file("no_soft")});
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+  EXPECT_NE(missing.err.find("template_soft_tokens.safetensors: missing"), std::string::npos)
+      << missing.err;
 
   // Resumed from the step-3 checkpoint, the run ends with the same soft tokens and adapter.
   const auto copy = file("cloze_soft_resumed");
