@@ -52,9 +52,11 @@ int tokenize_prompts(const CommonOptions& common, const TokenizeOptions& o,
   std::string lines;
   std::size_t count = 0, tokens = 0;
   while (reader.next(record)) {
-    const auto ids = encoder.encode(record.value, {o.input, record.line}, count++);
-    tokens += ids.size();
-    record.value["input_ids"] = ids;
+    const auto encoded = encoder.encode(record.value, {o.input, record.line}, count++);
+    tokens += encoded.ids.size();
+    record.value["input_ids"] = encoded.ids;
+    // Soft slots: their positions in input_ids, which hold the placeholder (pad) id there.
+    if (!encoded.soft_positions.empty()) record.value["soft_positions"] = encoded.soft_positions;
     lines += record.value.dump();
     lines += '\n';
   }
@@ -175,7 +177,8 @@ void setup_tokenize(Program& program) {
       ->needs(input);
   sub->add_flag("--prompt", options->prompt,
                 "With --input and --config: render each line through prompt.template (demos, "
-                "prompt.truncate to tokenizer.max_length) before tokenizing, and log the time")
+                "prompt.truncate to tokenizer.max_length) before tokenizing, and log the time; "
+                "{soft} slots' positions in input_ids go to soft_positions")
       ->needs(input);
   sub->add_option("--max-length", options->max_length,
                   "Truncate to this many tokens, special tokens included (0: no truncation; "

@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "pft/prompt/template.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/strings.h"
@@ -328,6 +329,17 @@ std::string unknown_key_message(const std::string& path, const std::string& leaf
   return message;
 }
 
+/// Whether a template has {soft} slots; a template that does not parse has none here (its
+/// error comes with the task that renders it).
+bool has_soft_slots(const std::string& template_text) {
+  if (template_text.empty()) return false;
+  try {
+    return prompt::Template(template_text, "prompt.template").soft_token_count() > 0;
+  } catch (const Error&) {
+    return false;
+  }
+}
+
 void check_required(const RunConfig& c, Purpose purpose, const std::string& source,
                     const Origins& origins, Problems& problems) {
   const auto require = [&](const std::string& key, const std::string& value, const char* who) {
@@ -341,10 +353,10 @@ void check_required(const RunConfig& c, Purpose purpose, const std::string& sour
     case Purpose::Train:
       require("model.path", c.model.path, "train");
       require("data.train", c.data.train, "train");
-      if (c.peft.method == "none") {
+      if (c.peft.method == "none" && !has_soft_slots(c.prompt.template_text)) {
         problems.add(origin_of(origins, "peft.method", source), "peft.method",
-                     "`none` leaves nothing to train; choose lora, prefix_tuning, prompt_tuning, "
-                     "p_tuning, adapter, ia3, bitfit or full");
+                     "`none` leaves nothing to train (no {soft} slot in prompt.template); choose "
+                     "lora, prefix_tuning, prompt_tuning, p_tuning, adapter, ia3, bitfit or full");
       }
       break;
     case Purpose::Eval:
@@ -365,6 +377,11 @@ void check_required(const RunConfig& c, Purpose purpose, const std::string& sour
   if (c.peft.method == "prefix_tuning" && c.peft.prefix_projection && c.peft.encoder_hidden_size <= 0) {
     problems.add(origin_of(origins, "peft.encoder_hidden_size", source), "peft.encoder_hidden_size",
                  "required (> 0) when peft.prefix_projection is true");
+  }
+  if (c.prompt.soft_init == "text" && c.prompt.soft_init_text.empty() &&
+      has_soft_slots(c.prompt.template_text)) {
+    problems.add(origin_of(origins, "prompt.soft_init_text", source), "prompt.soft_init_text",
+                 "required when prompt.soft_init is text and prompt.template has {soft} slots");
   }
   if (c.peft.method == "prompt_tuning" && c.peft.prompt_tuning_init == "TEXT" &&
       c.peft.prompt_tuning_init_text.empty()) {

@@ -124,6 +124,26 @@ AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model, std::unique
   return a;
 }
 
+void add_template_soft_tokens(AdaptedModel& a, const torch::Tensor& table, bool trainable) {
+  a.model->register_parameter(kTemplateSoftTokens, table, trainable);
+  a.total_count += table.numel();
+  if (trainable) a.trainable_count += table.numel();
+  log::info("template soft tokens: {} x {}{} || trainable params: {} || all params: {}",
+            table.size(0), table.size(1), trainable ? "" : " (frozen)", a.trainable_count,
+            a.total_count);
+}
+
+namespace {
+
+/// The model's template soft tokens, undefined when it has none.
+torch::Tensor soft_tokens_of(const AdaptedModel& a) {
+  const auto params = a.model->named_parameters(/*recurse=*/false);
+  const auto* t = params.find(kTemplateSoftTokens);
+  return t == nullptr ? torch::Tensor() : *t;
+}
+
+}  // namespace
+
 nlohmann::json read_adapter_config(const std::string& dir) {
   const std::string path = (fs::path(dir) / "adapter_config.json").string();
   if (!fs::exists(path)) {
@@ -142,7 +162,16 @@ nlohmann::json read_adapter_config(const std::string& dir) {
 }
 
 void save_adapter(const AdaptedModel& a, const std::string& dir) {
-  if (!a.method) throw Error(ErrorKind::Runtime, "save_adapter: peft.method is none: nothing to save");
+  const auto soft = soft_tokens_of(a);
+  if (!a.method && !soft.defined()) {
+    throw Error(ErrorKind::Runtime, "save_adapter: peft.method is none: nothing to save");
+  }
+  if (soft.defined()) {
+    fs::create_directories(dir);
+    io::save_safetensors((fs::path(dir) / kTemplateSoftTokensFile).string(),
+                         {{kTemplateSoftTokens, soft.detach().cpu().contiguous()}}, {{"format", "pt"}});
+  }
+  if (!a.method) return;
   std::map<std::string, torch::Tensor> tensors;
   const std::string method_prefix = method_tensor_prefix(*a.method);
   const std::string module_prefix = module_tensor_prefix(*a.method);
@@ -167,6 +196,27 @@ void save_adapter(const AdaptedModel& a, const std::string& dir) {
 }
 
 void load_adapter(AdaptedModel& a, const std::string& dir) {
+  if (auto soft = soft_tokens_of(a); soft.defined()) {
+    const std::string file = (fs::path(dir) / kTemplateSoftTokensFile).string();
+    if (!fs::exists(file)) {
+      throw Error(ErrorKind::Input, file + ": missing; the template's {soft} slots need the soft "
+                                           "tokens trained with it (saved in the run's adapter folder)");
+    }
+    const auto content = io::read_safetensors(file);
+    const auto it = content.tensors.find(kTemplateSoftTokens);
+    if (it == content.tensors.end()) {
+      throw Error(ErrorKind::Input, file + ": no tensor '" + kTemplateSoftTokens + "'");
+    }
+    if (it->second.sizes() != soft.sizes()) {
+      throw Error(ErrorKind::Input, file + ": tensor '" + kTemplateSoftTokens + "' has shape " +
+                                        c10::str(it->second.sizes()) + ", the template needs " +
+                                        c10::str(soft.sizes()) +
+                                        " (soft tokens of another template or model?)");
+    }
+    torch::NoGradGuard no_grad;
+    soft.copy_(it->second.to(soft.device(), soft.scalar_type()));
+    if (!a.method && !fs::exists(fs::path(dir) / "adapter_config.json")) return;
+  }
   const auto config = read_adapter_config(dir);
   const std::string file = (fs::path(dir) / "adapter_model.safetensors").string();
   if (!a.method) throw Error(ErrorKind::Config, dir + ": an adapter needs a model with a PEFT method attached");

@@ -54,10 +54,11 @@ torch::Tensor calibrate(const torch::Tensor& scores, const torch::Tensor& conten
 train::Batch prompt_batch(const std::vector<PromptExample>& data,
                           const std::vector<std::size_t>& indices, std::int64_t pad_id,
                           const torch::Device& device) {
-  std::vector<const std::vector<std::int64_t>*> rows;
+  std::vector<const std::vector<std::int64_t>*> rows, soft;
   std::vector<std::int64_t> labels, positions;
   for (const auto i : indices) {
     rows.push_back(&data[i].ids);
+    soft.push_back(&data[i].soft_positions);
     labels.push_back(data[i].label);
     positions.push_back(data[i].mask_position);
   }
@@ -72,6 +73,7 @@ train::Batch prompt_batch(const std::vector<PromptExample>& data,
   if (std::all_of(positions.begin(), positions.end(), [](std::int64_t p) { return p >= 0; })) {
     b.tensors["mask_positions"] = torch::tensor(positions, opts).to(device);
   }
+  if (auto s = stack_soft_positions(soft, device); s.defined()) b.tensors["soft_positions"] = s;
   return b;
 }
 
@@ -103,6 +105,7 @@ ClozeTask::ClozeTask(model::BertForMaskedLM model, peft::PeftMethod* method,
                 "prompt.template: the cloze task needs a template with a {mask} slot, e.g. "
                 "\"{text} It was {mask}.\"");
   }
+  soft_ = template_soft_tokens(*model_, encoder_->prompt_template().soft_token_count());
   std::tie(train_, eval_) = load_splits<PromptExample>(
       config, load_train, label_field_,
       [this](const std::string& path, std::size_t limit) { return load(path, limit); },
@@ -114,7 +117,9 @@ std::vector<PromptExample> ClozeTask::load(const std::string& path, std::size_t 
   for (const auto& r : data::read_jsonl(path, limit)) {
     const prompt::Source source{path, r.line};
     PromptExample e;
-    e.ids = encoder_->encode(r.value, source, out.size());
+    auto encoded = encoder_->encode(r.value, source, out.size());
+    e.ids = std::move(encoded.ids);
+    e.soft_positions = std::move(encoded.soft_positions);
     for (std::size_t i = 0; i < e.ids.size(); ++i) {
       if (e.ids[i] != mask_id_) continue;
       if (e.mask_position >= 0) {
@@ -139,7 +144,8 @@ train::Batch ClozeTask::train_batch(const std::vector<std::size_t>& indices,
 
 torch::Tensor ClozeTask::mask_logits(const train::Batch& batch) {
   const auto& ids = batch.tensors.at("input_ids");
-  const auto h = apply_input_hooks(method_, model_->embed(ids), batch.tensors.at("attention_mask"));
+  const auto embeds = put_soft_tokens(model_->embed(ids), soft_, soft_positions_of(batch.tensors));
+  const auto h = apply_input_hooks(method_, embeds, batch.tensors.at("attention_mask"));
   const auto hidden =
       model_->bert->forward(h.embeds, h.mask, h.types, h.prefix_ptr()).last_hidden_state;
   const auto rows = torch::arange(hidden.size(0), ids.options());
@@ -168,7 +174,9 @@ std::vector<json> ClozeTask::predict(const std::vector<std::size_t>& indices) {
   torch::Tensor content_free;
   if (calibrate_) {
     std::vector<PromptExample> cf(1);
-    cf[0].ids = encoder_->encode_content_free(content_free_);
+    auto encoded = encoder_->encode_content_free(content_free_);
+    cf[0].ids = std::move(encoded.ids);
+    cf[0].soft_positions = std::move(encoded.soft_positions);
     for (std::size_t i = 0; i < cf[0].ids.size(); ++i) {
       if (cf[0].ids[i] == mask_id_) cf[0].mask_position = static_cast<std::int64_t>(i);
     }

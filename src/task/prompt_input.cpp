@@ -1,6 +1,7 @@
 #include "pft/task/prompt_input.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "pft/data/batcher.h"
@@ -28,24 +29,101 @@ std::string first_tokens(const tokenizer::Tokenizer& tokenizer, const std::strin
   return text.substr(0, enc.offsets[n - 1].second);
 }
 
-std::vector<std::int64_t> encode_pieces(std::vector<prompt::Piece> pieces,
-                                        const tokenizer::Tokenizer& tokenizer,
-                                        std::size_t max_length, const std::string& truncate,
-                                        const std::string& mask_text,
-                                        const prompt::Source& source) {
+namespace {
+
+/// A soft slot in the joined text: its byte offset and number of tokens.
+struct SoftSlot {
+  std::size_t offset = 0;
+  std::int64_t count = 0;
+};
+
+std::vector<SoftSlot> soft_slots(const std::vector<prompt::Piece>& pieces,
+                                 const std::string& mask_text) {
+  std::vector<SoftSlot> slots;
+  std::size_t offset = 0;
   for (const auto& p : pieces) {
-    if (p.kind == prompt::Piece::Kind::Soft) {
-      throw Error(ErrorKind::Config,
-                  "prompt.template: {soft} slots are not available to this task (prompt "
-                  "tuning and p-tuning add trainable virtual tokens through peft.method)");
+    if (p.kind == prompt::Piece::Kind::Text) offset += p.text.size();
+    if (p.kind == prompt::Piece::Kind::Mask) offset += mask_text.size();
+    if (p.kind == prompt::Piece::Kind::Soft) slots.push_back({offset, p.count});
+  }
+  return slots;
+}
+
+/// The number of special tokens the tokenizer puts before the text ([CLS]: 1, T5: 0).
+std::size_t special_prefix(const tokenizer::Tokenizer& tokenizer, const tokenizer::Encoding& enc) {
+  for (std::size_t i = 0; i < enc.sequence_ids.size(); ++i) {
+    if (enc.sequence_ids[i] == 0) return i;
+  }
+  // No text token (empty text): ask with a one-letter text where the text starts.
+  const auto probe = tokenizer.encode("a");
+  for (std::size_t i = 0; i < probe.sequence_ids.size(); ++i) {
+    if (probe.sequence_ids[i] == 0) return i;
+  }
+  return 0;
+}
+
+/// Whether text[begin, end) holds something other than white space.
+bool has_text(const std::string& text, std::size_t begin, std::size_t end) {
+  for (std::size_t i = begin; i < end && i < text.size(); ++i) {
+    if (std::isspace(static_cast<unsigned char>(text[i])) == 0) return true;
+  }
+  return false;
+}
+
+/// `enc` (of `text`) with each slot's placeholders inserted after the last text token that
+/// starts before the slot's offset with something other than white space (a SentencePiece
+/// "▁" token of the spaces around a slot goes after it, with the word it starts).
+EncodedPrompt insert_soft(const tokenizer::Tokenizer& tokenizer, const std::string& text,
+                          const tokenizer::Encoding& enc, const std::vector<SoftSlot>& slots) {
+  EncodedPrompt out;
+  if (slots.empty()) {
+    out.ids = enc.ids;
+    return out;
+  }
+  const auto placeholder = tokenizer.pad_id();
+  std::size_t at = special_prefix(tokenizer, enc);
+  std::size_t copied = 0;
+  for (const auto& slot : slots) {
+    // After the last token with text before the slot; white space (and SentencePiece's empty
+    // leading "▁") between it and the slot goes after the slot.
+    for (std::size_t i = at; i < enc.ids.size() && enc.sequence_ids[i] == 0 &&
+                             enc.offsets[i].first < slot.offset;
+         ++i) {
+      if (has_text(text, enc.offsets[i].first, std::min(enc.offsets[i].second, slot.offset))) {
+        at = i + 1;
+      }
     }
+    out.ids.insert(out.ids.end(), enc.ids.begin() + static_cast<std::ptrdiff_t>(copied),
+                   enc.ids.begin() + static_cast<std::ptrdiff_t>(at));
+    copied = at;
+    for (std::int64_t k = 0; k < slot.count; ++k) {
+      out.soft_positions.push_back(static_cast<std::int64_t>(out.ids.size()));
+      out.ids.push_back(placeholder);
+    }
+  }
+  out.ids.insert(out.ids.end(), enc.ids.begin() + static_cast<std::ptrdiff_t>(copied), enc.ids.end());
+  return out;
+}
+
+}  // namespace
+
+EncodedPrompt encode_prompt(std::vector<prompt::Piece> pieces, const tokenizer::Tokenizer& tokenizer,
+                            std::size_t max_length, const std::string& truncate,
+                            const std::string& mask_text, const prompt::Source& source) {
+  std::size_t soft = 0;
+  for (const auto& p : pieces) {
+    if (p.kind == prompt::Piece::Kind::Soft) soft += static_cast<std::size_t>(p.count);
   }
   const bool longest = truncate == "longest_first";
   std::size_t previous_total = static_cast<std::size_t>(-1);
   for (;;) {
-    auto ids = tokenizer.encode(join_pieces(pieces, mask_text)).ids;
-    if (max_length == 0 || ids.size() <= max_length) return ids;
-    const std::size_t excess = ids.size() - max_length;
+    const auto text = join_pieces(pieces, mask_text);
+    const auto enc = tokenizer.encode(text);
+    const std::size_t length = enc.ids.size() + soft;
+    if (max_length == 0 || length <= max_length) {
+      return insert_soft(tokenizer, text, enc, soft_slots(pieces, mask_text));
+    }
+    const std::size_t excess = length - max_length;
     std::vector<std::size_t> slots, counts;
     std::size_t total = 0;
     for (std::size_t i = 0; i < pieces.size(); ++i) {
@@ -62,11 +140,11 @@ std::vector<std::int64_t> encode_pieces(std::vector<prompt::Piece> pieces,
       std::string what = longest ? std::string("its field text") : std::string("field '");
       if (!longest) what += truncate + "' (prompt.truncate)";
       throw Error(ErrorKind::Input,
-                  source.describe() + ": the prompt has " + std::to_string(ids.size()) +
+                  source.describe() + ": the prompt has " + std::to_string(length) +
                       " tokens, more than tokenizer.max_length " + std::to_string(max_length) +
                       ", and " + what +
-                      " cannot be shortened further (literal template text, demonstrations and "
-                      "the mask slot are never cut)",
+                      " cannot be shortened further (literal template text, demonstrations, "
+                      "the mask slot and soft tokens are never cut)",
                   "raise tokenizer.max_length or shorten the template");
     }
     previous_total = total;
@@ -97,6 +175,66 @@ std::vector<std::int64_t> encode_pieces(std::vector<prompt::Piece> pieces,
   }
 }
 
+std::vector<std::int64_t> encode_pieces(std::vector<prompt::Piece> pieces,
+                                        const tokenizer::Tokenizer& tokenizer,
+                                        std::size_t max_length, const std::string& truncate,
+                                        const std::string& mask_text,
+                                        const prompt::Source& source) {
+  return encode_prompt(std::move(pieces), tokenizer, max_length, truncate, mask_text, source).ids;
+}
+
+torch::Tensor template_soft_tokens(torch::nn::Module& model, std::int64_t count) {
+  if (count == 0) return {};
+  const auto params = model.named_parameters(/*recurse=*/false);
+  const auto* table = params.find(peft::kTemplateSoftTokens);
+  if (table == nullptr || table->dim() != 2 || table->size(0) != count) {
+    std::string message = "prompt.template: its {soft} slots need a table of ";
+    message += std::to_string(count) + " soft tokens (" + peft::kTemplateSoftTokens +
+               "), the model has ";
+    message += table == nullptr ? std::string("none") : c10::str(table->sizes());
+    throw Error(ErrorKind::Config, message);
+  }
+  return *table;
+}
+
+torch::Tensor put_soft_tokens(const torch::Tensor& embeds, const torch::Tensor& table,
+                              const torch::Tensor& positions) {
+  if (!positions.defined()) return embeds;
+  if (!table.defined()) {
+    throw Error(ErrorKind::Runtime,
+                "the batch has soft positions but the task has no template soft tokens");
+  }
+  const auto rows = positions.size(0);
+  const auto soft = positions.size(1);
+  const auto hidden = embeds.size(2);
+  const auto index = positions.to(embeds.device()).unsqueeze(-1).expand({rows, soft, hidden});
+  const auto values = table.to(embeds.device(), embeds.scalar_type()).unsqueeze(0).expand({rows, soft, hidden});
+  return embeds.scatter(1, index, values);
+}
+
+torch::Tensor soft_positions_of(const std::map<std::string, torch::Tensor>& tensors) {
+  const auto it = tensors.find("soft_positions");
+  return it == tensors.end() ? torch::Tensor() : it->second;
+}
+
+torch::Tensor stack_soft_positions(const std::vector<const std::vector<std::int64_t>*>& rows,
+                                   const torch::Device& device) {
+  if (rows.empty() || rows.front()->empty()) return {};
+  const auto width = rows.front()->size();
+  std::vector<std::int64_t> flat;
+  flat.reserve(rows.size() * width);
+  for (const auto* r : rows) {
+    if (r->size() != width) {
+      throw Error(ErrorKind::Runtime, "prompts of one batch have different numbers of soft tokens");
+    }
+    flat.insert(flat.end(), r->begin(), r->end());
+  }
+  const auto opts = torch::TensorOptions().dtype(torch::kInt64);
+  return torch::tensor(flat, opts)
+      .view({static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(width)})
+      .to(device);
+}
+
 std::string mask_text_of(const tokenizer::Tokenizer& tokenizer) {
   if (const auto id = tokenizer.mask_id()) return tokenizer.id_to_token(*id);
   if (tokenizer.token_to_id("<extra_id_0>") >= 0) return "<extra_id_0>";
@@ -123,11 +261,6 @@ PromptEncoder::PromptEncoder(const config::RunConfig& c, const tokenizer::Tokeni
       mask_text_(mask_text_of(tokenizer)),
       max_length_(static_cast<std::size_t>(c.tokenizer.max_length)),
       truncate_(c.prompt.truncate) {
-  if (template_.soft_token_count() > 0) {
-    throw Error(ErrorKind::Config,
-                "prompt.template: {soft} slots are not available to this task (prompt tuning "
-                "and p-tuning add trainable virtual tokens through peft.method)");
-  }
   if (truncate_ != "longest_first") {
     const auto fields = template_.fields();
     if (std::find(fields.begin(), fields.end(), truncate_) == fields.end()) {
@@ -170,14 +303,13 @@ std::vector<prompt::Piece> PromptEncoder::render(const nlohmann::json& example,
   return template_.render(example, source, demos_ ? demos_->render_for(index) : std::string());
 }
 
-std::vector<std::int64_t> PromptEncoder::encode(const nlohmann::json& example,
-                                                const prompt::Source& source,
-                                                std::size_t index) const {
-  return encode_pieces(render(example, source, index), tokenizer_, max_length_, truncate_,
+EncodedPrompt PromptEncoder::encode(const nlohmann::json& example, const prompt::Source& source,
+                                    std::size_t index) const {
+  return encode_prompt(render(example, source, index), tokenizer_, max_length_, truncate_,
                        mask_text_, source);
 }
 
-std::vector<std::int64_t> PromptEncoder::encode_content_free(const std::string& text) const {
+EncodedPrompt PromptEncoder::encode_content_free(const std::string& text) const {
   nlohmann::json example = nlohmann::json::object();
   for (const auto& field : template_.fields()) {
     // Dotted paths become nested objects, so that lookups find the text.

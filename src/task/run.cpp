@@ -12,6 +12,7 @@
 #include "pft/peft/lora_method.h"
 #include "pft/peft/prompt_learning.h"
 #include "pft/peft/prompt_tuning.h"
+#include "pft/prompt/template.h"
 #include "pft/task/cloze.h"
 #include "pft/task/prompt_input.h"
 #include "pft/task/seq2seq.h"
@@ -38,6 +39,11 @@ std::string model_type_of(const config::RunConfig& c) {
 }  // namespace
 
 std::unique_ptr<peft::PeftMethod> method_for_eval(const std::string& adapter_dir) {
+  // A run with peft.method none that trained only a template's soft tokens saves just those.
+  if (!fs::exists(fs::path(adapter_dir) / "adapter_config.json") &&
+      fs::exists(fs::path(adapter_dir) / peft::kTemplateSoftTokensFile)) {
+    return nullptr;
+  }
   const auto j = peft::read_adapter_config(adapter_dir);
   const std::string type = j["peft_type"];
   const std::string source = (fs::path(adapter_dir) / "adapter_config.json").string();
@@ -61,10 +67,57 @@ std::string architecture_of(const std::string& task) {
   return task == "text_to_text" || task == "seq2seq" ? "t5" : "bert";
 }
 
+/// The number of soft tokens of prompt.template's {soft} slots (0 without a template).
+std::int64_t template_soft_count(const config::RunConfig& c) {
+  if (c.prompt.template_text.empty()) return 0;
+  return prompt::Template(c.prompt.template_text, "prompt.template").soft_token_count();
+}
+
+/// The initial template soft tokens [count, hidden] (docs/prompts.md): copies of word
+/// embeddings, of uniformly drawn ids (prompt.soft_init vocab) or of prompt.soft_init_text's
+/// tokens repeated or cut to `count` (text).
+torch::Tensor initial_soft_tokens(const Run& run, std::int64_t count) {
+  const auto& c = run.config;
+  const auto params = run.adapted.model->named_parameters();
+  const auto* words = params.find(run.adapted.info.word_embeddings);
+  if (words == nullptr) {
+    std::string message = "template soft tokens: the model has no word embeddings '";
+    message += run.adapted.info.word_embeddings + "'";
+    throw Error(ErrorKind::Runtime, message);
+  }
+  const auto vocab = words->size(0);
+  torch::Tensor ids;
+  if (c.prompt.soft_init == "text") {
+    const auto tokens = run.tokenizer->tokenize_ids(c.prompt.soft_init_text);
+    if (tokens.empty()) {
+      throw Error(ErrorKind::Config, "prompt.soft_init_text: has no tokens; prompt.soft_init text "
+                                     "initialises the {soft} tokens from its tokens");
+    }
+    std::vector<std::int64_t> picked;
+    for (std::int64_t i = 0; i < count; ++i) {
+      picked.push_back(tokens[static_cast<std::size_t>(i) % tokens.size()]);
+    }
+    ids = torch::tensor(picked, torch::kInt64);
+  } else {
+    ids = torch::randint(vocab, {count}, torch::kInt64);
+  }
+  torch::NoGradGuard no_grad;
+  return words->index_select(0, ids.to(words->device())).detach().clone();
+}
+
 void attach(Run& run, std::shared_ptr<torch::nn::Module> model,
             std::unique_ptr<peft::PeftMethod> method, peft::ModelInfo info, bool training,
             const std::string& adapter_dir) {
   run.adapted = peft::attach_method(std::move(model), std::move(method), std::move(info));
+  if (const auto soft = template_soft_count(run.config); soft > 0) {
+    if (!training && adapter_dir.empty()) {
+      throw Error(ErrorKind::Config,
+                  "prompt.template: its {soft} slots are trainable soft tokens with no value "
+                  "before training; evaluate with --adapter DIR of a run trained with this "
+                  "template (it holds template_soft_tokens.safetensors)");
+    }
+    peft::add_template_soft_tokens(run.adapted, initial_soft_tokens(run, soft), training);
+  }
   if (!training && !adapter_dir.empty()) peft::load_adapter(run.adapted, adapter_dir);
 }
 
@@ -78,6 +131,13 @@ Run build_run(const config::RunConfig& config, torch::Device device, bool traini
   torch::manual_seed(static_cast<std::uint64_t>(config.train.seed));
   const auto type = model_type_of(config);
   const auto& task = config.task.type;
+  if (task != "cloze" && task != "text_to_text" && task != "seq2seq" &&
+      template_soft_count(config) > 0) {
+    std::string message = "prompt.template: {soft} slots are available to the cloze, "
+                          "text_to_text and seq2seq tasks, not to task.type '";
+    message += task + "'";
+    throw Error(ErrorKind::Config, message);
+  }
   if (architecture_of(task) != type) {
     throw Error(ErrorKind::Config, "task.type: '" + task + "' runs on a " + architecture_of(task) +
                                        " model, but " + config.model.path + " is a " + type +

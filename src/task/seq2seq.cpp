@@ -28,6 +28,7 @@ Seq2SeqTask::Seq2SeqTask(model::T5 model, peft::PeftMethod* method,
       eval_batch_size_(config.eval.batch_size),
       device_(device) {
   encoder_ = std::make_unique<PromptEncoder>(config, tokenizer, nullptr, config.data.source_field);
+  soft_ = template_soft_tokens(*model_, encoder_->prompt_template().soft_token_count());
   if (encoder_->prompt_template().has_mask()) {
     throw Error(ErrorKind::Config,
                 "prompt.template: a seq2seq task generates its target; the "
@@ -43,7 +44,9 @@ std::vector<Seq2SeqExample> Seq2SeqTask::load(const std::string& path, std::size
   std::vector<Seq2SeqExample> out;
   for (const auto& r : data::read_jsonl(path, limit)) {
     Seq2SeqExample e;
-    e.ids = encoder_->encode(r.value, {path, r.line}, out.size());
+    auto encoded = encoder_->encode(r.value, {path, r.line}, out.size());
+    e.ids = std::move(encoded.ids);
+    e.soft_positions = std::move(encoded.soft_positions);
     if (r.value.contains(target_field_)) {
       e.reference = data::string_field(r, target_field_, path);
       e.target = target_ids(tokenizer_, e.reference, max_length_);
@@ -67,14 +70,15 @@ train::Batch Seq2SeqTask::train_batch(const std::vector<std::size_t>& indices,
 }
 
 torch::Tensor Seq2SeqTask::loss(const train::Batch& batch) {
-  return teacher_forced_loss(model_, method_, batch);
+  return teacher_forced_loss(model_, method_, batch, soft_);
 }
 
 std::vector<json> Seq2SeqTask::predict(const std::vector<std::size_t>& indices) {
   std::vector<json> lines;
   for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
     const auto texts = generate_texts(model_, method_, tokenizer_,
-                                      seq2seq_batch(eval_, chunk, pad_id_, device_), generate_);
+                                      seq2seq_batch(eval_, chunk, pad_id_, device_), generate_,
+                                      soft_);
     for (std::size_t k = 0; k < chunk.size(); ++k) {
       json line = {{"index", chunk[k]}, {"prediction", texts[k]}};
       if (!eval_[chunk[k]].target.empty()) line["reference"] = eval_[chunk[k]].reference;

@@ -1,5 +1,7 @@
 #include "pft/task/seq2seq_peft.h"
 
+#include "pft/task/prompt_input.h"
+
 namespace pft::task {
 
 peft::ModelInfo t5_model_info(const model::T5Config& config, const std::string& path,
@@ -22,8 +24,10 @@ peft::ModelInfo t5_model_info(const model::T5Config& config, const std::string& 
 torch::Tensor seq2seq_logits(model::T5& model, peft::PeftMethod* method,
                              const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                              const torch::Tensor& decoder_input_ids,
-                             const torch::Tensor& decoder_attention_mask) {
-  auto embeds = model->embed(input_ids);
+                             const torch::Tensor& decoder_attention_mask,
+                             const torch::Tensor& soft_tokens,
+                             const torch::Tensor& soft_positions) {
+  auto embeds = put_soft_tokens(model->embed(input_ids), soft_tokens, soft_positions);
   auto mask = attention_mask;
   std::optional<model::LayerPrefixes> encoder_prefixes, decoder_prefixes, cross_prefixes;
   if (method != nullptr) {

@@ -13,7 +13,8 @@ std::unique_ptr<model::DecoderState> HookedT5::start(const torch::Tensor& input_
   const auto mask = attention_mask.defined() ? attention_mask.to(device) : torch::ones_like(ids);
   // Virtual tokens and encoder prefixes (prefixes()) go into the encoder; the decoder's
   // self-attention and cross-attention prefixes into its cache, as seq2seq_logits() does.
-  const auto h = apply_input_hooks(method_, model_->embed(ids), mask);
+  const auto embeds = put_soft_tokens(model_->embed(ids), soft_tokens_, soft_positions_);
+  const auto h = apply_input_hooks(method_, embeds, mask);
   const auto hidden = model_->encode(h.embeds, h.mask, h.prefix_ptr());
   std::optional<model::LayerPrefixes> self, cross;
   if (method_ != nullptr) {
@@ -42,19 +43,20 @@ torch::Tensor sequence_log_likelihood(const torch::Tensor& logits, const torch::
 }
 
 torch::Tensor teacher_forced_loss(model::T5& model, peft::PeftMethod* method,
-                                  const train::Batch& batch) {
+                                  const train::Batch& batch, const torch::Tensor& soft_tokens) {
   const auto& labels = batch.tensors.at("labels");
   const auto logits = seq2seq_logits(model, method, batch.tensors.at("input_ids"),
                                      batch.tensors.at("attention_mask"), model->shift_right(labels),
-                                     torch::Tensor());
+                                     torch::Tensor(), soft_tokens, soft_positions_of(batch.tensors));
   return seq2seq_loss(logits, labels);
 }
 
 std::vector<std::string> generate_texts(model::T5& model, peft::PeftMethod* method,
                                         const tokenizer::Tokenizer& tokenizer,
                                         const train::Batch& batch,
-                                        const config::GenerateConfig& options) {
-  HookedT5 hooked(model, method);
+                                        const config::GenerateConfig& options,
+                                        const torch::Tensor& soft_tokens) {
+  HookedT5 hooked(model, method, soft_tokens, soft_positions_of(batch.tensors));
   std::vector<std::string> texts;
   for (const auto& ids : generate::generate(hooked, batch.tensors.at("input_ids"),
                                             batch.tensors.at("attention_mask"), options)) {
@@ -74,10 +76,11 @@ std::vector<std::int64_t> target_ids(const tokenizer::Tokenizer& tokenizer, cons
 train::Batch seq2seq_batch(const std::vector<Seq2SeqExample>& data,
                            const std::vector<std::size_t>& indices, std::int64_t pad_id,
                            const torch::Device& device) {
-  std::vector<const std::vector<std::int64_t>*> ids, targets;
+  std::vector<const std::vector<std::int64_t>*> ids, targets, soft;
   for (const auto i : indices) {
     ids.push_back(&data[i].ids);
     targets.push_back(&data[i].target);
+    soft.push_back(&data[i].soft_positions);
   }
   train::Batch b;
   b.indices = indices;
@@ -86,6 +89,7 @@ train::Batch seq2seq_batch(const std::vector<Seq2SeqExample>& data,
   b.tensors["input_ids"] = input_ids;
   b.tensors["attention_mask"] = mask;
   b.tensors["labels"] = pad_ids(targets, -100, device).first;
+  if (auto s = stack_soft_positions(soft, device); s.defined()) b.tensors["soft_positions"] = s;
   return b;
 }
 

@@ -68,6 +68,7 @@ TextToTextTask::TextToTextTask(model::T5 model, peft::PeftMethod* method,
       device_(device) {
   encoder_ =
       std::make_unique<PromptEncoder>(config, tokenizer, &verbalizer_, config.data.text_field);
+  soft_ = template_soft_tokens(*model_, encoder_->prompt_template().soft_token_count());
   std::tie(train_, eval_) = load_splits<Seq2SeqExample>(
       config, load_train, label_field_,
       [this](const std::string& path, std::size_t limit) { return load(path, limit); },
@@ -78,7 +79,9 @@ std::vector<Seq2SeqExample> TextToTextTask::load(const std::string& path, std::s
   std::vector<Seq2SeqExample> out;
   for (const auto& r : data::read_jsonl(path, limit)) {
     Seq2SeqExample e;
-    e.ids = encoder_->encode(r.value, {path, r.line}, out.size());
+    auto encoded = encoder_->encode(r.value, {path, r.line}, out.size());
+    e.ids = std::move(encoded.ids);
+    e.soft_positions = std::move(encoded.soft_positions);
     e.label = label_index(r, label_field_, labels_, path);
     if (e.label >= 0) {
       e.target = target_ids(
@@ -97,7 +100,7 @@ train::Batch TextToTextTask::train_batch(const std::vector<std::size_t>& indices
 }
 
 torch::Tensor TextToTextTask::loss(const train::Batch& batch) {
-  return teacher_forced_loss(model_, method_, batch);
+  return teacher_forced_loss(model_, method_, batch, soft_);
 }
 
 torch::Tensor TextToTextTask::scores(const train::Batch& batch) {
@@ -108,9 +111,11 @@ torch::Tensor TextToTextTask::scores(const train::Batch& batch) {
   for (const auto& t : candidates_.targets) targets.push_back(&t);
   // Row b * count + c: example b with candidate c.
   const auto labels = pad_ids(targets, -100, ids.device()).first.repeat({rows, 1});
+  auto soft_positions = soft_positions_of(batch.tensors);
+  if (soft_positions.defined()) soft_positions = soft_positions.repeat_interleave(count, 0);
   const auto logits = seq2seq_logits(model_, method_, ids.repeat_interleave(count, 0),
                                      batch.tensors.at("attention_mask").repeat_interleave(count, 0),
-                                     model_->shift_right(labels), torch::Tensor());
+                                     model_->shift_right(labels), torch::Tensor(), soft_, soft_positions);
   return rank_scores(sequence_log_likelihood(logits, labels).view({rows, count}), candidates_);
 }
 
@@ -121,7 +126,7 @@ std::vector<json> TextToTextTask::predict(const std::vector<std::size_t>& indice
     std::vector<json> extra(chunk.size());
     std::vector<std::int64_t> picks;
     if (predict_by_ == "generate") {
-      const auto texts = generate_texts(model_, method_, tokenizer_, batch, generate_);
+      const auto texts = generate_texts(model_, method_, tokenizer_, batch, generate_, soft_);
       for (std::size_t k = 0; k < texts.size(); ++k) {
         std::int64_t pick = -1;
         for (std::size_t l = 0; l < labels_.size() && pick < 0; ++l) {

@@ -17,6 +17,7 @@
 #include "pft/task/run.h"
 #include "pft/train/trainer.h"
 #include "pft/util/fs.h"
+#include "support/fixed_batch.h"
 #include "support/test_util.h"
 
 using nlohmann::json;
@@ -82,20 +83,11 @@ class MethodsTrain : public ::testing::Test {
     std::map<std::string, torch::Tensor> before;
     for (const auto& p : run.adapted.model->named_parameters())
       before[p.key()] = p.value().detach().clone();
-    std::vector<std::size_t> first(16);
-    for (std::size_t i = 0; i < first.size(); ++i) first[i] = i;
-    const auto batch = run.task->train_batch(first, torch::kCPU);
-    auto fixed_loss = [&] {
-      torch::NoGradGuard no_grad;
-      run.adapted.model->eval();
-      const double loss = run.task->loss(batch).item<double>();
-      run.adapted.model->train();
-      return loss;
-    };
-    const double loss_before = fixed_loss();
+    const auto batch = pft::test::first_examples(run, 16);
+    const double loss_before = pft::test::fixed_batch_loss(run, batch);
     pft::train::Trainer trainer(*run.task, run.adapted, c.train, torch::kCPU, dir_->file(name));
     trainer.run(false);
-    const double loss_after = fixed_loss();
+    const double loss_after = pft::test::fixed_batch_loss(run, batch);
     std::set<std::string> trainable;
     for (const auto& [n, t] : run.adapted.trainable()) trainable.insert(n);
     for (const auto& p : run.adapted.model->named_parameters()) {

@@ -46,7 +46,7 @@ TEST(ClozeParity, MaskLogitsAndLabelScoresEqualTransformersBertForMaskedLM) {
   json inputs = json::array();
   for (const auto& r : pft::data::read_jsonl(c.data.eval)) {
     pft::task::PromptExample e;
-    e.ids = encoder.encode(r.value, {c.data.eval, r.line}, examples.size());
+    e.ids = encoder.encode(r.value, {c.data.eval, r.line}, examples.size()).ids;
     e.mask_position = std::find(e.ids.begin(), e.ids.end(), *tok->mask_id()) - e.ids.begin();
     inputs.push_back({{"ids", e.ids}, {"mask_position", e.mask_position}});
     examples.push_back(std::move(e));

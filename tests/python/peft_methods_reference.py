@@ -12,7 +12,9 @@ Usage:
                                   decoder_input_ids, decoder_attention_mask) and PEFT's logits
   peft_methods_reference.py load MODEL_DIR ADAPTER_DIR INPUTS.safetensors OUT.safetensors
       Loads a pft-saved adapter with PeftModel.from_pretrained and writes the logits of the
-      batch in INPUTS as `logits`.
+      batch in INPUTS as `logits`. The base model class follows the adapter's task_type:
+      T5ForConditionalGeneration for t5 checkpoints, BertForTokenClassification for TOKEN_CLS
+      (its label count from the saved classifier), else BertForSequenceClassification.
   peft_methods_reference.py export EXPORTED_DIR CHECK.json
       Loads a `pft export --merge` folder with transformers, runs the check inputs written by
       `pft export --check-file` and prints {"max_abs_diff": ...} against pft's unmerged logits.
@@ -25,7 +27,7 @@ import torch
 from peft import IA3Config, LoraConfig, PeftModel, get_peft_model
 from safetensors.torch import load_file, save_file
 from transformers import (AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification,
-                          T5Config, T5ForConditionalGeneration)
+                          BertForTokenClassification, T5Config, T5ForConditionalGeneration)
 
 
 def tiny_model(kind, out):
@@ -99,8 +101,13 @@ def make(out_dir, cases):
 
 def load(model_dir, adapter_dir, inputs_file, out_file):
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    task = json.load(open(os.path.join(adapter_dir, "adapter_config.json")))["task_type"]
     if cfg["model_type"] == "t5":
         base = T5ForConditionalGeneration.from_pretrained(model_dir)
+    elif task == "TOKEN_CLS":
+        saved = load_file(os.path.join(adapter_dir, "adapter_model.safetensors"))
+        labels = saved["base_model.model.classifier.weight"].shape[0]
+        base = BertForTokenClassification.from_pretrained(model_dir, num_labels=labels)
     else:
         base = BertForSequenceClassification.from_pretrained(model_dir)
     model = PeftModel.from_pretrained(base, adapter_dir).eval()

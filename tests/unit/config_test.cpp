@@ -315,3 +315,27 @@ TEST(Config, ShippedConfigsAreValid) {
     EXPECT_NO_THROW(pft::config::load(path, {}, Purpose::Train)) << path;
   }
 }
+
+TEST(Config, TemplateSoftTokenKeysAreCheckedAndMethodNoneTrainsThem) {
+  const auto bad = config_error([] {
+    pft::config::from_json(json::parse(R"({"prompt": {"soft_init": "random"}})"), "f.json");
+  });
+  EXPECT_NE(bad.find("f.json: prompt.soft_init"), std::string::npos) << bad;
+  const auto text = config_error([] {
+    pft::config::from_json(
+        json::parse(R"({"prompt": {"template": "{soft:2} {text} {mask}", "soft_init": "text"}})"),
+        "f.json");
+  });
+  EXPECT_NE(text.find("f.json: prompt.soft_init_text: required when prompt.soft_init is text"),
+            std::string::npos)
+      << text;
+  // A template with {soft} slots has something to train even with peft.method none.
+  auto doc = json::parse(R"({"model": {"path": "m"}, "data": {"train": "t.jsonl"},
+                             "prompt": {"template": "{soft:2} {text} It was {mask}."}})");
+  EXPECT_NO_THROW(pft::config::from_json(doc, "f.json", Purpose::Train));
+  doc["prompt"]["template"] = "{text} It was {mask}.";
+  const auto none = config_error([&] { pft::config::from_json(doc, "f.json", Purpose::Train); });
+  EXPECT_NE(none.find("f.json: peft.method: `none` leaves nothing to train (no {soft} slot"),
+            std::string::npos)
+      << none;
+}

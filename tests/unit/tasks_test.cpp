@@ -269,10 +269,7 @@ TEST(PromptTruncation, SentencePieceFieldsAreCutAtTokenBoundaries) {
   EXPECT_GT(ids.size() - 1, prefix);
 }
 
-TEST(PromptTruncation, SoftSlotsAndUnknownTruncateFieldsAreConfigErrors) {
-  const auto pieces = render("{soft:2} {text} {mask}", {{"text", "x"}});
-  error_of([&] { task::encode_pieces(pieces, uncased(), 0, "longest_first", "[MASK]", kSource); },
-           ErrorKind::Config);
+TEST(PromptTruncation, UnknownTruncateFieldsAreConfigErrors) {
   pft::config::RunConfig c;
   c.prompt.template_text = "{text} It was {mask}.";
   c.prompt.truncate = "txt";
@@ -285,5 +282,140 @@ TEST(PromptTruncation, ContentFreeInputFillsEveryField) {
   pft::config::RunConfig c;
   c.prompt.template_text = "{premise} ? {mask} , {meta.hypothesis}";
   const task::PromptEncoder e(c, uncased(), nullptr, "text");
-  EXPECT_EQ(e.encode_content_free("N/A"), text_ids("N/A ? [MASK] , N/A"));
+  EXPECT_EQ(e.encode_content_free("N/A").ids, text_ids("N/A ? [MASK] , N/A"));
+}
+
+// ---- soft slots -----------------------------------------------------------------------------
+
+namespace {
+
+// The ids of `e` without its soft positions, after checking that they hold the placeholder.
+std::vector<std::int64_t> without_soft(const task::EncodedPrompt& e,
+                                       const pft::tokenizer::Tokenizer& tok) {
+  std::vector<std::int64_t> out;
+  for (std::size_t i = 0; i < e.ids.size(); ++i) {
+    const auto soft = std::find(e.soft_positions.begin(), e.soft_positions.end(),
+                                static_cast<std::int64_t>(i)) != e.soft_positions.end();
+    if (soft) {
+      EXPECT_EQ(e.ids[i], tok.pad_id()) << i;
+    } else {
+      out.push_back(e.ids[i]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::int64_t> range(std::int64_t from, std::int64_t count) {
+  std::vector<std::int64_t> r;
+  for (std::int64_t i = 0; i < count; ++i) r.push_back(from + i);
+  return r;
+}
+
+struct SoftCase {
+  std::string tmpl;
+  std::string text_without_soft;  // the template rendered with its soft slots left out
+  std::vector<std::int64_t> positions;
+};
+
+void expect_soft_cases(const pft::tokenizer::Tokenizer& tok, const std::string& mask,
+                       const std::vector<SoftCase>& cases) {
+  const json ex = {{"text", "a gripping, funny film"}};
+  for (const auto& c : cases) {
+    const auto e = task::encode_prompt(render(c.tmpl, ex), tok, 0, "longest_first", mask, kSource);
+    EXPECT_EQ(without_soft(e, tok), tok.encode(c.text_without_soft).ids) << c.tmpl;
+    EXPECT_EQ(e.soft_positions, c.positions) << c.tmpl;
+    EXPECT_EQ(e.ids.size(), tok.encode(c.text_without_soft).ids.size() + c.positions.size());
+  }
+}
+
+}  // namespace
+
+TEST(PromptSoftSlots, BertIdsAreTheTextsWithTheSoftPositionsInserted) {
+  const auto text = static_cast<std::int64_t>(uncased().tokenize_ids("a gripping, funny film").size());
+  const auto whole = static_cast<std::int64_t>(
+      uncased().encode("a gripping, funny film It was [MASK].").ids.size());
+  expect_soft_cases(
+      uncased(), "[MASK]",
+      {// At the start: right after [CLS].
+       {"{soft:2} {text} It was {mask}.", " a gripping, funny film It was [MASK].", range(1, 2)},
+       // In the middle: after the field's tokens.
+       {"{text} {soft} It was {mask}.", "a gripping, funny film  It was [MASK].",
+        range(1 + text, 1)},
+       // At the end: before [SEP].
+       {"{text} It was {mask}.{soft:3}", "a gripping, funny film It was [MASK].",
+        range(whole - 1, 3)},
+       // Two slots, one glued to the mask.
+       {"{soft}{text} It was {soft:2}{mask}.", "a gripping, funny film It was [MASK].",
+        {1, 1 + text + 3, 1 + text + 4}}});
+}
+
+TEST(PromptSoftSlots, T5IdsAreTheTextsWithTheSoftPositionsInserted) {
+  const auto prefix = static_cast<std::int64_t>(t5().tokenize_ids("sst2 sentence:").size());
+  const auto whole =
+      static_cast<std::int64_t>(t5().encode("sst2 sentence: a gripping, funny film").ids.size());
+  expect_soft_cases(
+      t5(), "<extra_id_0>",
+      {// At the start: T5 has no prefix token.
+       {"{soft:2}sst2 sentence: {text}", "sst2 sentence: a gripping, funny film", range(0, 2)},
+       // In the middle, after "sst2 sentence:".
+       {"sst2 sentence: {soft:3} {text}", "sst2 sentence:  a gripping, funny film",
+        range(prefix, 3)},
+       // At the end, before </s>.
+       {"sst2 sentence: {text}{soft}", "sst2 sentence: a gripping, funny film",
+        range(whole - 1, 1)},
+       // Next to the sentinel.
+       {"sst2 sentence: {text} {soft}{mask}", "sst2 sentence: a gripping, funny film <extra_id_0>",
+        range(whole - 1, 1)}});
+}
+
+TEST(PromptSoftSlots, TruncationNeverCutsSoftTokensMaskOrLiterals) {
+  const json ex = {{"premise", "one two three four five six seven eight nine ten"},
+                   {"hypothesis", "alpha beta gamma"}};
+  const auto pieces = render("{soft:3} {premise} ? {mask} , {hypothesis}", ex);
+  const auto full = task::encode_prompt(pieces, uncased(), 0, "longest_first", "[MASK]", kSource);
+  EXPECT_EQ(full.ids.size(), 21u);  // 18 as without soft slots, and 3 soft tokens
+  // 12 tokens: the soft tokens count, so 9 field tokens go, as in LongestFieldIsShortened...
+  // with max_length 9 and no soft slot.
+  const auto cut = task::encode_prompt(pieces, uncased(), 12, "longest_first", "[MASK]", kSource);
+  ASSERT_EQ(cut.ids.size(), 12u);
+  EXPECT_EQ(cut.soft_positions, range(1, 3));
+  EXPECT_EQ(without_soft(cut, uncased()), text_ids("one two ? [MASK] , alpha beta"));
+  // Soft slots between the fields, and a named field cut last slot first.
+  const auto mid = task::encode_prompt(render("{premise} {soft:2} {hypothesis} {mask}", ex),
+                                       uncased(), 10, "premise", "[MASK]", kSource);
+  ASSERT_EQ(mid.ids.size(), 10u);
+  EXPECT_EQ(without_soft(mid, uncased()), text_ids("one two  alpha beta gamma [MASK]"));
+  EXPECT_EQ(mid.soft_positions, range(3, 2));
+  // When only the soft tokens, literals and mask remain and still do not fit: an input error
+  // that says soft tokens are never cut.
+  const auto what = error_of(
+      [&] { task::encode_prompt(pieces, uncased(), 7, "longest_first", "[MASK]", kSource); },
+      ErrorKind::Input);
+  EXPECT_NE(what.find("soft tokens are never cut"), std::string::npos) << what;
+  EXPECT_NE(what.find("dev.jsonl:3"), std::string::npos) << what;
+}
+
+TEST(PromptSoftSlots, SoftVectorsReplaceExactlyTheirPositionsAndOnlyTheyGetGradients) {
+  torch::manual_seed(3);
+  const auto embeds = torch::randn({2, 6, 4});
+  const auto table = torch::randn({3, 4}).requires_grad_(true);
+  const auto positions = torch::tensor({{0, 2, 5}, {1, 2, 3}}, torch::kInt64);
+  const auto out = task::put_soft_tokens(embeds, table, positions);
+  auto manual = embeds.clone();
+  for (std::int64_t b = 0; b < 2; ++b) {
+    for (std::int64_t k = 0; k < 3; ++k) manual[b][positions[b][k].item<std::int64_t>()] = table[k].detach();
+  }
+  EXPECT_EQ((out - manual).abs().max().item<float>(), 0.0f);
+  out.sum().backward();
+  // Every soft row is used once per example.
+  EXPECT_TRUE(torch::equal(table.grad(), torch::full({3, 4}, 2.0f)));
+  // No soft positions: the embeddings as they are; positions without a table: an error.
+  EXPECT_TRUE(task::put_soft_tokens(embeds, table, torch::Tensor()).is_same(embeds));
+  error_of([&] { task::put_soft_tokens(embeds, torch::Tensor(), positions); }, ErrorKind::Runtime);
+  // Batches stack the examples' positions; differing counts are an error.
+  const std::vector<std::int64_t> a{1, 2}, b{3, 4}, c{5};
+  EXPECT_TRUE(torch::equal(task::stack_soft_positions({&a, &b}, torch::kCPU),
+                           torch::tensor({{1, 2}, {3, 4}}, torch::kInt64)));
+  EXPECT_FALSE(task::stack_soft_positions({}, torch::kCPU).defined());
+  error_of([&] { task::stack_soft_positions({&a, &c}, torch::kCPU); }, ErrorKind::Runtime);
 }

@@ -100,6 +100,8 @@ struct PromptConfig {
   std::string demo_separator = "\n";
   bool calibrate = false;
   std::string content_free = "N/A";
+  std::string soft_init = "vocab";
+  std::string soft_init_text;
 
   template <class V>
   void visit(V&& v) {
@@ -135,6 +137,15 @@ struct PromptConfig {
       "of a content-free input (every template field set to prompt.content_free).",
       rules::none());
     v("content_free", content_free, "The content-free text of contextual calibration.",
+      rules::none());
+    v("soft_init", soft_init,
+      "Initial value of the template's {soft} tokens: `vocab` copies the word embeddings of "
+      "token ids drawn uniformly (seeded by train.seed), `text` those of "
+      "prompt.soft_init_text's tokens, repeated or cut to the number of soft tokens.",
+      rules::one_of({"vocab", "text"}));
+    v("soft_init_text", soft_init_text,
+      "Text whose tokens (no special tokens) initialise the {soft} tokens when "
+      "prompt.soft_init is `text`.",
       rules::none());
   }
 };

@@ -118,6 +118,14 @@ std::unique_ptr<PeftMethod> make_method(const config::PeftConfig& config);
 /// The names make_method() knows, in documentation order.
 std::vector<std::string> method_names();
 
+/// The prompt template's soft tokens ({soft} slots, docs/prompts.md): a parameter of this
+/// name on the model root, [soft tokens of all slots, hidden], slot k taking its own rows in
+/// template order. They train with (or, with peft.method none, without) the method and are
+/// saved beside the adapter in their own file, so that adapter_model.safetensors stays
+/// PEFT's.
+inline constexpr const char* kTemplateSoftTokens = "template_soft_tokens";
+inline constexpr const char* kTemplateSoftTokensFile = "template_soft_tokens.safetensors";
+
 /// A model with its method attached: everything frozen but the method's parameters, the
 /// tensors it trains in place, and info.modules_to_save. Owns the method.
 struct AdaptedModel {
@@ -136,15 +144,22 @@ struct AdaptedModel {
 AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model, std::unique_ptr<PeftMethod> method,
                            ModelInfo info);
 
+/// Registers `table` as the model's template soft tokens (trainable when `trainable`) on
+/// `adapted`'s model root and counts it in trainable_count/total_count.
+void add_template_soft_tokens(AdaptedModel& adapted, const torch::Tensor& table, bool trainable);
+
 /// Writes DIR/adapter_config.json and DIR/adapter_model.safetensors in PEFT's format
-/// (tensor names prefixed "base_model.model."; modules_to_save as PEFT saves them), each
-/// atomically.
+/// (tensor names prefixed "base_model.model."; modules_to_save as PEFT saves them), and
+/// DIR/template_soft_tokens.safetensors when the model has template soft tokens, each
+/// atomically. With method none, only the soft tokens are written (there must be some).
 void save_adapter(const AdaptedModel& adapted, const std::string& dir);
 
 /// Loads an adapter folder written by save_adapter() or by Python PEFT into `adapted`
 /// (whose method must match adapter_config.json's peft_type). Checks every tensor against
 /// the model before copying any; mismatches name the file, the tensor and the hint that the
-/// adapter may belong to another base model.
+/// adapter may belong to another base model. A model with template soft tokens loads them
+/// from DIR/template_soft_tokens.safetensors (a missing file or another shape is a
+/// pft::Error (Input) naming the file); with method none that file is all DIR needs.
 void load_adapter(AdaptedModel& adapted, const std::string& dir);
 
 /// Reads DIR/adapter_config.json (errors name the file and key).

@@ -50,6 +50,7 @@ torch::Tensor calibrate(const torch::Tensor& scores, const torch::Tensor& conten
 struct PromptExample {
   std::vector<std::int64_t> ids;
   std::int64_t mask_position = -1;  // index of [MASK] in ids (cloze)
+  std::vector<std::int64_t> soft_positions;  // where the template's soft tokens go in ids
   std::int64_t label = -1;          // -1: unlabelled
 };
 
@@ -88,6 +89,7 @@ class ClozeTask : public train::TrainableTask {
   prompt::Verbalizer verbalizer_;
   LabelWords words_;
   std::unique_ptr<PromptEncoder> encoder_;
+  torch::Tensor soft_;  // the template's soft tokens; undefined without {soft} slots
   std::string label_field_;
   bool calibrate_;
   std::string content_free_;
@@ -99,8 +101,9 @@ class ClozeTask : public train::TrainableTask {
   torch::Device device_;
 };
 
-/// Builds the batch tensors of prompt examples: input_ids, attention_mask, labels, and
-/// mask_positions (when every example has one).
+/// Builds the batch tensors of prompt examples: input_ids, attention_mask, labels,
+/// mask_positions (when every example has one) and soft_positions (when the template has
+/// {soft} slots).
 train::Batch prompt_batch(const std::vector<PromptExample>& data,
                           const std::vector<std::size_t>& indices, std::int64_t pad_id,
                           const torch::Device& device);

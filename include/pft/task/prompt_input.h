@@ -31,21 +31,58 @@
 
 namespace pft::task {
 
-/// The text `pieces` stand for: text pieces as they are, the mask slot as `mask_text`.
-/// Soft tokens are not text; callers reject them first.
+/// The text `pieces` stand for: text pieces as they are, the mask slot as `mask_text`, soft
+/// slots as nothing.
 std::string join_pieces(const std::vector<prompt::Piece>& pieces, const std::string& mask_text);
 
-/// Ids of `pieces` joined, special tokens included (the tokenizer's encode()). When there are
+/// A tokenized prompt: its ids (special tokens included) and, for the template's {soft}
+/// slots, the positions in `ids` their soft tokens take, all slots' tokens in template order.
+/// A soft position holds a placeholder id (the tokenizer's pad id) that the task's forward
+/// replaces by the soft token's vector (put_soft_tokens()).
+struct EncodedPrompt {
+  std::vector<std::int64_t> ids;
+  std::vector<std::int64_t> soft_positions;
+};
+
+/// Tokenizes `pieces` (docs/prompts.md): the pieces are joined without their soft slots and
+/// tokenized whole with special tokens, and each slot's soft tokens are inserted after the
+/// last text token that starts before the slot's byte offset with something other than white
+/// space (after [CLS] for a slot at the start, before [SEP] / </s> for one at the end):
+/// without the soft positions, the ids are exactly the tokenizer's for the text. When ids and soft tokens together are
 /// more than `max_length` (0: no limit), text that came from the example's fields is
 /// shortened at its end, by whole tokens: `truncate` = "longest_first" takes one token at a
 /// time from the field slot that is currently longest (the first of equals); a field name
 /// takes tokens only from the slots of that field, the last slot first. Literal template
-/// text, demonstrations and the mask slot are never cut. When the fields run out first, a
-/// pft::Error (Input) names `source`. Soft-token pieces are a pft::Error (Config).
+/// text, demonstrations, the mask slot and soft tokens are never cut. When the fields run out
+/// first, a pft::Error (Input) names `source`.
+EncodedPrompt encode_prompt(std::vector<prompt::Piece> pieces, const tokenizer::Tokenizer& tokenizer,
+                            std::size_t max_length, const std::string& truncate,
+                            const std::string& mask_text, const prompt::Source& source);
+
+/// The ids of encode_prompt() (soft positions holding the placeholder id).
 std::vector<std::int64_t> encode_pieces(std::vector<prompt::Piece> pieces,
                                         const tokenizer::Tokenizer& tokenizer,
                                         std::size_t max_length, const std::string& truncate,
                                         const std::string& mask_text, const prompt::Source& source);
+
+/// The template soft-token table (peft::kTemplateSoftTokens) of `model` (undefined when the template has no {soft}
+/// slot). A template with soft slots and no table of `count` rows is a pft::Error (Config).
+torch::Tensor template_soft_tokens(torch::nn::Module& model, std::int64_t count);
+
+/// `embeds` [batch, seq, hidden] with row b's positions `positions`[b] ([batch, soft]) set to
+/// the rows of `table` [soft, hidden] in order (differentiable w.r.t. `table`). Returns
+/// `embeds` unchanged when `positions` is undefined; soft positions without a table are a
+/// pft::Error (Runtime).
+torch::Tensor put_soft_tokens(const torch::Tensor& embeds, const torch::Tensor& table,
+                              const torch::Tensor& positions);
+
+/// The batch's "soft_positions" tensor, undefined when it has none.
+torch::Tensor soft_positions_of(const std::map<std::string, torch::Tensor>& tensors);
+
+/// Stacks each example's soft positions into a [rows, soft] tensor on `device` (undefined
+/// when the examples have none); examples with differing counts are a pft::Error (Runtime).
+torch::Tensor stack_soft_positions(const std::vector<const std::vector<std::int64_t>*>& rows,
+                                   const torch::Device& device);
 
 /// The first `n` tokens of `text` as text (a prefix of `text`, cut after the n-th token).
 std::string first_tokens(const tokenizer::Tokenizer& tokenizer, const std::string& text,
@@ -71,12 +108,12 @@ class PromptEncoder {
   /// The rendered pieces of example `index` (its demonstrations depend on the index).
   std::vector<prompt::Piece> render(const nlohmann::json& example, const prompt::Source& source,
                                     std::size_t index) const;
-  /// Token ids (special tokens included) of example `index`, truncated.
-  std::vector<std::int64_t> encode(const nlohmann::json& example, const prompt::Source& source,
-                                   std::size_t index) const;
+  /// Token ids (special tokens included) and soft positions of example `index`, truncated.
+  EncodedPrompt encode(const nlohmann::json& example, const prompt::Source& source,
+                       std::size_t index) const;
   /// The content-free input of contextual calibration: every field of the template set to
   /// `text` (prompt.content_free), demonstrations as for example 0.
-  std::vector<std::int64_t> encode_content_free(const std::string& text) const;
+  EncodedPrompt encode_content_free(const std::string& text) const;
 
  private:
   const tokenizer::Tokenizer& tokenizer_;

@@ -45,6 +45,7 @@ class Seq2SeqTask : public train::TrainableTask {
   const tokenizer::Tokenizer& tokenizer_;
   config::GenerateConfig generate_;
   std::unique_ptr<PromptEncoder> encoder_;
+  torch::Tensor soft_;  // the template's soft tokens; undefined without {soft} slots
   std::string target_field_;
   std::size_t max_length_;
   std::int64_t pad_id_;

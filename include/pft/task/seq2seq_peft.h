@@ -18,10 +18,14 @@ peft::ModelInfo t5_model_info(const model::T5Config& config, const std::string& 
                               const std::string& task_type = "SEQ_2_SEQ_LM");
 
 /// Teacher-forced logits [batch, dec_len, vocab]. `method` may be null; masks may be
-/// undefined. A method's virtual tokens extend the encoder mask with ones.
+/// undefined. The template's `soft_tokens` replace the input embeddings at `soft_positions`
+/// ([batch, soft]; both undefined without {soft} slots) before a method's virtual tokens are
+/// prepended, which extend the encoder mask with ones.
 torch::Tensor seq2seq_logits(model::T5& model, peft::PeftMethod* method,
                              const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                              const torch::Tensor& decoder_input_ids,
-                             const torch::Tensor& decoder_attention_mask);
+                             const torch::Tensor& decoder_attention_mask,
+                             const torch::Tensor& soft_tokens = {},
+                             const torch::Tensor& soft_positions = {});
 
 }  // namespace pft::task

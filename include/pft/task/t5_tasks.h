@@ -25,7 +25,14 @@ namespace pft::task {
 /// A T5 with a method's hooks, for generate::generate().
 class HookedT5 : public model::Seq2SeqLM {
  public:
-  HookedT5(model::T5 model, peft::PeftMethod* method) : model_(std::move(model)), method_(method) {}
+  /// `soft_tokens`/`soft_positions`: the template's soft tokens and where they go in the
+  /// input_ids that start() receives (both undefined without {soft} slots).
+  HookedT5(model::T5 model, peft::PeftMethod* method, torch::Tensor soft_tokens = {},
+           torch::Tensor soft_positions = {})
+      : model_(std::move(model)),
+        method_(method),
+        soft_tokens_(std::move(soft_tokens)),
+        soft_positions_(std::move(soft_positions)) {}
   std::unique_ptr<model::DecoderState> start(const torch::Tensor& input_ids,
                                              const torch::Tensor& attention_mask,
                                              std::int64_t copies) override;
@@ -36,6 +43,8 @@ class HookedT5 : public model::Seq2SeqLM {
  private:
   model::T5 model_;
   peft::PeftMethod* method_;
+  torch::Tensor soft_tokens_;
+  torch::Tensor soft_positions_;
 };
 
 /// Teacher-forced loss: mean cross entropy over the target tokens (labels -100 ignored).
@@ -45,16 +54,18 @@ torch::Tensor seq2seq_loss(const torch::Tensor& logits, const torch::Tensor& lab
 /// sequence log-likelihood that rank classification compares.
 torch::Tensor sequence_log_likelihood(const torch::Tensor& logits, const torch::Tensor& labels);
 
-/// The teacher-forced loss of a seq2seq_batch(): decoder inputs are the labels shifted right.
+/// The teacher-forced loss of a seq2seq_batch(): decoder inputs are the labels shifted right;
+/// `soft_tokens` go to the batch's soft_positions.
 torch::Tensor teacher_forced_loss(model::T5& model, peft::PeftMethod* method,
-                                  const train::Batch& batch);
+                                  const train::Batch& batch, const torch::Tensor& soft_tokens = {});
 
 /// Generates for a batch (generate::generate through HookedT5) and decodes each output
 /// without special tokens.
 std::vector<std::string> generate_texts(model::T5& model, peft::PeftMethod* method,
                                         const tokenizer::Tokenizer& tokenizer,
                                         const train::Batch& batch,
-                                        const config::GenerateConfig& options);
+                                        const config::GenerateConfig& options,
+                                        const torch::Tensor& soft_tokens = {});
 
 /// Target ids: the tokens of `text` and EOS, at most `max_length` (EOS kept).
 std::vector<std::int64_t> target_ids(const tokenizer::Tokenizer& tokenizer, const std::string& text,
@@ -64,11 +75,13 @@ std::vector<std::int64_t> target_ids(const tokenizer::Tokenizer& tokenizer, cons
 struct Seq2SeqExample {
   std::vector<std::int64_t> ids;
   std::vector<std::int64_t> target;  // target tokens + EOS (may be empty: unlabelled)
+  std::vector<std::int64_t> soft_positions;  // where the template's soft tokens go in ids
   std::int64_t label = -1;           // text_to_text: the class index
   std::string reference;             // seq2seq: the reference text
 };
 
-/// input_ids, attention_mask and labels (targets padded with -100) of a batch.
+/// input_ids, attention_mask, labels (targets padded with -100) and, with {soft} slots,
+/// soft_positions of a batch.
 train::Batch seq2seq_batch(const std::vector<Seq2SeqExample>& data,
                            const std::vector<std::size_t>& indices, std::int64_t pad_id,
                            const torch::Device& device);

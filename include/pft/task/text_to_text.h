@@ -72,6 +72,7 @@ class TextToTextTask : public train::TrainableTask {
   prompt::Verbalizer verbalizer_;
   RankCandidates candidates_;
   std::unique_ptr<PromptEncoder> encoder_;
+  torch::Tensor soft_;  // the template's soft tokens; undefined without {soft} slots
   std::string label_field_;
   std::size_t max_length_;
   std::int64_t pad_id_;
