@@ -1,6 +1,7 @@
 #include <iostream>
 #include <memory>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "cli/commands.h"
@@ -61,10 +62,16 @@ void setup_train(Program& program) {
       const std::string run_dir = config.train.output_dir;
       // Launched by torchrun: join the process group first; rank 0 alone writes files.
       std::unique_ptr<train::Distributed> distributed;
+      auto device = resolve_device(program.common.device);
       if (const auto env = train::DistributedEnv::from_environment()) {
+        // One GPU per rank: --device cuda (or auto) means the local rank's GPU.
+        if (device.is_cuda() && program.common.device.find(':') == std::string::npos) {
+          device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(
+                                                   env->local_rank % std::max<std::size_t>(torch::cuda::device_count(), 1)));
+        }
         distributed = std::make_unique<train::Distributed>(
             *env, config.train.distributed_backend,
-            std::chrono::seconds(config.train.distributed_timeout));
+            std::chrono::seconds(config.train.distributed_timeout), device);
       }
       const bool main_rank = !distributed || distributed->is_main();
       fs::create_directories(run_dir);
@@ -73,7 +80,6 @@ void setup_train(Program& program) {
         write_file_atomic((fs::path(run_dir) / "config.resolved.json").string(),
                           config::to_json(config).dump(2) + "\n");
       }
-      const auto device = resolve_device(program.common.device);
       auto run = task::build_run(config, device, /*training=*/true);
       train::Trainer trainer(*run.task, run.adapted, config.train, device, run_dir);
       trainer.set_distributed(distributed.get());

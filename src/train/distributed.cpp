@@ -8,6 +8,9 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
+#if defined(PFT_WITH_NCCL)
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include "pft/util/error.h"
 #include "pft/util/log.h"
@@ -61,18 +64,42 @@ std::optional<DistributedEnv> DistributedEnv::from_environment() {
 class ProcessGroup {
  public:
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> gloo;
+  c10::intrusive_ptr<c10d::Backend> backend;  // Gloo or NCCL
+  std::string name = "gloo";
+  torch::Device device = torch::kCPU;  // where collective buffers live (NCCL: the rank's GPU)
 };
 
 bool distributed_available() { return true; }
 
+bool nccl_available() {
+#if defined(PFT_WITH_NCCL)
+  return true;
+#else
+  return false;
+#endif
+}
+
 Distributed::Distributed(const DistributedEnv& e, const std::string& backend,
-                         std::chrono::seconds timeout)
+                         std::chrono::seconds timeout, const torch::Device& device)
     : env_(e), timeout_(timeout), group_(std::make_unique<ProcessGroup>()) {
-  if (backend != "gloo" && backend != "auto") {
-    throw Error(ErrorKind::Config, "train.distributed_backend: '" + backend +
-                                       "' is not available in this build (available: gloo, auto)");
+  // auto: NCCL for CUDA devices, Gloo for the CPU (as torch.distributed's default).
+  const std::string name = backend == "auto" ? (device.is_cuda() ? "nccl" : "gloo") : backend;
+  if (name == "nccl" && !nccl_available()) {
+    throw Error(ErrorKind::Config,
+                "train.distributed_backend: nccl is not available in this build (it needs a "
+                "CUDA build of LibTorch and nccl.h at build time); use gloo");
   }
+  if (name == "nccl" && !device.is_cuda()) {
+    throw Error(ErrorKind::Config,
+                "train.distributed_backend: nccl needs a CUDA device (--device cuda); on the CPU "
+                "use gloo or auto");
+  }
+  if (name != "gloo" && name != "nccl") {
+    throw Error(ErrorKind::Config, "train.distributed_backend: '" + backend +
+                                       "' is not a backend (expected auto, gloo or nccl)");
+  }
+  group_->name = name;
+  group_->device = name == "nccl" ? device : torch::Device(torch::kCPU);
   c10d::TCPStoreOptions so;
   so.port = static_cast<std::uint16_t>(e.master_port);
   so.isServer = e.rank == 0 && !e.agent_store;
@@ -81,17 +108,26 @@ Distributed::Distributed(const DistributedEnv& e, const std::string& backend,
   so.timeout = timeout;
   try {
     group_->store = c10::make_intrusive<c10d::TCPStore>(e.master_addr, so);
-    auto options = c10d::ProcessGroupGloo::Options::create();
-    options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
-    options->timeout = timeout;
-    group_->gloo =
-        c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, e.rank, e.world_size, options);
+    if (name == "nccl") {
+#if defined(PFT_WITH_NCCL)
+      auto options = c10d::ProcessGroupNCCL::Options::create();
+      options->timeout = timeout;
+      group_->backend = c10::make_intrusive<c10d::ProcessGroupNCCL>(group_->store, e.rank,
+                                                                 e.world_size, options);
+#endif
+    } else {
+      auto options = c10d::ProcessGroupGloo::Options::create();
+      options->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+      options->timeout = timeout;
+      group_->backend = c10::make_intrusive<c10d::ProcessGroupGloo>(group_->store, e.rank,
+                                                                 e.world_size, options);
+    }
   } catch (const std::exception& ex) {
     throw Error(ErrorKind::Runtime, "rank " + std::to_string(e.rank) +
                                         ": could not join the process group at " + e.master_addr +
                                         ":" + std::to_string(e.master_port) + ": " + ex.what());
   }
-  log::info("rank {} of {} joined the process group (gloo, {}:{})", e.rank, e.world_size,
+  log::info("rank {} of {} joined the process group ({}, {}:{})", e.rank, e.world_size, name,
             e.master_addr, e.master_port);
 }
 
@@ -107,11 +143,11 @@ std::int64_t Distributed::all_reduce_sum(const std::vector<torch::Tensor>& tenso
     if (bucket.empty()) return;
     std::vector<torch::Tensor> flat{torch::cat([&] {
       std::vector<torch::Tensor> parts;
-      for (const auto& t : bucket) parts.push_back(t.reshape(-1).to(torch::kFloat));
+      for (const auto& t : bucket) parts.push_back(t.reshape(-1).to(group_->device, torch::kFloat));
       return parts;
     }())};
     try {
-      group_->gloo->allreduce(flat)->wait(timeout_);
+      group_->backend->allreduce(flat)->wait(timeout_);
     } catch (const std::exception& ex) {
       throw Error(
           ErrorKind::Runtime,
@@ -142,9 +178,9 @@ void Distributed::broadcast(const std::vector<torch::Tensor>& tensors) {
   torch::NoGradGuard no_grad;
   for (const auto& t : tensors) {
     if (!t.defined()) continue;
-    std::vector<torch::Tensor> one{t.detach().contiguous()};
+    std::vector<torch::Tensor> one{t.detach().to(group_->device).contiguous()};
     try {
-      group_->gloo->broadcast(one)->wait(timeout_);
+      group_->backend->broadcast(one)->wait(timeout_);
     } catch (const std::exception& ex) {
       throw Error(ErrorKind::Runtime,
                   "rank " + std::to_string(env_.rank) + ": broadcast failed: " + ex.what());
@@ -161,7 +197,7 @@ std::vector<std::string> Distributed::all_gather(const std::string& mine) {
     for (std::size_t r = 0; r < world; ++r) out[0].push_back(torch::empty_like(input));
     std::vector<torch::Tensor> in{input};
     try {
-      group_->gloo->allgather(out, in)->wait(timeout_);
+      group_->backend->allgather(out, in)->wait(timeout_);
     } catch (const std::exception& ex) {
       throw Error(ErrorKind::Runtime, "rank " + std::to_string(env_.rank) + ": all-gather of " +
                                           what + " failed (another rank died or timed out): " +
@@ -170,12 +206,17 @@ std::vector<std::string> Distributed::all_gather(const std::string& mine) {
     return out[0];
   };
   // Sizes first, then every rank's bytes padded to the longest.
-  const auto sizes = gather(torch::tensor({static_cast<std::int64_t>(mine.size())}), "sizes");
+  const auto on = group_->device;
+  auto sizes = gather(torch::tensor({static_cast<std::int64_t>(mine.size())}).to(on), "sizes");
   std::int64_t longest = 1;
-  for (const auto& t : sizes) longest = std::max(longest, t.item<std::int64_t>());
+  for (auto& t : sizes) {
+    t = t.cpu();
+    longest = std::max(longest, t.item<std::int64_t>());
+  }
   auto buffer = torch::zeros({longest}, torch::kUInt8);
   std::memcpy(buffer.data_ptr<std::uint8_t>(), mine.data(), mine.size());
-  const auto parts = gather(buffer, "evaluation results");
+  auto parts = gather(buffer.to(on), "evaluation results");
+  for (auto& t : parts) t = t.cpu();
   std::vector<std::string> result;
   for (std::size_t r = 0; r < world; ++r) {
     const auto* data = reinterpret_cast<const char*>(parts[r].data_ptr<std::uint8_t>());
@@ -186,7 +227,7 @@ std::vector<std::string> Distributed::all_gather(const std::string& mine) {
 
 void Distributed::barrier() {
   try {
-    group_->gloo->barrier()->wait(timeout_);
+    group_->backend->barrier()->wait(timeout_);
   } catch (const std::exception& ex) {
     throw Error(ErrorKind::Runtime,
                 "rank " + std::to_string(env_.rank) + ": barrier failed: " + ex.what());
@@ -199,7 +240,10 @@ class ProcessGroup {};
 
 bool distributed_available() { return false; }
 
-Distributed::Distributed(const DistributedEnv& e, const std::string&, std::chrono::seconds)
+bool nccl_available() { return false; }
+
+Distributed::Distributed(const DistributedEnv& e, const std::string&, std::chrono::seconds,
+                         const torch::Device&)
     : env_(e) {
   throw Error(ErrorKind::Config,
               "WORLD_SIZE=" + std::to_string(e.world_size) +

@@ -192,3 +192,14 @@ TEST_F(Distributed, ARankThatDiesEndsTheOtherWithAnError) {
   EXPECT_NE(WEXITSTATUS(status), 0);
   EXPECT_LE(seconds, 12.0);
 }
+
+TEST_F(Distributed, NcclOnTheCpuIsAConfigErrorNamingTheKey) {
+  // Checked before any rendezvous: the process exits at once, naming the key.
+  std::vector<std::string> args{"env", "WORLD_SIZE=2", "RANK=0", "LOCAL_RANK=0",
+                                "MASTER_ADDR=127.0.0.1", "MASTER_PORT=1", PFT_BINARY};
+  for (const auto& a : train_args("nccl-cpu")) args.push_back(a);
+  for (const char* a : {"--device", "cpu", "--set", "train.distributed_backend=nccl"}) args.push_back(a);
+  const auto r = pft::test::run_process(args);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("train.distributed_backend: nccl"), std::string::npos) << r.err;
+}

@@ -341,8 +341,9 @@ struct TrainConfig {
       "them: less memory for about one more forward pass (BERT).",
       rules::none());
     v("distributed_backend", distributed_backend,
-      "c10d backend when launched by torchrun (WORLD_SIZE > 1): gloo (CPU); auto picks gloo.",
-      rules::one_of({"auto", "gloo"}));
+      "c10d backend when launched by torchrun (WORLD_SIZE > 1): gloo (CPU tensors) or nccl "
+      "(CUDA, in builds against a CUDA LibTorch); auto picks nccl for --device cuda, else gloo.",
+      rules::one_of({"auto", "gloo", "nccl"}));
     v("distributed_timeout", distributed_timeout,
       "Seconds a rank waits for the others (rendezvous, all-reduce) before failing, so that a "
       "dead rank ends the job.",

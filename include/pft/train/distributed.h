@@ -37,9 +37,11 @@ class ProcessGroup;
 class Distributed {
  public:
   /// Joins the group (blocks until every rank has arrived or `timeout` passes). `backend`:
-  /// "gloo" (or "auto"). Collectives that wait longer than `timeout` fail with a
+  /// "gloo", "nccl" (CUDA) or "auto". Collectives that wait longer than `timeout` fail with a
   /// pft::Error (Runtime) naming the rank and operation, so a dead rank ends the job.
-  Distributed(const DistributedEnv& env, const std::string& backend, std::chrono::seconds timeout);
+  /// `device`: where the model lives; `auto` picks NCCL for a CUDA device, Gloo otherwise.
+  Distributed(const DistributedEnv& env, const std::string& backend, std::chrono::seconds timeout,
+              const torch::Device& device);
   ~Distributed();
   Distributed(const Distributed&) = delete;
   Distributed& operator=(const Distributed&) = delete;
@@ -67,5 +69,7 @@ class Distributed {
 
 /// True when this build was compiled with c10d's Gloo backend.
 bool distributed_available();
+/// True when this build also has c10d's NCCL backend (a CUDA LibTorch and nccl.h at build time).
+bool nccl_available();
 
 }  // namespace pft::train
