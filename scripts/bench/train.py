@@ -116,7 +116,12 @@ def main():
     parser.add_argument("--models", default="minilm,bert-base")
     parser.add_argument("--methods", default="lora,prefix_tuning,prompt_tuning,adapter,full")
     parser.add_argument("--precisions", default="fp32",
-                        help="comma-separated: fp32, bf16 (the same dtype on both sides)")
+                        help="comma-separated: fp32, bf16 (the same dtype on both sides), or "
+                             "default (each side's default: pft's train.precision auto, the "
+                             "reference's fp32)")
+    parser.add_argument("--default-methods", default="",
+                        help="comma-separated methods also run with each side's default "
+                             "precision (as --precisions default), e.g. lora")
     parser.add_argument("--steps", default="minilm=13,bert-base=8",
                         help="steps per run per model (3 of them warm-up)")
     parser.add_argument("--batch-size", type=int, default=16)
@@ -158,7 +163,7 @@ def main():
             "peft": dict(METHODS.get(method, {"method": "none"})),
             "train": {"output_dir": run_dir, "lr": 1e-4, "batch_size": args.batch_size,
                       "max_steps": n_steps, "lr_scheduler": "constant", "max_grad_norm": 1.0,
-                      "precision": precision},
+                      "precision": "auto" if precision == "default" else precision},
             "eval": {"batch_size": 32},
         }
         path = os.path.join(args.work, f"{model}-{method}-{precision}.json")
@@ -178,14 +183,15 @@ def main():
             s = json.load(f)
         return {"steps_per_second": s["steady_steps_per_second"],
                 "startup": s["seconds_to_first_step"], "rss": s["peak_rss_bytes"],
-                "trainable": s["trainable_parameters"]}
+                "trainable": s["trainable_parameters"], "precision": s["precision"]}
 
     def run_ref_train(model, method, precision):
         n = int(steps.get(model, 13))
         proc = run_json([args.python, os.path.join(HERE, "train_reference.py"), "--model",
                          models[model], "--data", texts, "--method", method, "--steps", str(n),
                          "--batch-size", str(args.batch_size), "--seq-len", str(args.seq_len),
-                         "--threads", str(args.threads), "--precision", precision],
+                         "--threads", str(args.threads),
+                         "--precision", "fp32" if precision == "default" else precision],
                         "reference")
         s = json.loads(proc.stdout.strip().splitlines()[-1])
         return {"steps_per_second": s["steady_steps_per_second"],
@@ -204,12 +210,15 @@ def main():
                          models[model], "--data", texts, "--method", "eval",
                          "--examples", str(args.eval_examples), "--batch-size", "32",
                          "--seq-len", str(args.seq_len), "--threads", str(args.threads),
-                         "--precision", precision], "reference eval")
+                         "--precision", "fp32" if precision == "default" else precision],
+                        "reference eval")
         s = json.loads(proc.stdout.strip().splitlines()[-1])
         return {"examples_per_second": s["examples_per_second"]}
 
     cases = [(m, meth, p) for m in models for p in args.precisions.split(",")
              for meth in args.methods.split(",") if meth]
+    cases += [(m, meth, "default") for m in models for meth in args.default_methods.split(",")
+              if meth and (m, meth, "default") not in cases]
     if not args.no_eval:
         cases += [(m, "eval", p) for m in models for p in args.precisions.split(",")]
     results = {f"{m}/{meth}/{p}": {"pft": [], "ref": []} for m, meth, p in cases}
@@ -251,9 +260,10 @@ def main():
         key = f"{m}/{meth}/{p}"
         ps, rs = med(key, "pft", "steps_per_second"), med(key, "ref", "steps_per_second")
         gflops = step_flops(models[m], meth, args.batch_size, args.seq_len, 20) * ps / 1e9
-        share = gflops / gemm[p]
+        share = gflops / gemm[results[key]["pft"][0]["precision"]]
         tp = {w: results[key][w][0]["trainable"] for w in ("pft", "ref")}
-        print(f"| {m} | {meth} | {p} | {ps * tokens_per_step:.0f} | {rs * tokens_per_step:.0f} | "
+        dtype = p if p != "default" else f"default (pft {results[key]['pft'][0]['precision']}, reference fp32)"
+        print(f"| {m} | {meth} | {dtype} | {ps * tokens_per_step:.0f} | {rs * tokens_per_step:.0f} | "
               f"{ps / rs:.2f} | {gflops:.1f} ({share:.0%}) | "
               f"{med(key, 'pft', 'startup'):.2f} / {med(key, 'ref', 'startup'):.2f} | "
               f"{med(key, 'pft', 'rss') / 2**20:.0f} / {med(key, 'ref', 'rss') / 2**20:.0f} | "
