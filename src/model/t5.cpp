@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "pft/io/checkpoint.h"
+#include "pft/model/checkpointing.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
 
@@ -471,6 +472,22 @@ void T5StackImpl::reset() {
                                      T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
 }
 
+torch::Tensor T5StackImpl::encoder_block(std::size_t i, const torch::Tensor& input,
+                                         const LayerPrefix* prefix, const torch::Tensor& bias) {
+  const auto batch = input.size(0);
+  auto& layer = blocks[i]->self_attention;
+  const auto normed = layer->layer_norm(input);
+  auto kv = layer->SelfAttention->project_kv(normed);
+  if (prefix != nullptr) {
+    kv.key = torch::cat({expand_rows(prefix->key, batch).to(kv.key.dtype()), kv.key}, 2);
+    kv.value = torch::cat({expand_rows(prefix->value, batch).to(kv.value.dtype()), kv.value}, 2);
+  }
+  const auto attended = layer->SelfAttention->attend(normed, kv, bias);
+  const auto hidden =
+      clamp_half(input + torch::dropout(attended, config_.dropout_rate, is_training()));
+  return clamp_half(blocks[i]->feed_forward(hidden));
+}
+
 torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
                                   const torch::Tensor& attention_mask,
                                   const LayerPrefixes* prefixes) {
@@ -496,24 +513,72 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
   // Layers without a prefix see the tokens' columns only.
   const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
 
+  const bool recompute =
+      gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
   auto hidden = torch::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
-    auto& layer = blocks[i]->self_attention;
-    const auto normed = layer->layer_norm(hidden);
-    auto kv = layer->SelfAttention->project_kv(normed);
-    bool with_prefix = false;
-    if (prefixes != nullptr && prefixes->layers[i].key.defined()) {
-      const auto& p = prefixes->layers[i];
-      kv.key = torch::cat({expand_rows(p.key, batch).to(kv.key.dtype()), kv.key}, 2);
-      kv.value = torch::cat({expand_rows(p.value, batch).to(kv.value.dtype()), kv.value}, 2);
-      with_prefix = true;
+    const LayerPrefix* p =
+        prefixes != nullptr && prefixes->layers[i].key.defined() ? &prefixes->layers[i] : nullptr;
+    const auto& layer_bias = p != nullptr ? bias : token_bias;
+    if (!recompute) {
+      hidden = encoder_block(i, hidden, p, layer_bias);
+      continue;
     }
-    const auto attended = layer->SelfAttention->attend(normed, kv, with_prefix ? bias : token_bias);
-    hidden = clamp_half(hidden + torch::dropout(attended, config_.dropout_rate, is_training()));
-    hidden = clamp_half(blocks[i]->feed_forward(hidden));
+    // The bias (relative_attention_bias trains under full fine-tuning) and the prefixes are
+    // inputs of the checkpointed block, so their gradients leave it.
+    std::vector<torch::Tensor> inputs{hidden, layer_bias};
+    if (p != nullptr) inputs.insert(inputs.end(), {p->key, p->value});
+    hidden = checkpoint(
+        [this, i](const std::vector<torch::Tensor>& x) {
+          LayerPrefix lp;
+          if (x.size() > 2) lp = LayerPrefix{x[2], x[3]};
+          return encoder_block(i, x[0], x.size() > 2 ? &lp : nullptr, x[1]);
+        },
+        inputs);
   }
   hidden = final_layer_norm(hidden);
   return torch::dropout(hidden, config_.dropout_rate, is_training());
+}
+
+KeyValue T5StackImpl::cross_kv(std::size_t i, const torch::Tensor& encoder_hidden,
+                               const LayerPrefix* prefix) {
+  auto cross = blocks[i]->cross_attention->EncDecAttention->project_kv(encoder_hidden);
+  if (prefix != nullptr) {
+    const auto sources = encoder_hidden.size(0);
+    cross.key = torch::cat({expand_rows(prefix->key, sources).to(cross.key.dtype()), cross.key}, 2);
+    cross.value =
+        torch::cat({expand_rows(prefix->value, sources).to(cross.value.dtype()), cross.value}, 2);
+  }
+  return cross;
+}
+
+torch::Tensor T5StackImpl::cross_mask(const torch::Tensor& encoder_mask, std::int64_t cross_prefix,
+                                      const torch::Tensor& encoder_hidden) {
+  if (!encoder_mask.defined()) return {};
+  const auto sources = encoder_hidden.size(0);
+  auto mask = encoder_mask.to(encoder_hidden.device()).to(torch::kBool);
+  if (cross_prefix > 0) {
+    mask = torch::cat({torch::ones({sources, cross_prefix}, mask.options()), mask}, 1);
+  }
+  // Without padding transformers passes no mask at all; adding zeros would change nothing.
+  if (mask.all().item<bool>()) return {};
+  return torch::where(
+      mask.view({sources, 1, 1, mask.size(1)}), torch::zeros({}, encoder_hidden.options()),
+      torch::scalar_tensor(min_value(encoder_hidden.scalar_type()), encoder_hidden.options()));
+}
+
+// Checks that every layer has a cross-attention prefix when any has; returns the length.
+static std::int64_t checked_cross_prefix(const LayerPrefixes* cross_prefixes, const T5Config& config,
+                                  std::size_t layers, std::int64_t sources) {
+  const auto length = prefix_length(cross_prefixes, config, layers, sources, "cross-attention");
+  if (length == 0) return 0;
+  for (std::size_t i = 0; i < layers; ++i) {
+    if (!cross_prefixes->layers[i].key.defined()) {
+      throw Error(ErrorKind::Input, "T5 cross-attention prefixes: layer " + std::to_string(i) +
+                                        " has none; give every layer a prefix or none");
+    }
+  }
+  return length;
 }
 
 T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
@@ -524,27 +589,15 @@ T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
   TORCH_CHECK(copies >= 1, "T5Stack::start_cache: copies must be >= 1, got ", copies);
   const auto sources = encoder_hidden.size(0);
   const auto rows = sources * copies;
-  const auto source = encoder_hidden.size(1);
   T5DecoderCache cache;
   cache.copies = copies;
   cache.prefix_length = prefix_length(prefixes, config_, blocks.size(), rows, "decoder");
-  const auto cross_prefix =
-      prefix_length(cross_prefixes, config_, blocks.size(), sources, "cross-attention");
+  const auto cross_prefix = checked_cross_prefix(cross_prefixes, config_, blocks.size(), sources);
   const auto empty = torch::empty({rows, config_.num_heads, 0, config_.d_kv},
                                   encoder_hidden.options());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
-    auto cross = blocks[i]->cross_attention->EncDecAttention->project_kv(encoder_hidden);
-    if (cross_prefix > 0) {
-      const auto& p = cross_prefixes->layers[i];
-      if (!p.key.defined()) {
-        throw Error(ErrorKind::Input, "T5 cross-attention prefixes: layer " + std::to_string(i) +
-                                          " has none; give every layer a prefix or none");
-      }
-      cross.key = torch::cat({expand_rows(p.key, sources).to(cross.key.dtype()), cross.key}, 2);
-      cross.value =
-          torch::cat({expand_rows(p.value, sources).to(cross.value.dtype()), cross.value}, 2);
-    }
-    cache.cross.push_back(std::move(cross));
+    cache.cross.push_back(
+        cross_kv(i, encoder_hidden, cross_prefix > 0 ? &cross_prefixes->layers[i] : nullptr));
     if (prefixes != nullptr && prefixes->layers[i].key.defined()) {
       const auto& p = prefixes->layers[i];
       cache.self.push_back({expand_rows(p.key, rows).to(encoder_hidden.dtype()).contiguous(),
@@ -553,19 +606,60 @@ T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
       cache.self.push_back({empty, empty});
     }
   }
-  if (encoder_mask.defined()) {
-    auto mask = encoder_mask.to(encoder_hidden.device()).to(torch::kBool);
-    if (cross_prefix > 0) {
-      mask = torch::cat({torch::ones({sources, cross_prefix}, mask.options()), mask}, 1);
-    }
-    // Without padding transformers passes no mask at all; adding zeros would change nothing.
-    if (!mask.all().item<bool>()) {
-      cache.cross_mask = torch::where(
-          mask.view({sources, 1, 1, cross_prefix + source}), torch::zeros({}, encoder_hidden.options()),
-          torch::scalar_tensor(min_value(encoder_hidden.scalar_type()), encoder_hidden.options()));
-    }
-  }
+  cache.cross_mask = cross_mask(encoder_mask, cross_prefix, encoder_hidden);
   return cache;
+}
+
+torch::Tensor T5StackImpl::decoder_bias(std::int64_t rows, std::int64_t length,
+                                        std::int64_t prefix, std::int64_t past,
+                                        const torch::Tensor& attention_mask,
+                                        const torch::Tensor& like) {
+  const auto keys = past + length;
+  const auto device = like.device();
+  // The bias of the new queries only: positions past.., keys 0..keys-1.
+  auto bias = blocks[0]->self_attention->SelfAttention->compute_bias(length, keys, past, device)
+                  .to(like.scalar_type());
+  if (length == 1 && !attention_mask.defined()) return bias;
+  const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
+  auto mask = (torch::arange(keys, options).unsqueeze(0) <=
+               torch::arange(length, options).unsqueeze(1) + past)
+                  .view({1, 1, length, keys});
+  if (attention_mask.defined()) {
+    TORCH_CHECK(attention_mask.size(0) == rows && attention_mask.size(1) == keys - prefix,
+                "T5 decoder attention_mask: expected [", rows, ", ", keys - prefix, "], got ",
+                attention_mask.sizes());
+    auto padding = attention_mask.to(device).to(torch::kBool);
+    if (prefix > 0) {
+      padding = torch::cat({torch::ones({rows, prefix}, padding.options()), padding}, 1);
+    }
+    mask = mask & padding.view({rows, 1, 1, keys});
+  }
+  return torch::where(mask, bias,
+                      torch::scalar_tensor(min_value(bias.scalar_type()), bias.options()))
+      .contiguous();
+}
+
+torch::Tensor T5StackImpl::decoder_block(std::size_t i, const torch::Tensor& input,
+                                         KeyValue& self_kv, const torch::Tensor& self_bias,
+                                         const KeyValue& cross, const torch::Tensor& cross_mask,
+                                         std::int64_t copies) {
+  const auto rows = input.size(0);
+  auto& self_layer = blocks[i]->self_attention;
+  const auto normed = self_layer->layer_norm(input);
+  const auto fresh = self_layer->SelfAttention->project_kv(normed);
+  self_kv.key = torch::cat({self_kv.key, fresh.key}, 2);
+  self_kv.value = torch::cat({self_kv.value, fresh.value}, 2);
+  const auto attended = self_layer->SelfAttention->attend(normed, self_kv, self_bias);
+  auto hidden = clamp_half(input + torch::dropout(attended, config_.dropout_rate, is_training()));
+
+  auto& cross_layer = blocks[i]->cross_attention;
+  auto cross_normed = cross_layer->layer_norm(hidden);
+  // A group of copies (beams) attends to its source's keys/values as one longer query.
+  if (copies > 1) cross_normed = cross_normed.reshape({rows / copies, -1, hidden.size(2)});
+  const auto crossed = cross_layer->EncDecAttention->attend(cross_normed, cross, cross_mask)
+                           .reshape(hidden.sizes());
+  hidden = clamp_half(hidden + torch::dropout(crossed, config_.dropout_rate, is_training()));
+  return clamp_half(blocks[i]->feed_forward(hidden));
 }
 
 torch::Tensor T5StackImpl::decode(const torch::Tensor& inputs_embeds,
@@ -576,57 +670,76 @@ torch::Tensor T5StackImpl::decode(const torch::Tensor& inputs_embeds,
   const auto length = inputs_embeds.size(1);
   const auto prefix = cache.prefix_length;
   const auto past = prefix + cache.tokens;  // positions before the first new token
-  const auto keys = past + length;
-  const auto device = inputs_embeds.device();
-
-  // The bias of the new queries only: positions past.., keys 0..keys-1.
-  auto bias = blocks[0]->self_attention->SelfAttention->compute_bias(length, keys, past, device)
-                  .to(inputs_embeds.scalar_type());
-  if (length > 1 || attention_mask.defined()) {
-    const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
-    auto mask = (torch::arange(keys, options).unsqueeze(0) <=
-                 torch::arange(length, options).unsqueeze(1) + past)
-                    .view({1, 1, length, keys});
-    if (attention_mask.defined()) {
-      TORCH_CHECK(attention_mask.size(0) == rows && attention_mask.size(1) == cache.tokens + length,
-                  "T5 decoder attention_mask: expected [", rows, ", ", cache.tokens + length,
-                  "], got ", attention_mask.sizes());
-      auto padding = attention_mask.to(device).to(torch::kBool);
-      if (prefix > 0) {
-        padding = torch::cat({torch::ones({rows, prefix}, padding.options()), padding}, 1);
-      }
-      mask = mask & padding.view({rows, 1, 1, keys});
-    }
-    bias = torch::where(mask, bias,
-                        torch::scalar_tensor(min_value(bias.scalar_type()), bias.options()))
-               .contiguous();
-  }
+  const auto bias = decoder_bias(rows, length, prefix, past, attention_mask, inputs_embeds);
   const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
 
   auto hidden = torch::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
-    auto& self_layer = blocks[i]->self_attention;
-    const auto normed = self_layer->layer_norm(hidden);
-    const auto fresh = self_layer->SelfAttention->project_kv(normed);
     auto& kv = cache.self[i];
     const bool with_prefix = kv.key.size(2) == prefix + cache.tokens && prefix > 0;
-    kv.key = torch::cat({kv.key, fresh.key}, 2);
-    kv.value = torch::cat({kv.value, fresh.value}, 2);
-    const auto attended =
-        self_layer->SelfAttention->attend(normed, kv, with_prefix ? bias : token_bias);
-    hidden = clamp_half(hidden + torch::dropout(attended, config_.dropout_rate, is_training()));
-
-    auto& cross_layer = blocks[i]->cross_attention;
-    auto cross_normed = cross_layer->layer_norm(hidden);
-    // A group of copies (beams) attends to its source's keys/values as one longer query.
-    if (cache.copies > 1) cross_normed = cross_normed.reshape({rows / cache.copies, -1, hidden.size(2)});
-    const auto crossed =
-        cross_layer->EncDecAttention->attend(cross_normed, cache.cross[i], cache.cross_mask)
-            .reshape(hidden.sizes());
-    hidden = clamp_half(hidden + torch::dropout(crossed, config_.dropout_rate, is_training()));
-    hidden = clamp_half(blocks[i]->feed_forward(hidden));
+    hidden = decoder_block(i, hidden, kv, with_prefix ? bias : token_bias, cache.cross[i],
+                           cache.cross_mask, cache.copies);
   }
   cache.tokens += length;
+  hidden = final_layer_norm(hidden);
+  return torch::dropout(hidden, config_.dropout_rate, is_training());
+}
+
+torch::Tensor T5StackImpl::decode_all(const torch::Tensor& inputs_embeds,
+                                      const torch::Tensor& attention_mask,
+                                      const torch::Tensor& encoder_hidden,
+                                      const torch::Tensor& encoder_mask,
+                                      const LayerPrefixes* prefixes,
+                                      const LayerPrefixes* cross_prefixes) {
+  TORCH_CHECK(is_decoder_, "T5Stack::decode_all called on the encoder");
+  const auto rows = inputs_embeds.size(0);
+  const auto length = inputs_embeds.size(1);
+  const auto prefix = prefix_length(prefixes, config_, blocks.size(), rows, "decoder");
+  const auto cross_prefix =
+      checked_cross_prefix(cross_prefixes, config_, blocks.size(), encoder_hidden.size(0));
+  const auto bias = decoder_bias(rows, length, prefix, prefix, attention_mask, inputs_embeds);
+  const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
+  const auto mask = cross_mask(encoder_mask, cross_prefix, encoder_hidden);
+  const auto empty =
+      torch::empty({rows, config_.num_heads, 0, config_.d_kv}, inputs_embeds.options());
+
+  // Block i from its inputs: [hidden, self bias, encoder output, (self prefix key, value),
+  // (cross prefix key, value)].
+  const auto run_block = [this, rows, mask, empty](std::size_t i, bool self_prefix,
+                                                   bool cross_prefixed,
+                                                   const std::vector<torch::Tensor>& x) {
+    std::size_t next = 3;
+    KeyValue self_kv{empty, empty};
+    if (self_prefix) {
+      self_kv = {expand_rows(x[next], rows).to(x[0].dtype()).contiguous(),
+                 expand_rows(x[next + 1], rows).to(x[0].dtype()).contiguous()};
+      next += 2;
+    }
+    LayerPrefix cp;
+    if (cross_prefixed) cp = LayerPrefix{x[next], x[next + 1]};
+    const auto cross = cross_kv(i, x[2], cross_prefixed ? &cp : nullptr);
+    return decoder_block(i, x[0], self_kv, x[1], cross, mask, 1);
+  };
+  const bool recompute =
+      gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
+  auto hidden = torch::dropout(inputs_embeds, config_.dropout_rate, is_training());
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    const bool self_prefix = prefixes != nullptr && prefixes->layers[i].key.defined() && prefix > 0;
+    std::vector<torch::Tensor> inputs{hidden, self_prefix ? bias : token_bias, encoder_hidden};
+    if (self_prefix) inputs.insert(inputs.end(), {prefixes->layers[i].key, prefixes->layers[i].value});
+    if (cross_prefix > 0)
+      inputs.insert(inputs.end(), {cross_prefixes->layers[i].key, cross_prefixes->layers[i].value});
+    const bool cross_prefixed = cross_prefix > 0;
+    if (recompute) {
+      hidden = checkpoint(
+          [run_block, i, self_prefix, cross_prefixed](const std::vector<torch::Tensor>& x) {
+            return run_block(i, self_prefix, cross_prefixed, x);
+          },
+          inputs);
+    } else {
+      hidden = run_block(i, self_prefix, cross_prefixed, inputs);
+    }
+  }
   hidden = final_layer_norm(hidden);
   return torch::dropout(hidden, config_.dropout_rate, is_training());
 }
@@ -671,9 +784,9 @@ T5Output T5Impl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor
                          const LayerPrefixes* cross_prefixes) {
   T5Output out;
   out.encoder_hidden = encode(inputs_embeds, attention_mask, encoder_prefixes);
-  auto cache = decoder->start_cache(out.encoder_hidden, attention_mask, decoder_prefixes, 1,
-                                    cross_prefixes);
-  out.decoder_hidden = decoder->decode(decoder_inputs_embeds, decoder_attention_mask, cache);
+  out.decoder_hidden = decoder->decode_all(decoder_inputs_embeds, decoder_attention_mask,
+                                           out.encoder_hidden, attention_mask, decoder_prefixes,
+                                           cross_prefixes);
   out.logits = lm_logits(out.decoder_hidden);
   return out;
 }

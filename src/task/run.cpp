@@ -156,10 +156,9 @@ Run build_run(const config::RunConfig& config, torch::Device device, bool traini
     method = method_for_eval(adapter_dir);
   }
   if (type == "t5") {
-    if (config.train.gradient_checkpointing) {
-      throw Error(ErrorKind::Config, "train.gradient_checkpointing: not available for T5 models yet (BERT only)");
-    }
     auto model = model::load_t5(config.model.path, device);
+    model->encoder->gradient_checkpointing = config.train.gradient_checkpointing;
+    model->decoder->gradient_checkpointing = config.train.gradient_checkpointing;
     log::info("model: {} (t5, {} + {} layers, d_model {})", config.model.path,
               model->config().num_layers, model->config().num_decoder_layers,
               model->config().d_model);

@@ -1,6 +1,6 @@
 // Gradient checkpointing: the same loss and the same gradients as without it (dropout on; a
-// frozen base with LoRA and key/value prefixes, and a fully trainable base), and the block
-// recomputed exactly once in the backward pass.
+// frozen base with LoRA and key/value prefixes, and a fully trainable base; BERT and T5), and
+// the block recomputed exactly once in the backward pass.
 
 #include <gtest/gtest.h>
 
@@ -9,6 +9,7 @@
 #include "pft/model/bert.h"
 #include "pft/model/bert_config.h"
 #include "pft/model/checkpointing.h"
+#include "pft/model/t5.h"
 #include "pft/peft/lora.h"
 
 using nlohmann::json;
@@ -66,6 +67,90 @@ Outcome step(pft::model::BertModel& model, bool checkpointing,
   return o;
 }
 
+pft::model::T5Config tiny_t5() {
+  return pft::model::T5Config::from_json(
+      json{{"model_type", "t5"}, {"vocab_size", 40}, {"d_model", 16}, {"d_kv", 4},
+           {"d_ff", 24}, {"num_layers", 2}, {"num_decoder_layers", 3}, {"num_heads", 4},
+           {"relative_attention_num_buckets", 8}, {"relative_attention_max_distance", 16},
+           {"feed_forward_proj", "gated-gelu"}, {"dropout_rate", 0.2}},
+      "tiny-t5/config.json");
+}
+
+// Key/value prefixes [rows, heads, 2, d_kv] for `layers` layers, trainable.
+pft::model::LayerPrefixes t5_prefixes(std::int64_t rows, int layers) {
+  pft::model::LayerPrefixes p;
+  for (int i = 0; i < layers; ++i) {
+    p.layers.push_back({torch::randn({rows, 4, 2, 4}, torch::requires_grad()),
+                        torch::randn({rows, 4, 2, 4}, torch::requires_grad())});
+  }
+  return p;
+}
+
+// One training-mode teacher-forced pass of a T5 with padding on both sides; with `prefixes`,
+// [encoder, decoder self-attention, cross-attention] prefixes.
+Outcome t5_step(pft::model::T5& model, bool checkpointing,
+                std::vector<pft::model::LayerPrefixes>* prefixes) {
+  model->encoder->gradient_checkpointing = checkpointing;
+  model->decoder->gradient_checkpointing = checkpointing;
+  model->train();
+  for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
+  if (prefixes != nullptr) {
+    for (auto& stack : *prefixes) {
+      for (auto& l : stack.layers) {
+        l.key.mutable_grad() = torch::Tensor();
+        l.value.mutable_grad() = torch::Tensor();
+      }
+    }
+  }
+  torch::manual_seed(12);
+  const auto ids = torch::randint(2, 40, {3, 6}, torch::kLong);
+  auto mask = torch::ones({3, 6}, torch::kLong);
+  mask[2][5] = 0;
+  mask[2][4] = 0;
+  const auto labels = torch::randint(2, 40, {3, 5}, torch::kLong);
+  auto decoder_mask = torch::ones({3, 5}, torch::kLong);
+  decoder_mask[0][4] = 0;
+  const auto* p = prefixes != nullptr ? prefixes->data() : nullptr;
+  const auto out = model->forward(model->embed(ids), mask, model->embed(model->shift_right(labels)),
+                                  decoder_mask, p ? &p[0] : nullptr, p ? &p[1] : nullptr,
+                                  p ? &p[2] : nullptr);
+  const auto loss = out.logits.pow(2).mean();
+  loss.backward();
+  Outcome o;
+  o.loss = loss.item<double>();
+  for (const auto& np : model->named_parameters()) {
+    if (np.value().grad().defined()) o.grads[np.key()] = np.value().grad().clone();
+  }
+  if (prefixes != nullptr) {
+    for (std::size_t s = 0; s < prefixes->size(); ++s) {
+      const auto& stack = (*prefixes)[s];
+      for (std::size_t i = 0; i < stack.layers.size(); ++i) {
+        const auto name = "prefix." + std::to_string(s) + "." + std::to_string(i);
+        o.grads[name + ".key"] = stack.layers[i].key.grad().clone();
+        o.grads[name + ".value"] = stack.layers[i].value.grad().clone();
+      }
+    }
+  }
+  return o;
+}
+
+// LoRA (r 2, dropout 0.1) on `targets` with random A and B, everything else frozen.
+std::unique_ptr<pft::peft::Lora> frozen_with_lora(torch::nn::Module& model,
+                                                  std::vector<std::string> targets) {
+  pft::peft::LoraOptions o;
+  o.r = 2;
+  o.dropout = 0.1;
+  o.targets.names = std::move(targets);
+  auto lora = std::make_unique<pft::peft::Lora>(model, o);
+  {
+    torch::NoGradGuard no_grad;
+    for (const auto& [name, t] : lora->parameters()) t.normal_(0, 0.1);  // B is zero at init
+  }
+  for (auto& p : model.named_parameters())
+    p.value().requires_grad_(p.key().find("lora_") != std::string::npos);
+  return lora;
+}
+
 void expect_same(const Outcome& a, const Outcome& b) {
   EXPECT_EQ(a.loss, b.loss);
   ASSERT_EQ(a.grads.size(), b.grads.size());
@@ -90,17 +175,7 @@ TEST(GradientCheckpointing, FullFineTuningGetsTheSameGradients) {
 TEST(GradientCheckpointing, FrozenBaseWithLoraAndPrefixesGetsTheSameGradients) {
   torch::manual_seed(2);
   pft::model::BertModel model(tiny(), /*add_pooling_layer=*/false);
-  pft::peft::LoraOptions o;
-  o.r = 2;
-  o.dropout = 0.1;
-  o.targets.names = {"query", "value"};
-  pft::peft::Lora lora(*model, o);
-  {
-    torch::NoGradGuard no_grad;
-    for (const auto& [name, t] : lora.parameters()) t.normal_(0, 0.1);  // B is zero at init
-  }
-  for (auto& p : model->named_parameters())
-    p.value().requires_grad_(p.key().find("lora_") != std::string::npos);
+  const auto lora = frozen_with_lora(*model, {"query", "value"});
   pft::model::LayerPrefixes prefixes;
   for (int i = 0; i < 3; ++i) {
     prefixes.layers.push_back({torch::randn({3, 4, 2, 4}, torch::requires_grad()),
@@ -109,7 +184,33 @@ TEST(GradientCheckpointing, FrozenBaseWithLoraAndPrefixesGetsTheSameGradients) {
   const auto plain = step(model, false, &prefixes);
   const auto recomputed = step(model, true, &prefixes);
   expect_same(plain, recomputed);
-  EXPECT_EQ(plain.grads.size(), lora.parameters().size() + 6);  // only LoRA and prefixes train
+  EXPECT_EQ(plain.grads.size(), lora->parameters().size() + 6);  // only LoRA and prefixes train
+}
+
+TEST(GradientCheckpointing, T5FullFineTuningGetsTheSameGradients) {
+  torch::manual_seed(3);
+  pft::model::T5 model(pft::model::T5Options(tiny_t5()).own_lm_head(true));
+  const auto plain = t5_step(model, false, nullptr);
+  const auto recomputed = t5_step(model, true, nullptr);
+  expect_same(plain, recomputed);
+  // Every tensor trains, the position biases of both stacks included.
+  EXPECT_EQ(plain.grads.size(), model->parameters().size());
+  EXPECT_TRUE(plain.grads.count("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"));
+  EXPECT_TRUE(plain.grads.count("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"));
+}
+
+TEST(GradientCheckpointing, T5FrozenBaseWithLoraAndPrefixesGetsTheSameGradients) {
+  torch::manual_seed(4);
+  pft::model::T5 model(pft::model::T5Options(tiny_t5()).own_lm_head(true));
+  const auto lora = frozen_with_lora(*model, {"q", "v"});
+  std::vector<pft::model::LayerPrefixes> prefixes{t5_prefixes(3, 2), t5_prefixes(3, 3),
+                                                  t5_prefixes(3, 3)};
+  const auto plain = t5_step(model, false, &prefixes);
+  const auto recomputed = t5_step(model, true, &prefixes);
+  expect_same(plain, recomputed);
+  // LoRA on q and v of 2 + 3 self-attentions and 3 cross-attentions, A and B each; 16 prefixes.
+  EXPECT_EQ(lora->parameters().size(), 32U);
+  EXPECT_EQ(plain.grads.size(), lora->parameters().size() + 16);
 }
 
 TEST(GradientCheckpointing, ReturnsTheBlocksValueAndRecomputesItOnceInBackward) {

@@ -337,8 +337,8 @@ struct TrainConfig {
       "(`pft eval` uses fp32 under auto).",
       rules::one_of({"auto", "fp32", "bf16", "fp16"}));
     v("gradient_checkpointing", gradient_checkpointing,
-      "Recompute each encoder layer's activations in the backward pass instead of storing "
-      "them: less memory for about one more forward pass (BERT).",
+      "Recompute each layer's activations in the backward pass instead of storing them (BERT "
+      "encoder; T5 encoder and decoder): less memory for about one more forward pass.",
       rules::none());
     v("distributed_backend", distributed_backend,
       "c10d backend when launched by torchrun (WORLD_SIZE > 1): gloo (CPU tensors) or nccl "

@@ -243,12 +243,43 @@ class T5StackImpl : public torch::nn::Cloneable<T5StackImpl> {
   /// the same result.
   torch::Tensor decode(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                        T5DecoderCache& cache);
+  /// Decoder, teacher forcing: the whole of `inputs_embeds` [batch, len, d_model] (causal) over
+  /// `encoder_hidden`, with no cache; the same result as start_cache + decode. Each block
+  /// computes its cross-attention keys/values itself, so that gradient checkpointing recomputes
+  /// them instead of keeping them.
+  torch::Tensor decode_all(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
+                           const torch::Tensor& encoder_hidden, const torch::Tensor& encoder_mask,
+                           const LayerPrefixes* prefixes = nullptr,
+                           const LayerPrefixes* cross_prefixes = nullptr);
 
   torch::nn::ModuleList block{nullptr};
   std::vector<T5Block> blocks;  // the same modules, typed
   T5LayerNorm final_layer_norm{nullptr};
+  /// Keep only each block's inputs during `encode` / `decode_all` and recompute the block in
+  /// the backward pass (pft/model/checkpointing.h); only while training with gradients on.
+  bool gradient_checkpointing = false;
 
  private:
+  // Block i's cross-attention keys/values from the encoder output, behind its prefix if any.
+  KeyValue cross_kv(std::size_t i, const torch::Tensor& encoder_hidden, const LayerPrefix* prefix);
+  // The additive cross-attention mask [sources, 1, 1, prefix + src_len], undefined when
+  // nothing is padded.
+  torch::Tensor cross_mask(const torch::Tensor& encoder_mask, std::int64_t cross_prefix,
+                           const torch::Tensor& encoder_hidden);
+  // The self-attention bias of `length` new decoder queries after `past` positions (prefix
+  // first), over all keys, causal and with `attention_mask`'s padding.
+  torch::Tensor decoder_bias(std::int64_t rows, std::int64_t length, std::int64_t prefix,
+                             std::int64_t past, const torch::Tensor& attention_mask,
+                             const torch::Tensor& like);
+  // Decoder block i on `hidden`: self-attention over `self_kv` (on entry the past keys/values,
+  // on return with the new ones appended), cross-attention, feed-forward.
+  torch::Tensor decoder_block(std::size_t i, const torch::Tensor& hidden, KeyValue& self_kv,
+                              const torch::Tensor& self_bias, const KeyValue& cross,
+                              const torch::Tensor& cross_mask, std::int64_t copies);
+  // Encoder block i; `prefix` is the layer's key/value prefix or null.
+  torch::Tensor encoder_block(std::size_t i, const torch::Tensor& hidden, const LayerPrefix* prefix,
+                              const torch::Tensor& bias);
+
   T5Config config_;
   bool is_decoder_;
 };
