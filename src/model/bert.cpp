@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "pft/model/checkpointing.h"
+#include "pft/model/dropout.h"
 #include "pft/model/linear.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
@@ -148,7 +149,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& inputs_embeds,
   // Same order of additions as transformers: (inputs + token types) + positions.
   auto embeddings = inputs_embeds + types;
   embeddings = embeddings + position_embeddings(positions).unsqueeze(0);
-  return dropout(LayerNorm(embeddings));
+  return pft::model::dropout(LayerNorm(embeddings), dropout->options.p(), dropout->is_training());
 }
 
 // ---- attention --------------------------------------------------------------------------
@@ -200,8 +201,7 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden_states,
   // The scale as transformers computes it (head_size ** -0.5): 1/sqrt(d), SDPA's default,
   // can differ from it in the last bit, and that bit shows after a few layers.
   const double scale = std::pow(static_cast<double>(head_dim), -0.5);
-  const auto context =
-      at::scaled_dot_product_attention(q, k, v, attn_mask, dropout_p, /*is_causal=*/false, scale);
+  const auto context = attention(q, k, v, attn_mask ? *attn_mask : torch::Tensor(), dropout_p, scale);
   return context.transpose(1, 2).reshape({batch, seq, config.hidden_size});
 }
 
@@ -218,7 +218,9 @@ void BertSelfOutputImpl::reset() {
 
 torch::Tensor BertSelfOutputImpl::forward(const torch::Tensor& hidden_states,
                                           const torch::Tensor& input_tensor) {
-  return LayerNorm(dropout(dense(hidden_states)) + input_tensor);
+  return LayerNorm(pft::model::dropout(dense(hidden_states), dropout->options.p(),
+                                       dropout->is_training()) +
+                   input_tensor);
 }
 
 BertAttentionImpl::BertAttentionImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
@@ -343,7 +345,12 @@ BertModelOutput BertModelImpl::forward(const torch::Tensor& inputs_embeds,
         attention_mask.size(1) != seq) {
       shape_error("attention_mask", fmt::format("[{}, {}]", batch, seq), attention_mask);
     }
-    mask = attention_mask.to(inputs_embeds.device(), torch::kBool).view({batch, 1, 1, seq});
+    // Nothing padded: no mask at all, as transformers does for SDPA. Attention then skips
+    // the masking work (and SDPA takes its unmasked kernel). Checked only for a mask on the
+    // CPU, where the check costs no device sync.
+    if (!(attention_mask.device().is_cpu() && attention_mask.ne(0).all().item<bool>())) {
+      mask = attention_mask.to(inputs_embeds.device(), torch::kBool).view({batch, 1, 1, seq});
+    }
   }
 
   std::int64_t past_length = 0;
@@ -474,7 +481,7 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& in
                                                          const torch::Tensor& token_type_ids,
                                                          const LayerPrefixes* prefixes) {
   const auto out = bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes);
-  return classifier(dropout(out.pooler_output));
+  return classifier(pft::model::dropout(out.pooler_output, dropout->options.p(), dropout->is_training()));
 }
 
 torch::Tensor BertForSequenceClassificationImpl::forward_ids(const torch::Tensor& input_ids,
@@ -501,7 +508,8 @@ torch::Tensor BertForTokenClassificationImpl::forward(const torch::Tensor& input
                                                       const torch::Tensor& token_type_ids,
                                                       const LayerPrefixes* prefixes) {
   const auto out = bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes);
-  return classifier(dropout(out.last_hidden_state));
+  return classifier(
+      pft::model::dropout(out.last_hidden_state, dropout->options.p(), dropout->is_training()));
 }
 
 torch::Tensor BertForTokenClassificationImpl::forward_ids(const torch::Tensor& input_ids,

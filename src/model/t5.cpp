@@ -6,6 +6,7 @@
 
 #include "pft/io/checkpoint.h"
 #include "pft/model/checkpointing.h"
+#include "pft/model/dropout.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
 
@@ -303,7 +304,7 @@ torch::Tensor T5DenseImpl::forward(const torch::Tensor& hidden) {
   } else {
     h = activate(config_.dense_act_fn, wi(hidden));
   }
-  h = torch::dropout(h, config_.dropout_rate, is_training());
+  h = model::dropout(h, config_.dropout_rate, is_training());
   if (h.scalar_type() != wo->weight.scalar_type()) h = h.to(wo->weight.scalar_type());
   return wo(h);
 }
@@ -343,9 +344,8 @@ torch::Tensor T5AttentionImpl::attend(const torch::Tensor& hidden, const KeyValu
   const auto query =
       q(hidden).view({batch, length, config_.num_heads, config_.d_kv}).transpose(1, 2);
   // T5 folds any scaling into its weights: scale 1, the bias as SDPA's additive float mask.
-  auto out = at::scaled_dot_product_attention(
-      query, kv.key, kv.value, bias.defined() ? c10::optional<torch::Tensor>(bias) : c10::nullopt,
-      is_training() ? config_.dropout_rate : 0.0, /*is_causal=*/false, /*scale=*/1.0);
+  auto out = attention(query, kv.key, kv.value, bias, is_training() ? config_.dropout_rate : 0.0,
+                       /*scale=*/1.0);
   out = out.transpose(1, 2).contiguous().reshape({batch, length, config_.num_heads * config_.d_kv});
   return o(out);
 }
@@ -396,7 +396,7 @@ void T5LayerFFImpl::reset() {
 
 torch::Tensor T5LayerFFImpl::forward(const torch::Tensor& hidden) {
   const auto out = DenseReluDense(layer_norm(hidden));
-  return hidden + torch::dropout(out, config_.dropout_rate, is_training());
+  return hidden + model::dropout(out, config_.dropout_rate, is_training());
 }
 
 T5BlockImpl::T5BlockImpl(const T5Config& config, bool is_decoder, bool relative_bias)
@@ -484,7 +484,7 @@ torch::Tensor T5StackImpl::encoder_block(std::size_t i, const torch::Tensor& inp
   }
   const auto attended = layer->SelfAttention->attend(normed, kv, bias);
   const auto hidden =
-      clamp_half(input + torch::dropout(attended, config_.dropout_rate, is_training()));
+      clamp_half(input + model::dropout(attended, config_.dropout_rate, is_training()));
   return clamp_half(blocks[i]->feed_forward(hidden));
 }
 
@@ -515,7 +515,7 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
 
   const bool recompute =
       gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
-  auto hidden = torch::dropout(inputs_embeds, config_.dropout_rate, is_training());
+  auto hidden = model::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const LayerPrefix* p =
         prefixes != nullptr && prefixes->layers[i].key.defined() ? &prefixes->layers[i] : nullptr;
@@ -537,7 +537,7 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
         inputs);
   }
   hidden = final_layer_norm(hidden);
-  return torch::dropout(hidden, config_.dropout_rate, is_training());
+  return model::dropout(hidden, config_.dropout_rate, is_training());
 }
 
 KeyValue T5StackImpl::cross_kv(std::size_t i, const torch::Tensor& encoder_hidden,
@@ -650,7 +650,7 @@ torch::Tensor T5StackImpl::decoder_block(std::size_t i, const torch::Tensor& inp
   self_kv.key = torch::cat({self_kv.key, fresh.key}, 2);
   self_kv.value = torch::cat({self_kv.value, fresh.value}, 2);
   const auto attended = self_layer->SelfAttention->attend(normed, self_kv, self_bias);
-  auto hidden = clamp_half(input + torch::dropout(attended, config_.dropout_rate, is_training()));
+  auto hidden = clamp_half(input + model::dropout(attended, config_.dropout_rate, is_training()));
 
   auto& cross_layer = blocks[i]->cross_attention;
   auto cross_normed = cross_layer->layer_norm(hidden);
@@ -658,7 +658,7 @@ torch::Tensor T5StackImpl::decoder_block(std::size_t i, const torch::Tensor& inp
   if (copies > 1) cross_normed = cross_normed.reshape({rows / copies, -1, hidden.size(2)});
   const auto crossed = cross_layer->EncDecAttention->attend(cross_normed, cross, cross_mask)
                            .reshape(hidden.sizes());
-  hidden = clamp_half(hidden + torch::dropout(crossed, config_.dropout_rate, is_training()));
+  hidden = clamp_half(hidden + model::dropout(crossed, config_.dropout_rate, is_training()));
   return clamp_half(blocks[i]->feed_forward(hidden));
 }
 
@@ -673,7 +673,7 @@ torch::Tensor T5StackImpl::decode(const torch::Tensor& inputs_embeds,
   const auto bias = decoder_bias(rows, length, prefix, past, attention_mask, inputs_embeds);
   const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
 
-  auto hidden = torch::dropout(inputs_embeds, config_.dropout_rate, is_training());
+  auto hidden = model::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     auto& kv = cache.self[i];
     const bool with_prefix = kv.key.size(2) == prefix + cache.tokens && prefix > 0;
@@ -682,7 +682,7 @@ torch::Tensor T5StackImpl::decode(const torch::Tensor& inputs_embeds,
   }
   cache.tokens += length;
   hidden = final_layer_norm(hidden);
-  return torch::dropout(hidden, config_.dropout_rate, is_training());
+  return model::dropout(hidden, config_.dropout_rate, is_training());
 }
 
 torch::Tensor T5StackImpl::decode_all(const torch::Tensor& inputs_embeds,
@@ -722,7 +722,7 @@ torch::Tensor T5StackImpl::decode_all(const torch::Tensor& inputs_embeds,
   };
   const bool recompute =
       gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
-  auto hidden = torch::dropout(inputs_embeds, config_.dropout_rate, is_training());
+  auto hidden = model::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const bool self_prefix = prefixes != nullptr && prefixes->layers[i].key.defined() && prefix > 0;
     std::vector<torch::Tensor> inputs{hidden, self_prefix ? bias : token_bias, encoder_hidden};
@@ -741,7 +741,7 @@ torch::Tensor T5StackImpl::decode_all(const torch::Tensor& inputs_embeds,
     }
   }
   hidden = final_layer_norm(hidden);
-  return torch::dropout(hidden, config_.dropout_rate, is_training());
+  return model::dropout(hidden, config_.dropout_rate, is_training());
 }
 
 // ---- the model ----------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 #include "pft/peft/lora.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <cmath>
 
+#include "pft/model/dropout.h"
 #include "pft/util/error.h"
 
 namespace pft::peft {
@@ -24,8 +27,12 @@ LoraExtension::LoraExtension(model::LinearImpl& layer, const LoraOptions& o) {
 torch::Tensor LoraExtension::post(const torch::Tensor& input, const torch::Tensor& output) {
   if (merged) return output;
   const bool train = lora_A->is_training();
-  auto x = input.to(lora_A->weight.scalar_type());
-  if (train && dropout->options.p() > 0) x = dropout(x);
+  // Under autocast lora_A casts its input itself; a cast to its float32 weight first would
+  // only add a copy (and give the same bits).
+  auto x = at::autocast::is_autocast_enabled(input.device().type())
+               ? input
+               : input.to(lora_A->weight.scalar_type());
+  x = model::dropout(x, dropout->options.p(), train);
   return output + lora_B(lora_A(x)).to(output.scalar_type()) * scaling;
 }
 
