@@ -29,11 +29,19 @@ torch::Tensor LoraExtension::post(const torch::Tensor& input, const torch::Tenso
   const bool train = lora_A->is_training();
   // Under autocast lora_A casts its input itself; a cast to its float32 weight first would
   // only add a copy (and give the same bits).
-  auto x = at::autocast::is_autocast_enabled(input.device().type())
-               ? input
-               : input.to(lora_A->weight.scalar_type());
+  const bool autocast = at::autocast::is_autocast_enabled(input.device().type());
+  auto x = autocast ? input : input.to(lora_A->weight.scalar_type());
   x = model::dropout(x, dropout->options.p(), train);
-  return output + lora_B(lora_A(x)).to(output.scalar_type()) * scaling;
+  const auto h = lora_A(x);
+  if (!autocast && output.scalar_type() != h.scalar_type()) {
+    return output + lora_B(h).to(output.scalar_type()) * scaling;
+  }
+  // output + scaling * h B^T as one product that accumulates into a copy of the output:
+  // no separate passes to scale and to add.
+  const auto rows = output.reshape({-1, output.size(-1)});
+  return torch::addmm(rows, h.reshape({-1, h.size(-1)}), lora_B->weight.t(), /*beta=*/1,
+                      /*alpha=*/scaling)
+      .view(output.sizes());
 }
 
 torch::Tensor LoraExtension::delta_weight() const {
