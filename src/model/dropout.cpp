@@ -25,10 +25,11 @@ inline std::uint32_t mix(std::uint32_t x) {
   return x;
 }
 
-// Elements [begin, end) of one block of 2^32 elements, whose keys k0, k1 already include
-// the block number: out[i] = keep(i) ? x[i] * scale : 0.
-// One body per instruction set; the loader picks the widest the CPU has.
-#define PFT_DROPOUT_LOOP(T, LOAD, STORE)                                          \
+// n elements from index `first` of one block of 2^32 elements, whose keys k0, k1 already
+// include the block number: y[i] = x[i] * (keep(i) ? scale : 0), a product as torch.dropout's
+// (a dropped NaN stays NaN). The target_clones functions get one body per instruction set;
+// the loader picks the widest the CPU has.
+#define PFT_DROPOUT_LOOP(LOAD, STORE)                                             \
   for (std::int64_t i = 0; i < n; ++i) {                                          \
     const std::uint32_t h = mix(mix(static_cast<std::uint32_t>(first + i) ^ k0) + k1); \
     const float v = LOAD(x[i]);                                                   \
@@ -43,7 +44,7 @@ inline c10::Half store_half(float v) { return c10::Half(v); }
 __attribute__((target_clones("avx512f", "avx2", "default"))) void mask_float(
     const float* __restrict x, float* __restrict y, std::int64_t n, std::uint64_t first, std::uint32_t k0,
     std::uint32_t k1, std::uint32_t threshold, float scale) {
-  PFT_DROPOUT_LOOP(float, load_float, store_float)
+  PFT_DROPOUT_LOOP(load_float, store_float)
 }
 
 // bfloat16 as its bits, converted by hand (round to nearest even, NaN kept quiet) so that
@@ -68,14 +69,14 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mask_bf16(
 
 void mask_half(const c10::Half* x, c10::Half* y, std::int64_t n, std::uint64_t first,
                std::uint32_t k0, std::uint32_t k1, std::uint32_t threshold, float scale) {
-  PFT_DROPOUT_LOOP(c10::Half, load_half, store_half)
+  PFT_DROPOUT_LOOP(load_half, store_half)
 }
 
 void mask_double(const double* x, double* y, std::int64_t n, std::uint64_t first,
                  std::uint32_t k0, std::uint32_t k1, std::uint32_t threshold, double scale) {
   for (std::int64_t i = 0; i < n; ++i) {
     const std::uint32_t h = mix(mix(static_cast<std::uint32_t>(first + i) ^ k0) + k1);
-    y[i] = h >= threshold ? x[i] * scale : 0.0;
+    y[i] = x[i] * (h >= threshold ? scale : 0.0);
   }
 }
 
