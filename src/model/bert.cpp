@@ -178,8 +178,7 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden_states,
   auto k = split_heads(key(hidden_states));
   auto v = split_heads(value(hidden_states));
 
-  std::optional<torch::Tensor> attn_mask;
-  if (mask.defined()) attn_mask = mask;
+  auto attn_mask = mask;
   if (prefix != nullptr && prefix->key.defined()) {
     const auto& pk = prefix->key;
     const auto& pv = prefix->value;
@@ -192,16 +191,16 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden_states,
     }
     k = torch::cat({pk.to(k.dtype()), k}, 2);
     v = torch::cat({pv.to(v.dtype()), v}, 2);
-    if (attn_mask) {
-      const auto attend = torch::ones({batch, 1, 1, pk.size(2)}, attn_mask->options());
-      attn_mask = torch::cat({attend, attn_mask->expand({batch, 1, 1, seq})}, 3);
+    if (attn_mask.defined()) {
+      const auto attend = torch::ones({batch, 1, 1, pk.size(2)}, attn_mask.options());
+      attn_mask = torch::cat({attend, attn_mask.expand({batch, 1, 1, seq})}, 3);
     }
   }
   const double dropout_p = is_training() ? config.attention_probs_dropout_prob : 0.0;
   // The scale as transformers computes it (head_size ** -0.5): 1/sqrt(d), SDPA's default,
   // can differ from it in the last bit, and that bit shows after a few layers.
   const double scale = std::pow(static_cast<double>(head_dim), -0.5);
-  const auto context = attention(q, k, v, attn_mask ? *attn_mask : torch::Tensor(), dropout_p, scale);
+  const auto context = attention(q, k, v, attn_mask, dropout_p, scale);
   return context.transpose(1, 2).reshape({batch, seq, config.hidden_size});
 }
 

@@ -27,24 +27,23 @@ inline std::uint32_t mix(std::uint32_t x) {
 
 // n elements from index `first` of one block of 2^32 elements, whose keys k0, k1 already
 // include the block number: y[i] = x[i] * (keep(i) ? scale : 0), a product as torch.dropout's
-// (a dropped NaN stays NaN). The target_clones functions get one body per instruction set;
-// the loader picks the widest the CPU has.
-#define PFT_DROPOUT_LOOP(LOAD, STORE)                                             \
-  for (std::int64_t i = 0; i < n; ++i) {                                          \
-    const std::uint32_t h = mix(mix(static_cast<std::uint32_t>(first + i) ^ k0) + k1); \
-    const float v = LOAD(x[i]);                                                   \
-    y[i] = STORE(v * (h >= threshold ? scale : 0.0f));                            \
+// (a dropped NaN stays NaN). Inlined into each target_clones body below, so that every
+// instruction set gets its own vectorised loop; the loader picks the widest the CPU has.
+template <typename T, typename Compute>
+__attribute__((always_inline)) inline void mask_loop(const T* __restrict x, T* __restrict y,
+                                                     std::int64_t n, std::uint64_t first,
+                                                     std::uint32_t k0, std::uint32_t k1,
+                                                     std::uint32_t threshold, Compute scale) {
+  for (std::int64_t i = 0; i < n; ++i) {
+    const std::uint32_t h = mix(mix(static_cast<std::uint32_t>(first + i) ^ k0) + k1);
+    y[i] = static_cast<T>(static_cast<Compute>(x[i]) * (h >= threshold ? scale : Compute(0)));
   }
-
-inline float load_float(float v) { return v; }
-inline float store_float(float v) { return v; }
-inline float load_half(c10::Half v) { return static_cast<float>(v); }
-inline c10::Half store_half(float v) { return c10::Half(v); }
+}
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void mask_float(
-    const float* __restrict x, float* __restrict y, std::int64_t n, std::uint64_t first, std::uint32_t k0,
+    const float* x, float* y, std::int64_t n, std::uint64_t first, std::uint32_t k0,
     std::uint32_t k1, std::uint32_t threshold, float scale) {
-  PFT_DROPOUT_LOOP(load_float, store_float)
+  mask_loop(x, y, n, first, k0, k1, threshold, scale);
 }
 
 // bfloat16 as its bits, converted by hand (round to nearest even, NaN kept quiet) so that
@@ -66,21 +65,6 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void mask_bf16(
     y[i] = static_cast<std::uint16_t>(nan ? 0x7fc0U : rounded);
   }
 }
-
-void mask_half(const c10::Half* x, c10::Half* y, std::int64_t n, std::uint64_t first,
-               std::uint32_t k0, std::uint32_t k1, std::uint32_t threshold, float scale) {
-  PFT_DROPOUT_LOOP(load_half, store_half)
-}
-
-void mask_double(const double* x, double* y, std::int64_t n, std::uint64_t first,
-                 std::uint32_t k0, std::uint32_t k1, std::uint32_t threshold, double scale) {
-  for (std::int64_t i = 0; i < n; ++i) {
-    const std::uint32_t h = mix(mix(static_cast<std::uint32_t>(first + i) ^ k0) + k1);
-    y[i] = x[i] * (h >= threshold ? scale : 0.0);
-  }
-}
-
-#undef PFT_DROPOUT_LOOP
 
 std::uint64_t next_key() {
   auto generator = at::detail::getDefaultCPUGenerator();
@@ -170,12 +154,12 @@ torch::Tensor hashed_dropout_kernel(const torch::Tensor& input, double p, std::u
                     first, k0, k1, threshold, static_cast<float>(scale));
           break;
         case torch::kHalf:
-          mask_half(x.data_ptr<c10::Half>() + begin, y.data_ptr<c10::Half>() + begin, count,
+          mask_loop(x.data_ptr<c10::Half>() + begin, y.data_ptr<c10::Half>() + begin, count,
                     first, k0, k1, threshold, static_cast<float>(scale));
           break;
         case torch::kDouble:
-          mask_double(x.data_ptr<double>() + begin, y.data_ptr<double>() + begin, count, first,
-                      k0, k1, threshold, scale);
+          mask_loop(x.data_ptr<double>() + begin, y.data_ptr<double>() + begin, count, first,
+                    k0, k1, threshold, scale);
           break;
         default:
           TORCH_CHECK(false, "hashed dropout: unsupported dtype ", x.scalar_type());
@@ -200,6 +184,15 @@ torch::Tensor softmax_dropout(const torch::Tensor& scores, double p, bool traini
   return SoftmaxDropout::apply(scores, p, static_cast<std::int64_t>(next_key()));
 }
 
+double masked_score(torch::Dtype dtype) {
+  switch (dtype) {
+    case torch::kHalf: return -65504.0;
+    case torch::kBFloat16: return -3.3895313892515355e38;
+    case torch::kDouble: return std::numeric_limits<double>::lowest();
+    default: return static_cast<double>(std::numeric_limits<float>::lowest());
+  }
+}
+
 torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                         const torch::Tensor& mask, double dropout_p, double scale) {
   if (dropout_p == 0.0 || !q.device().is_cpu()) {
@@ -212,11 +205,7 @@ torch::Tensor attention(const torch::Tensor& q, const torch::Tensor& k, const to
   if (mask.defined()) {
     if (mask.scalar_type() == torch::kBool) {
       // A finite fill, so that a row with every key masked gives no NaN.
-      const auto type = scores.scalar_type();
-      const double low = type == torch::kHalf       ? -65504.0
-                         : type == torch::kBFloat16 ? -3.3895313892515355e38
-                                                    : static_cast<double>(std::numeric_limits<float>::lowest());
-      scores = scores.masked_fill(mask.logical_not(), low);
+      scores = scores.masked_fill(mask.logical_not(), masked_score(scores.scalar_type()));
     } else {
       scores = scores + mask;
     }

@@ -1,7 +1,6 @@
 #include "pft/model/t5.h"
 
 #include <cmath>
-#include <limits>
 #include <utility>
 
 #include "pft/io/checkpoint.h"
@@ -67,16 +66,6 @@ torch::Tensor activate(const std::string& name, const torch::Tensor& x) {
   if (name == "gelu_new") return gelu_new(x);
   if (name == "gelu") return torch::gelu(x);
   return torch::silu(x);  // validated: silu
-}
-
-// Most negative finite value of the dtype: masked scores, as transformers writes them.
-double min_value(torch::Dtype dtype) {
-  switch (dtype) {
-    case torch::kHalf: return -65504.0;
-    case torch::kBFloat16: return -3.3895313892515355e38;
-    case torch::kDouble: return std::numeric_limits<double>::lowest();
-    default: return static_cast<double>(std::numeric_limits<float>::lowest());
-  }
 }
 
 // fp16 overflow guard of transformers' T5Block (only float16 activations are touched).
@@ -507,7 +496,7 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
       mask = torch::cat({torch::ones({batch, prefix}, mask.options()), mask}, 1);
     }
     bias = torch::where(mask.view({batch, 1, 1, keys}), bias,
-                        torch::scalar_tensor(min_value(bias.scalar_type()), bias.options()))
+                        torch::scalar_tensor(masked_score(bias.scalar_type()), bias.options()))
                .contiguous();
   }
   // Layers without a prefix see the tokens' columns only.
@@ -564,7 +553,7 @@ torch::Tensor T5StackImpl::cross_mask(const torch::Tensor& encoder_mask, std::in
   if (mask.all().item<bool>()) return {};
   return torch::where(
       mask.view({sources, 1, 1, mask.size(1)}), torch::zeros({}, encoder_hidden.options()),
-      torch::scalar_tensor(min_value(encoder_hidden.scalar_type()), encoder_hidden.options()));
+      torch::scalar_tensor(masked_score(encoder_hidden.scalar_type()), encoder_hidden.options()));
 }
 
 // Checks that every layer has a cross-attention prefix when any has; returns the length.
@@ -635,7 +624,7 @@ torch::Tensor T5StackImpl::decoder_bias(std::int64_t rows, std::int64_t length,
     mask = mask & padding.view({rows, 1, 1, keys});
   }
   return torch::where(mask, bias,
-                      torch::scalar_tensor(min_value(bias.scalar_type()), bias.options()))
+                      torch::scalar_tensor(masked_score(bias.scalar_type()), bias.options()))
       .contiguous();
 }
 

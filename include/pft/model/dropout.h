@@ -29,6 +29,10 @@ torch::Tensor hashed_dropout_kernel(const torch::Tensor& x, double p, std::uint6
 /// only the softmax output for the backward pass (the mask is rebuilt from its key).
 torch::Tensor softmax_dropout(const torch::Tensor& scores, double p, bool training);
 
+/// The most negative finite value of a floating dtype: what masked attention scores are set
+/// to (transformers' finfo(dtype).min), finite so that a fully masked row gives no NaN.
+double masked_score(torch::Dtype dtype);
+
 /// Scaled dot-product attention. In training with attention dropout on the CPU: scores,
 /// softmax and hashed dropout, then the weighted sum (PyTorch's math path, with the faster
 /// dropout); otherwise at::scaled_dot_product_attention. `mask`: boolean (true attends) or
