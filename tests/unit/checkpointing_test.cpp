@@ -34,37 +34,50 @@ struct Outcome {
   std::map<std::string, torch::Tensor> grads;
 };
 
+using Stacks = std::vector<pft::model::LayerPrefixes*>;
+
+// Drops the gradients of the model's parameters and of the prefixes.
+void clear_grads(torch::nn::Module& model, const Stacks& stacks) {
+  for (auto& p : model.parameters()) p.mutable_grad() = torch::Tensor();
+  for (auto* stack : stacks) {
+    for (auto& l : stack->layers) {
+      l.key.mutable_grad() = torch::Tensor();
+      l.value.mutable_grad() = torch::Tensor();
+    }
+  }
+}
+
+// Backpropagates `loss` and collects it with every gradient of the model and the prefixes.
+Outcome backward(const torch::Tensor& loss, torch::nn::Module& model, const Stacks& stacks) {
+  loss.backward();
+  Outcome o;
+  o.loss = loss.item<double>();
+  for (const auto& p : model.named_parameters()) {
+    if (p.value().grad().defined()) o.grads[p.key()] = p.value().grad().clone();
+  }
+  for (std::size_t s = 0; s < stacks.size(); ++s) {
+    for (std::size_t i = 0; i < stacks[s]->layers.size(); ++i) {
+      const auto name = "prefix." + std::to_string(s) + "." + std::to_string(i);
+      o.grads[name + ".key"] = stacks[s]->layers[i].key.grad().clone();
+      o.grads[name + ".value"] = stacks[s]->layers[i].value.grad().clone();
+    }
+  }
+  return o;
+}
+
 // One training-mode forward/backward of the same model, seed and inputs.
 Outcome step(pft::model::BertModel& model, bool checkpointing,
              pft::model::LayerPrefixes* prefixes) {
   model->encoder->gradient_checkpointing = checkpointing;
   model->train();
-  for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
-  if (prefixes != nullptr) {
-    for (auto& l : prefixes->layers) {
-      l.key.mutable_grad() = torch::Tensor();
-      l.value.mutable_grad() = torch::Tensor();
-    }
-  }
+  const Stacks stacks = prefixes != nullptr ? Stacks{prefixes} : Stacks{};
+  clear_grads(*model, stacks);
   torch::manual_seed(11);
   const auto ids = torch::randint(1, 50, {3, 7}, torch::kLong);
   auto mask = torch::ones({3, 7}, torch::kLong);
   mask[1][6] = 0;
   const auto out = model->forward_ids(ids, mask, {}, prefixes);
-  const auto loss = out.last_hidden_state.pow(2).mean();
-  loss.backward();
-  Outcome o;
-  o.loss = loss.item<double>();
-  for (const auto& p : model->named_parameters()) {
-    if (p.value().grad().defined()) o.grads[p.key()] = p.value().grad().clone();
-  }
-  if (prefixes != nullptr) {
-    for (std::size_t i = 0; i < prefixes->layers.size(); ++i) {
-      o.grads["prefix." + std::to_string(i) + ".key"] = prefixes->layers[i].key.grad().clone();
-      o.grads["prefix." + std::to_string(i) + ".value"] = prefixes->layers[i].value.grad().clone();
-    }
-  }
-  return o;
+  return backward(out.last_hidden_state.pow(2).mean(), *model, stacks);
 }
 
 pft::model::T5Config tiny_t5() {
@@ -93,15 +106,11 @@ Outcome t5_step(pft::model::T5& model, bool checkpointing,
   model->encoder->gradient_checkpointing = checkpointing;
   model->decoder->gradient_checkpointing = checkpointing;
   model->train();
-  for (auto& p : model->parameters()) p.mutable_grad() = torch::Tensor();
+  Stacks stacks;
   if (prefixes != nullptr) {
-    for (auto& stack : *prefixes) {
-      for (auto& l : stack.layers) {
-        l.key.mutable_grad() = torch::Tensor();
-        l.value.mutable_grad() = torch::Tensor();
-      }
-    }
+    for (auto& stack : *prefixes) stacks.push_back(&stack);
   }
+  clear_grads(*model, stacks);
   torch::manual_seed(12);
   const auto ids = torch::randint(2, 40, {3, 6}, torch::kLong);
   auto mask = torch::ones({3, 6}, torch::kLong);
@@ -114,24 +123,7 @@ Outcome t5_step(pft::model::T5& model, bool checkpointing,
   const auto out = model->forward(model->embed(ids), mask, model->embed(model->shift_right(labels)),
                                   decoder_mask, p ? &p[0] : nullptr, p ? &p[1] : nullptr,
                                   p ? &p[2] : nullptr);
-  const auto loss = out.logits.pow(2).mean();
-  loss.backward();
-  Outcome o;
-  o.loss = loss.item<double>();
-  for (const auto& np : model->named_parameters()) {
-    if (np.value().grad().defined()) o.grads[np.key()] = np.value().grad().clone();
-  }
-  if (prefixes != nullptr) {
-    for (std::size_t s = 0; s < prefixes->size(); ++s) {
-      const auto& stack = (*prefixes)[s];
-      for (std::size_t i = 0; i < stack.layers.size(); ++i) {
-        const auto name = "prefix." + std::to_string(s) + "." + std::to_string(i);
-        o.grads[name + ".key"] = stack.layers[i].key.grad().clone();
-        o.grads[name + ".value"] = stack.layers[i].value.grad().clone();
-      }
-    }
-  }
-  return o;
+  return backward(out.logits.pow(2).mean(), *model, stacks);
 }
 
 // LoRA (r 2, dropout 0.1) on `targets` with random A and B, everything else frozen.
