@@ -6,6 +6,7 @@
 
 #include "pft/model/checkpointing.h"
 #include "pft/model/dropout.h"
+#include "pft/model/project.h"
 #include "pft/model/linear.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
@@ -416,7 +417,7 @@ void BertLMPredictionHeadImpl::reset() {
 torch::Tensor BertLMPredictionHeadImpl::forward(const torch::Tensor& hidden_states,
                                                 const torch::Tensor& word_embeddings) {
   if (decoder) return decoder(transform(hidden_states));
-  return torch::nn::functional::linear(transform(hidden_states), word_embeddings, bias);
+  return project(transform(hidden_states), word_embeddings, bias);
 }
 
 BertOnlyMLMHeadImpl::BertOnlyMLMHeadImpl(BertConfig config_) : config(std::move(config_)) {

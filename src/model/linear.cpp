@@ -1,5 +1,7 @@
 #include "pft/model/linear.h"
 
+#include "pft/model/project.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -28,25 +30,11 @@ void LinearImpl::reset_parameters() {
   }
 }
 
-namespace {
-
-// PyTorch's F.linear (at::linear) fuses the bias into the matrix product for inputs of any
-// rank; LibTorch's torch::nn::functional::linear does so only for 2-D inputs and adds the
-// bias afterwards otherwise, which differs in the last bits and, over six BERT layers, by
-// 1e-4 from transformers. at::linear keeps the models bit-identical to PyTorch.
-torch::Tensor affine(const torch::Tensor& x, const torch::Tensor& weight,
-                     const torch::Tensor& bias) {
-  return at::linear(x, weight,
-                    bias.defined() ? std::optional<torch::Tensor>(bias) : std::nullopt);
-}
-
-}  // namespace
-
 torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
-  if (extensions_.empty()) return affine(input, weight, bias);
+  if (extensions_.empty()) return project(input, weight, bias);
   torch::Tensor x = input;
   for (const auto& e : extensions_) x = e->pre(x);
-  torch::Tensor y = affine(x, weight, bias);
+  torch::Tensor y = project(x, weight, bias);
   for (const auto& e : extensions_) y = e->post(input, y);
   return y;
 }

@@ -6,6 +6,7 @@
 #include "pft/io/checkpoint.h"
 #include "pft/model/checkpointing.h"
 #include "pft/model/dropout.h"
+#include "pft/model/project.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
 
@@ -762,7 +763,7 @@ torch::Tensor T5Impl::lm_logits(const torch::Tensor& decoder_hidden) {
   const auto hidden = c.scale_decoder_outputs
                           ? decoder_hidden * std::pow(static_cast<double>(c.d_model), -0.5)
                           : decoder_hidden;
-  return lm_head ? lm_head(hidden) : torch::linear(hidden, shared->weight);
+  return lm_head ? lm_head(hidden) : project(hidden, shared->weight);
 }
 
 T5Output T5Impl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
