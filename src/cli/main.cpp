@@ -13,6 +13,7 @@
 #include "pft/util/signal.h"
 
 int main(int argc, char** argv) {
+  pft::keep_freed_memory();
   pft::install_signal_handlers();
   pft::log::init(pft::log::Level::info);
   pft::cli::Program program;

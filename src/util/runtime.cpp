@@ -4,6 +4,14 @@
 
 #include <unistd.h>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
 #include <fstream>
 #include <sstream>
 
@@ -46,6 +54,18 @@ void apply_threads(int threads) {
   if (threads > 0) {
     at::set_num_threads(threads);
   }
+}
+
+bool keep_freed_memory() {
+#if defined(__GLIBC__)
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) return false;
+  // Setting either disables glibc's dynamic thresholds; both are set together (a trim
+  // threshold alone would leave the mmap threshold at 128 KiB).
+  return mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && mallopt(M_TRIM_THRESHOLD, INT_MAX) == 1;
+#else
+  return false;
+#endif
 }
 
 double seconds_since_process_start() {

@@ -1,12 +1,19 @@
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sstream>
 
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
 #include "pft/util/progress.h"
+#include "pft/util/runtime.h"
 #include "pft/util/strings.h"
 #include "support/test_util.h"
 
@@ -161,3 +168,26 @@ TEST(Runtime, ResolveDevice_CUDA) {
   EXPECT_EQ(pft::resolve_device("cuda"), torch::Device(torch::kCUDA, 0));
   EXPECT_EQ(pft::resolve_device("cuda:0"), torch::Device(torch::kCUDA, 0));
 }
+
+#if defined(__GLIBC__)
+TEST(Allocator, FreedBlocksStayInTheProcess) {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "glibc.malloc.") != nullptr) {
+    GTEST_SKIP() << "GLIBC_TUNABLES sets malloc tunables; pft leaves them alone";
+  }
+  ASSERT_TRUE(pft::keep_freed_memory());
+  // A 24 MiB block (an activation of a BERT-base step) comes from the heap and, once freed,
+  // stays there as free space instead of going back to the kernel (glibc's default mmaps it).
+  constexpr std::size_t kBytes = 24u << 20;
+  const auto before = mallinfo2();
+  auto* block = static_cast<char*>(std::malloc(kBytes));
+  ASSERT_NE(block, nullptr);
+  std::memset(block, 1, kBytes);
+  asm volatile("" : : "g"(block) : "memory");  // the block is used: no elision
+  const auto during = mallinfo2();
+  EXPECT_EQ(during.hblkhd, before.hblkhd);  // not an mmapped block
+  std::free(block);
+  const auto after = mallinfo2();
+  EXPECT_GE(after.fordblks, before.fordblks + kBytes - (1u << 20));
+}
+#endif
