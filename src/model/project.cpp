@@ -92,6 +92,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void few_rows(
 
 bool uses_few_row_kernel(const torch::Tensor& x, const torch::Tensor& weight,
                          const torch::Tensor& bias) {
+  // Checked first: training calls this for every projection.
+  if (!c10::InferenceMode::is_enabled() || at::autocast::is_autocast_enabled(at::kCPU)) {
+    return false;
+  }
   if (!x.device().is_cpu() || x.scalar_type() != torch::kFloat32 ||
       weight.scalar_type() != torch::kFloat32 || !weight.device().is_cpu() ||
       weight.dim() != 2 || !weight.is_contiguous() || x.dim() < 1 ||
@@ -100,9 +104,6 @@ bool uses_few_row_kernel(const torch::Tensor& x, const torch::Tensor& weight,
   }
   if (bias.defined() && (bias.scalar_type() != torch::kFloat32 || !bias.device().is_cpu() ||
                          bias.dim() != 1 || bias.size(0) != weight.size(0))) {
-    return false;
-  }
-  if (!c10::InferenceMode::is_enabled() || at::autocast::is_autocast_enabled(at::kCPU)) {
     return false;
   }
   const std::int64_t m = x.numel() / weight.size(1);
