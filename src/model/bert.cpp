@@ -6,8 +6,8 @@
 
 #include "pft/model/checkpointing.h"
 #include "pft/model/dropout.h"
-#include "pft/model/project.h"
 #include "pft/model/linear.h"
+#include "pft/model/project.h"
 #include "pft/util/error.h"
 #include "pft/util/log.h"
 

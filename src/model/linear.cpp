@@ -1,9 +1,9 @@
 #include "pft/model/linear.h"
 
-#include "pft/model/project.h"
-
 #include <algorithm>
 #include <cmath>
+
+#include "pft/model/project.h"
 
 namespace pft::model {
 
