@@ -1,7 +1,6 @@
 #include "pft/model/dropout.h"
 
 #include <ATen/CPUGeneratorImpl.h>
-#include <ATen/Parallel.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <cmath>
@@ -10,6 +9,7 @@
 #include <mutex>
 
 #include "pft/util/error.h"
+#include "pft/util/parallel.h"
 
 namespace pft::model {
 namespace {

@@ -1,10 +1,11 @@
 #include "pft/model/project.h"
 
-#include <ATen/Parallel.h>
 #include <ATen/autocast_mode.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "pft/util/parallel.h"
 
 namespace pft::model {
 namespace {
