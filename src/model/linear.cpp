@@ -1,5 +1,7 @@
 #include "pft/model/linear.h"
 
+#include <ATen/autocast_mode.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -30,11 +32,30 @@ void LinearImpl::reset_parameters() {
   }
 }
 
+torch::Tensor LinearImpl::operand(const torch::Tensor& t, std::size_t slot) {
+  if (!t.defined() || t.requires_grad() || t.scalar_type() != torch::kFloat32 || t.is_inference()) {
+    return t;
+  }
+  const auto device = t.device().type();
+  if (!at::autocast::is_autocast_available(device) || !at::autocast::is_autocast_enabled(device)) {
+    return t;
+  }
+  auto& c = cast_[slot];
+  const auto dtype = at::autocast::get_autocast_dtype(device);
+  if (!c.copy.defined() || c.source != t.data_ptr() || c.version != t._version() ||
+      c.copy.scalar_type() != dtype || c.copy.device() != t.device()) {
+    c.copy = t.to(dtype);
+    c.source = t.data_ptr();
+    c.version = t._version();
+  }
+  return c.copy;
+}
+
 torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
-  if (extensions_.empty()) return project(input, weight, bias);
+  if (extensions_.empty()) return project(input, operand(weight, 0), operand(bias, 1));
   torch::Tensor x = input;
   for (const auto& e : extensions_) x = e->pre(x);
-  torch::Tensor y = project(x, weight, bias);
+  torch::Tensor y = project(x, operand(weight, 0), operand(bias, 1));
   for (const auto& e : extensions_) y = e->post(input, y);
   return y;
 }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "pft/model/linear.h"
+#include "pft/train/precision.h"
 
 using pft::model::Linear;
 using pft::model::LinearExtension;
@@ -72,4 +73,39 @@ TEST(Linear, ExtensionsTransformInputAndOutputInOrder) {
   EXPECT_EQ(layer->remove_extensions("lowrank"), 1u);
   EXPECT_EQ(layer->remove_extensions("scale"), 1u);
   EXPECT_TRUE(torch::equal(layer(x), base));
+}
+
+TEST(Linear, FrozenWeightsAreCastOnceUnderAutocastAndFollowChanges) {
+  torch::manual_seed(2);
+  Linear layer(16, 8);
+  for (auto& p : layer->parameters()) p.requires_grad_(false);
+  const auto x = torch::randn({4, 16});
+  const auto bf16 = [](const torch::Tensor& t) { return t.to(torch::kBFloat16); };
+  {
+    pft::train::AutocastGuard guard(pft::train::Precision::BF16, torch::kCPU);
+    // What autocast makes of at::linear with the float32 weight, bit for bit.
+    const auto y = layer(x);
+    EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+    EXPECT_TRUE(torch::equal(y, at::linear(bf16(x), bf16(layer->weight), bf16(layer->bias))));
+    EXPECT_TRUE(torch::equal(layer(x), y));  // the kept copy gives the same
+    // An in-place change (a loaded checkpoint, a merged adapter) is seen on the next call.
+    {
+      torch::NoGradGuard no_grad;
+      layer->weight.mul_(2);
+      layer->bias.add_(1);
+    }
+    EXPECT_TRUE(
+        torch::equal(layer(x), at::linear(bf16(x), bf16(layer->weight), bf16(layer->bias))));
+    // So is a new tensor put in the parameter's place.
+    layer->weight = torch::randn({8, 16});
+    EXPECT_TRUE(
+        torch::equal(layer(x), at::linear(bf16(x), bf16(layer->weight), bf16(layer->bias))));
+    // A weight that trains goes to autocast as it is, and receives its gradient.
+    layer->weight.requires_grad_(true);
+    layer(x).to(torch::kFloat).sum().backward();
+    ASSERT_TRUE(layer->weight.grad().defined());
+    EXPECT_EQ(layer->weight.grad().scalar_type(), torch::kFloat);
+  }
+  // Without autocast: float32 as before.
+  EXPECT_TRUE(torch::equal(layer(x), at::linear(x, layer->weight, layer->bias)));
 }

@@ -56,6 +56,18 @@ class LinearImpl : public torch::nn::Cloneable<LinearImpl> {
   torch::Tensor bias;    // [out_features], undefined without bias
 
  private:
+  /// The weight and bias as the product takes them: under autocast, a frozen float32 tensor is
+  /// replaced by its copy in the autocast dtype, made once and kept until the tensor changes
+  /// (autocast itself keeps copies only of tensors that require gradients, and would cast a
+  /// frozen weight again on every forward pass).
+  torch::Tensor operand(const torch::Tensor& t, std::size_t slot);
+
+  struct CastCopy {
+    torch::Tensor copy;
+    const void* source = nullptr;  // the float32 tensor's data, and its version when cast
+    std::int64_t version = 0;
+  };
+  CastCopy cast_[2];  // weight, bias
   std::vector<std::shared_ptr<LinearExtension>> extensions_;
 };
 
