@@ -140,4 +140,13 @@ torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight,
   return y.view(sizes);
 }
 
+torch::Tensor autocast_operand(const torch::Tensor& x) {
+  if (x.scalar_type() != torch::kFloat32) return x;
+  const auto device = x.device().type();
+  if (!at::autocast::is_autocast_available(device) || !at::autocast::is_autocast_enabled(device)) {
+    return x;
+  }
+  return x.to(at::autocast::get_autocast_dtype(device));
+}
+
 }  // namespace pft::model

@@ -290,7 +290,8 @@ void T5DenseImpl::reset() {
 torch::Tensor T5DenseImpl::forward(const torch::Tensor& hidden) {
   torch::Tensor h;
   if (config_.is_gated_act) {
-    h = activate(config_.dense_act_fn, wi_0(hidden)) * wi_1(hidden);
+    const auto x = autocast_operand(hidden);  // once for both products
+    h = activate(config_.dense_act_fn, wi_0(x)) * wi_1(x);
   } else {
     h = activate(config_.dense_act_fn, wi(hidden));
   }
@@ -320,9 +321,10 @@ void T5AttentionImpl::reset() {
   }
 }
 
-KeyValue T5AttentionImpl::project_kv(const torch::Tensor& states) {
-  const auto batch = states.size(0);
-  const auto length = states.size(1);
+KeyValue T5AttentionImpl::project_kv(const torch::Tensor& input) {
+  const auto batch = input.size(0);
+  const auto length = input.size(1);
+  const auto states = autocast_operand(input);  // once for both products
   return {k(states).view({batch, length, config_.num_heads, config_.d_kv}).transpose(1, 2),
           v(states).view({batch, length, config_.num_heads, config_.d_kv}).transpose(1, 2)};
 }
@@ -466,7 +468,7 @@ torch::Tensor T5StackImpl::encoder_block(std::size_t i, const torch::Tensor& inp
                                          const LayerPrefix* prefix, const torch::Tensor& bias) {
   const auto batch = input.size(0);
   auto& layer = blocks[i]->self_attention;
-  const auto normed = layer->layer_norm(input);
+  const auto normed = autocast_operand(layer->layer_norm(input));  // once for q, k and v
   auto kv = layer->SelfAttention->project_kv(normed);
   if (prefix != nullptr) {
     kv.key = torch::cat({expand_rows(prefix->key, batch).to(kv.key.dtype()), kv.key}, 2);
@@ -635,7 +637,7 @@ torch::Tensor T5StackImpl::decoder_block(std::size_t i, const torch::Tensor& inp
                                          std::int64_t copies) {
   const auto rows = input.size(0);
   auto& self_layer = blocks[i]->self_attention;
-  const auto normed = self_layer->layer_norm(input);
+  const auto normed = autocast_operand(self_layer->layer_norm(input));  // once for q, k and v
   const auto fresh = self_layer->SelfAttention->project_kv(normed);
   self_kv.key = torch::cat({self_kv.key, fresh.key}, 2);
   self_kv.value = torch::cat({self_kv.value, fresh.value}, 2);

@@ -7,10 +7,12 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <optional>
 
 #include "pft/model/bert.h"
 #include "pft/model/bert_config.h"
 #include "pft/model/linear.h"
+#include "pft/train/precision.h"
 #include "pft/util/error.h"
 
 using nlohmann::json;
@@ -235,6 +237,33 @@ TEST(BertModules, PrefixesReceiveGradientsAndAreAttended) {
   partial.layers.resize(2);
   EXPECT_TRUE(torch::equal(model->forward_ids(ids, mask, {}, &partial).last_hidden_state,
                            model->forward_ids(ids, mask).last_hidden_state));
+}
+
+TEST(BertModules, Bf16AutocastGradientsFollowFloat32) {
+  // Under autocast each layer casts the input of query, key and value (and of the feed-forward
+  // product) once for all of them, so their input gradients are summed in bf16 before going
+  // back to float32. The gradient reaching the embeddings, which flows through those products
+  // as well as past them, must still follow float32's.
+  torch::manual_seed(4);
+  pft::model::BertModel model(tiny_config());
+  model->eval();
+  for (auto& p : model->parameters()) p.requires_grad_(false);
+  const auto ids = torch::randint(1, 50, {2, 6}, torch::kLong);
+  const auto embeds = model->embed(ids).detach();
+  const auto target = torch::randn({2, 6, 16});
+  const auto gradient = [&](bool bf16) {
+    const auto x = embeds.clone().requires_grad_(true);
+    std::optional<pft::train::AutocastGuard> guard;
+    if (bf16) guard.emplace(pft::train::Precision::BF16, torch::kCPU);
+    const auto out = model->forward(x, {}).last_hidden_state;
+    (out.to(torch::kFloat) * target).sum().backward();
+    return x.grad();
+  };
+  const auto fp32 = gradient(false);
+  const auto bf16 = gradient(true);
+  ASSERT_TRUE(bf16.defined());
+  EXPECT_EQ(bf16.scalar_type(), torch::kFloat);
+  EXPECT_LT(((bf16 - fp32).norm() / fp32.norm()).item<double>(), 0.03);
 }
 
 TEST(BertModules, BadInputsAreErrorsThatSaySo) {

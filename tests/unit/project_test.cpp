@@ -115,3 +115,26 @@ TEST(Project, FallsBackWhereTheKernelDoesNotApply) {
   y.sum().backward();
   EXPECT_TRUE(torch::allclose(trainable.grad(), x.sum(0).expand({8, 32})));
 }
+
+TEST(AutocastOperand, CastsFloat32OnlyUnderAutocast) {
+  using pft::model::autocast_operand;
+  const auto x = torch::randn({3, 5}, torch::requires_grad());
+  EXPECT_TRUE(autocast_operand(x).is_same(x));
+  at::autocast::set_autocast_enabled(at::kCPU, true);
+  at::autocast::set_autocast_dtype(at::kCPU, at::kBFloat16);
+  const auto cast = autocast_operand(x);
+  const auto already = x.detach().to(torch::kBFloat16);
+  const auto wide = x.detach().to(torch::kDouble);
+  const bool kept_bf16 = autocast_operand(already).is_same(already);
+  const bool kept_double = autocast_operand(wide).is_same(wide);
+  at::autocast::set_autocast_enabled(at::kCPU, false);
+  EXPECT_EQ(cast.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::equal(cast, already));
+  EXPECT_TRUE(kept_bf16);
+  EXPECT_TRUE(kept_double);
+  // The cast is part of the graph: gradients reach x in float32.
+  cast.to(torch::kFloat).sum().backward();
+  ASSERT_TRUE(x.grad().defined());
+  EXPECT_EQ(x.grad().scalar_type(), torch::kFloat);
+  EXPECT_TRUE(torch::equal(x.grad(), torch::ones_like(x)));
+}

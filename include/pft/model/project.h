@@ -32,4 +32,12 @@ bool uses_few_row_kernel(const torch::Tensor& x, const torch::Tensor& weight,
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight,
                       const torch::Tensor& bias = {});
 
+/// `x` as autocast would hand it to a matrix product: cast to the autocast dtype when autocast
+/// is on for x's device and x is float32, else x itself. Model code applies it once to an
+/// activation that feeds several products (query, key and value; their LoRA A), which
+/// autocast would otherwise cast once per product, and whose gradients would each be cast
+/// back to float32 before being summed; after it they are summed in the autocast dtype and
+/// cast back once.
+torch::Tensor autocast_operand(const torch::Tensor& x);
+
 }  // namespace pft::model
