@@ -1,7 +1,5 @@
 #include "pft/model/linear.h"
 
-#include <ATen/autocast_mode.h>
-
 #include <algorithm>
 #include <cmath>
 
@@ -33,18 +31,15 @@ void LinearImpl::reset_parameters() {
 }
 
 torch::Tensor LinearImpl::operand(const torch::Tensor& t, std::size_t slot) {
-  if (!t.defined() || t.requires_grad() || t.scalar_type() != torch::kFloat32 || t.is_inference()) {
-    return t;
-  }
-  const auto device = t.device().type();
-  if (!at::autocast::is_autocast_available(device) || !at::autocast::is_autocast_enabled(device)) {
-    return t;
-  }
+  // A tensor that trains changes every step; autocast casts it once per autocast region
+  // itself. Inference tensors have no version to check.
+  if (!t.defined() || t.requires_grad() || t.is_inference()) return t;
+  const auto dtype = autocast_dtype_for(t);
+  if (!dtype) return t;
   auto& c = cast_[slot];
-  const auto dtype = at::autocast::get_autocast_dtype(device);
   if (!c.copy.defined() || c.source != t.data_ptr() || c.version != t._version() ||
-      c.copy.scalar_type() != dtype || c.copy.device() != t.device()) {
-    c.copy = t.to(dtype);
+      c.copy.scalar_type() != *dtype || c.copy.device() != t.device()) {
+    c.copy = t.to(*dtype);
     c.source = t.data_ptr();
     c.version = t._version();
   }

@@ -140,13 +140,18 @@ torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight,
   return y.view(sizes);
 }
 
-torch::Tensor autocast_operand(const torch::Tensor& x) {
-  if (x.scalar_type() != torch::kFloat32) return x;
+std::optional<at::ScalarType> autocast_dtype_for(const torch::Tensor& x) {
+  if (x.scalar_type() != torch::kFloat32) return std::nullopt;
   const auto device = x.device().type();
   if (!at::autocast::is_autocast_available(device) || !at::autocast::is_autocast_enabled(device)) {
-    return x;
+    return std::nullopt;
   }
-  return x.to(at::autocast::get_autocast_dtype(device));
+  return at::autocast::get_autocast_dtype(device);
+}
+
+torch::Tensor autocast_operand(const torch::Tensor& x) {
+  const auto dtype = autocast_dtype_for(x);
+  return dtype ? x.to(*dtype) : x;
 }
 
 }  // namespace pft::model

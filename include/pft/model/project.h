@@ -18,6 +18,8 @@
 
 #include <torch/torch.h>
 
+#include <optional>
+
 namespace pft::model {
 
 /// The most rows (product of the input's leading dimensions) the few-row kernel takes.
@@ -32,8 +34,12 @@ bool uses_few_row_kernel(const torch::Tensor& x, const torch::Tensor& weight,
 torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight,
                       const torch::Tensor& bias = {});
 
-/// `x` as autocast would hand it to a matrix product: cast to the autocast dtype when autocast
-/// is on for x's device and x is float32, else x itself. Model code applies it once to an
+/// The dtype autocast casts `x` to for a matrix product: the autocast dtype of x's device when
+/// autocast is on there and x is float32; nullopt otherwise.
+std::optional<at::ScalarType> autocast_dtype_for(const torch::Tensor& x);
+
+/// `x` as autocast would hand it to a matrix product: cast to autocast_dtype_for(x) if there
+/// is one, else x itself. Model code applies it once to an
 /// activation that feeds several products (query, key and value; their LoRA A), which
 /// autocast would otherwise cast once per product, and whose gradients would each be cast
 /// back to float32 before being summed; after it they are summed in the autocast dtype and
