@@ -6,12 +6,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <set>
 #include <string>
 
 #include "pft/generate/generate.h"
 #include "pft/io/safetensors.h"
 #include "pft/model/t5.h"
+#include "pft/train/precision.h"
 #include "pft/util/error.h"
 #include "support/test_util.h"
 
@@ -154,6 +156,36 @@ TEST(T5Model, LayerNormIsRmsInFloat32) {
   // bfloat16 weights: the variance is still computed in float32, the result is bfloat16.
   norm->to(torch::kBFloat16);
   EXPECT_EQ(norm(x.to(torch::kBFloat16)).scalar_type(), torch::kBFloat16);
+}
+
+TEST(T5Model, Bf16AutocastGradientsFollowFloat32) {
+  // Under autocast the normalised input of query, key and value, the cross-attention input of
+  // keys and values, and the input of the gated feed-forward are cast once for all their
+  // products, so their input gradients are summed in bf16. The gradients reaching both
+  // embeddings, which flow through those products as well as past them, must still follow
+  // float32's.
+  torch::manual_seed(6);
+  T5 model(T5Options(tiny_config(/*gated=*/true)));
+  model->eval();
+  for (auto& p : model->parameters()) p.requires_grad_(false);
+  const auto source = model->embed(torch::randint(2, 40, {2, 5}, torch::kLong)).detach();
+  const auto target_embeds = model->embed(torch::randint(2, 40, {2, 4}, torch::kLong)).detach();
+  const auto weights = torch::randn({2, 4, 40});
+  const auto gradients = [&](bool bf16) {
+    const auto x = source.clone().requires_grad_(true);
+    const auto y = target_embeds.clone().requires_grad_(true);
+    std::optional<pft::train::AutocastGuard> guard;
+    if (bf16) guard.emplace(pft::train::Precision::BF16, torch::kCPU);
+    const auto out = model->forward(x, {}, y, {});
+    (out.logits.to(torch::kFloat) * weights).sum().backward();
+    return std::make_pair(x.grad(), y.grad());
+  };
+  const auto [fp32_x, fp32_y] = gradients(false);
+  const auto [bf16_x, bf16_y] = gradients(true);
+  ASSERT_TRUE(bf16_x.defined() && bf16_y.defined());
+  EXPECT_EQ(bf16_x.scalar_type(), torch::kFloat);
+  EXPECT_LT(((bf16_x - fp32_x).norm() / fp32_x.norm()).item<double>(), 0.03);
+  EXPECT_LT(((bf16_y - fp32_y).norm() / fp32_y.norm()).item<double>(), 0.03);
 }
 
 TEST(T5Model, PrefixesAreChecked) {

@@ -15,6 +15,9 @@
 // the no-grad passes that gradient checkpointing recomputes, therefore see the same bits as
 // before. Each output element sums in the same order whatever the number of rows and
 // threads, so a row's result does not depend on what it is batched with.
+//
+// The rule autocast applies to the operands of a product is here too (autocast_dtype_for,
+// autocast_operand), for code that casts an operand once for several products.
 
 #include <torch/torch.h>
 
@@ -39,11 +42,10 @@ torch::Tensor project(const torch::Tensor& x, const torch::Tensor& weight,
 std::optional<at::ScalarType> autocast_dtype_for(const torch::Tensor& x);
 
 /// `x` as autocast would hand it to a matrix product: cast to autocast_dtype_for(x) if there
-/// is one, else x itself. Model code applies it once to an
-/// activation that feeds several products (query, key and value; their LoRA A), which
-/// autocast would otherwise cast once per product, and whose gradients would each be cast
-/// back to float32 before being summed; after it they are summed in the autocast dtype and
-/// cast back once.
+/// is one, else x itself. Model code applies it once to an activation that feeds several
+/// products (query, key and value; their LoRA A), which autocast would otherwise cast once
+/// per product, and whose gradients would each be cast back to float32 before being summed;
+/// after it they are summed in the autocast dtype and cast back once.
 torch::Tensor autocast_operand(const torch::Tensor& x);
 
 }  // namespace pft::model
