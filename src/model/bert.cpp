@@ -175,7 +175,7 @@ torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden_states,
   const auto split_heads = [&](const torch::Tensor& x) {
     return x.view({batch, seq, heads, head_dim}).transpose(1, 2);
   };
-  // Cast once under autocast for the three products and their extensions (LoRA's A).
+  // Cast once under autocast for the three products (each Linear then casts nothing more).
   const auto x = autocast_operand(hidden_states);
   const auto q = split_heads(query(x));
   auto k = split_heads(key(x));
@@ -249,7 +249,7 @@ void BertIntermediateImpl::reset() {
 }
 
 torch::Tensor BertIntermediateImpl::forward(const torch::Tensor& hidden_states) {
-  return activate(config.activation(), dense(autocast_operand(hidden_states)));
+  return activate(config.activation(), dense(hidden_states));
 }
 
 BertLayerImpl::BertLayerImpl(BertConfig config_) : config(std::move(config_)) { reset(); }

@@ -50,8 +50,13 @@ torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
   if (extensions_.empty()) return project(input, operand(weight, 0), operand(bias, 1));
   torch::Tensor x = input;
   for (const auto& e : extensions_) x = e->pre(x);
+  const bool unchanged = x.is_same(input);
+  // Under autocast, one cast of the input for the product and the extensions (LoRA's A)
+  // rather than one each; their input gradients are then summed in the autocast dtype.
+  x = autocast_operand(x);
   torch::Tensor y = project(x, operand(weight, 0), operand(bias, 1));
-  for (const auto& e : extensions_) y = e->post(input, y);
+  const auto& original = unchanged ? x : input;
+  for (const auto& e : extensions_) y = e->post(original, y);
   return y;
 }
 

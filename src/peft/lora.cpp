@@ -27,8 +27,8 @@ LoraExtension::LoraExtension(model::LinearImpl& layer, const LoraOptions& o) {
 torch::Tensor LoraExtension::post(const torch::Tensor& input, const torch::Tensor& output) {
   if (merged) return output;
   const bool train = lora_A->is_training();
-  // Under autocast lora_A casts its input itself; a cast to its float32 weight first would
-  // only add a copy (and give the same bits).
+  // Under autocast the input comes cast already (Linear casts it once for its product and
+  // its extensions); a cast to lora_A's float32 weight would only add copies.
   const bool autocast = at::autocast::is_autocast_enabled(input.device().type());
   auto x = autocast ? input : input.to(lora_A->weight.scalar_type());
   x = model::dropout(x, dropout->options.p(), train);

@@ -31,6 +31,17 @@ class ScaleInput : public LinearExtension {
   torch::Tensor s_;
 };
 
+// Records the dtype of the input post() receives.
+class SeeInput : public LinearExtension {
+ public:
+  std::string name() const override { return "see"; }
+  torch::Tensor post(const torch::Tensor& input, const torch::Tensor& output) override {
+    seen = input.scalar_type();
+    return output;
+  }
+  torch::ScalarType seen = torch::kDouble;
+};
+
 }  // namespace
 
 TEST(Linear, SameParametersAndOutputAsTorchLinear) {
@@ -108,4 +119,24 @@ TEST(Linear, FrozenWeightsAreCastOnceUnderAutocastAndFollowChanges) {
   }
   // Without autocast: float32 as before.
   EXPECT_TRUE(torch::equal(layer(x), at::linear(x, layer->weight, layer->bias)));
+}
+
+TEST(Linear, UnderAutocastTheProductAndItsExtensionsShareOneCastOfTheInput) {
+  torch::manual_seed(3);
+  Linear layer(6, 4);
+  auto see = std::make_shared<SeeInput>();
+  layer->add_extension(see);
+  const auto x = torch::randn({2, 6});
+  {
+    pft::train::AutocastGuard guard(pft::train::Precision::BF16, torch::kCPU);
+    layer(x);
+    EXPECT_EQ(see->seen, torch::kBFloat16);
+    // After an input transform, post() still gets the layer's original input.
+    layer->add_extension(std::make_shared<ScaleInput>(torch::rand({6})));
+    layer(x);
+    EXPECT_EQ(see->seen, torch::kFloat);
+    layer->remove_extensions("scale");
+  }
+  layer(x);
+  EXPECT_EQ(see->seen, torch::kFloat);
 }

@@ -10,6 +10,10 @@
 // which methods exist.
 //
 //   forward(x) = post_k(...post_1(x, linear(pre_k(...pre_1(x)), weight, bias)))
+//
+// Under autocast a layer with extensions casts its (transformed) input once, and the product
+// and the extensions share that copy: post() sees x in the autocast dtype unless a pre()
+// changed it.
 
 #include <torch/torch.h>
 
@@ -27,7 +31,8 @@ class LinearExtension {
   virtual std::string name() const = 0;
   /// Transforms the input before the matrix product (IA3 on feed-forward inputs).
   virtual torch::Tensor pre(const torch::Tensor& input) { return input; }
-  /// Transforms the output; `input` is the layer's original input (LoRA adds B·A·x to y).
+  /// Transforms the output; `input` is the layer's original input (LoRA adds B·A·x to y),
+  /// already cast under autocast.
   virtual torch::Tensor post(const torch::Tensor& input, const torch::Tensor& output) {
     (void)input;
     return output;
