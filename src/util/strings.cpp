@@ -60,4 +60,18 @@ std::vector<std::string> split(std::string_view text, char sep) {
   return parts;
 }
 
+std::string join(const std::vector<std::string>& items, std::string_view separator) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += separator;
+    out += items[i];
+  }
+  return out;
+}
+
+bool is_path_under(std::string_view path, std::string_view module) {
+  return path == module || (path.size() > module.size() &&
+                            path.substr(0, module.size()) == module && path[module.size()] == '.');
+}
+
 }  // namespace pft

@@ -19,4 +19,11 @@ std::string join_alternatives(const std::vector<std::string>& items);
 
 std::vector<std::string> split(std::string_view text, char sep);
 
+/// "a, b, c"
+std::string join(const std::vector<std::string>& items, std::string_view separator);
+
+/// Whether dotted path `path` is `module` or lies under it ("classifier.weight" under
+/// "classifier", not under "classif").
+bool is_path_under(std::string_view path, std::string_view module);
+
 }  // namespace pft
