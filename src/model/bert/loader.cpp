@@ -1,4 +1,4 @@
-#include "pft/model/bert_loader.h"
+#include "pft/model/bert/loader.h"
 
 #include <chrono>
 #include <set>

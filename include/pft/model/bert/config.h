@@ -1,7 +1,7 @@
 #pragma once
 // BertConfig: the architecture of a BERT checkpoint, read from the `config.json` that
 // Hugging Face's `BertConfig.save_pretrained` writes. It is also the options struct of every
-// BERT module (include/pft/model/bert.h), as transformers passes its config to each layer.
+// BERT module (include/pft/model/bert/bert.h), as transformers passes its config to each layer.
 
 #include <nlohmann/json.hpp>
 

@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "pft/io/checkpoint.h"
-#include "pft/model/bert.h"
-#include "pft/model/bert_config.h"
+#include "pft/model/bert/bert.h"
+#include "pft/model/bert/config.h"
 
 namespace pft::model {
 

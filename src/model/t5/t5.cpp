@@ -1,4 +1,4 @@
-#include "pft/model/t5.h"
+#include "pft/model/t5/t5.h"
 
 #include <cmath>
 #include <utility>
@@ -8,6 +8,7 @@
 #include "pft/model/dropout.h"
 #include "pft/model/project.h"
 #include "pft/util/error.h"
+#include "pft/util/json.h"
 #include "pft/util/log.h"
 
 namespace pft::model {
@@ -16,37 +17,9 @@ namespace {
 
 using nlohmann::json;
 
-std::string describe(const json& value) {
-  std::string text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return std::string(value.type_name()) + " " + text;
-}
-
 [[noreturn]] void bad_key(const std::string& source, const std::string& key,
                           const std::string& what) {
   throw Error(ErrorKind::Input, source + ": key '" + key + "': " + what);
-}
-
-// Reads `key` when present and not null; leaves `out` (the default) otherwise.
-void read_int(const json& doc, const std::string& source, const char* key, std::int64_t& out) {
-  const auto it = doc.find(key);
-  if (it == doc.end() || it->is_null()) return;
-  if (!it->is_number_integer()) bad_key(source, key, "expected an integer, got " + describe(*it));
-  out = it->get<std::int64_t>();
-}
-
-void read_double(const json& doc, const std::string& source, const char* key, double& out) {
-  const auto it = doc.find(key);
-  if (it == doc.end() || it->is_null()) return;
-  if (!it->is_number()) bad_key(source, key, "expected a number, got " + describe(*it));
-  out = it->get<double>();
-}
-
-void read_bool(const json& doc, const std::string& source, const char* key, bool& out) {
-  const auto it = doc.find(key);
-  if (it == doc.end() || it->is_null()) return;
-  if (!it->is_boolean()) bad_key(source, key, "expected true or false, got " + describe(*it));
-  out = it->get<bool>();
 }
 
 bool known_activation(const std::string& name) {
@@ -58,8 +31,7 @@ bool known_activation(const std::string& name) {
 constexpr double kPi = 3.14159265358979323846;
 
 torch::Tensor gelu_new(const torch::Tensor& x) {
-  return 0.5 * x *
-         (1.0 + torch::tanh(std::sqrt(2.0 / kPi) * (x + 0.044715 * torch::pow(x, 3.0))));
+  return 0.5 * x * (1.0 + torch::tanh(std::sqrt(2.0 / kPi) * (x + 0.044715 * torch::pow(x, 3.0))));
 }
 
 torch::Tensor activate(const std::string& name, const torch::Tensor& x) {
@@ -91,10 +63,10 @@ torch::Tensor relative_position_bucket(torch::Tensor relative, bool bidirectiona
   }
   const std::int64_t max_exact = num_buckets / 2;
   const auto is_small = relative < max_exact;
-  auto large = max_exact + (torch::log(relative.to(torch::kFloat) / max_exact) /
-                            std::log(static_cast<double>(max_distance) / max_exact) *
-                            (num_buckets - max_exact))
-                               .to(torch::kLong);
+  auto large = max_exact +
+               (torch::log(relative.to(torch::kFloat) / max_exact) /
+                std::log(static_cast<double>(max_distance) / max_exact) * (num_buckets - max_exact))
+                   .to(torch::kLong);
   large = torch::min(large, torch::full_like(large, num_buckets - 1));
   return buckets + torch::where(is_small, relative, large);
 }
@@ -104,9 +76,11 @@ std::int64_t prefix_length(const LayerPrefixes* prefixes, const T5Config& config
                            std::size_t layers, std::int64_t batch, const char* stack) {
   if (prefixes == nullptr) return 0;
   if (prefixes->layers.size() != layers) {
-    throw Error(ErrorKind::Input, std::string("T5 ") + stack + " prefixes: expected one entry per "
-                "layer (" + std::to_string(layers) + "), got " +
-                std::to_string(prefixes->layers.size()));
+    throw Error(ErrorKind::Input, std::string("T5 ") + stack +
+                                      " prefixes: expected one entry per "
+                                      "layer (" +
+                                      std::to_string(layers) + "), got " +
+                                      std::to_string(prefixes->layers.size()));
   }
   std::int64_t length = -1;
   for (std::size_t i = 0; i < layers; ++i) {
@@ -117,10 +91,11 @@ std::int64_t prefix_length(const LayerPrefixes* prefixes, const T5Config& config
         p.key.dim() != 4 || (p.key.size(0) != batch && p.key.size(0) != 1) ||
         p.key.size(1) != config.num_heads || p.key.size(3) != config.d_kv) {
       throw Error(ErrorKind::Input,
-                  where + ": expected key and value of shape [" + std::to_string(batch) + " or 1, " +
-                      std::to_string(config.num_heads) + ", P, " + std::to_string(config.d_kv) +
-                      "], got key " + (p.key.defined() ? c10::str(p.key.sizes()) : "undefined") +
-                      " and value " + (p.value.defined() ? c10::str(p.value.sizes()) : "undefined"));
+                  where + ": expected key and value of shape [" + std::to_string(batch) +
+                      " or 1, " + std::to_string(config.num_heads) + ", P, " +
+                      std::to_string(config.d_kv) + "], got key " +
+                      (p.key.defined() ? c10::str(p.key.sizes()) : "undefined") + " and value " +
+                      (p.value.defined() ? c10::str(p.value.sizes()) : "undefined"));
     }
     if (length >= 0 && p.key.size(2) != length) {
       throw Error(ErrorKind::Input, where + ": every layer's prefix must have the same length (" +
@@ -142,34 +117,31 @@ torch::Tensor expand_rows(const torch::Tensor& t, std::int64_t rows) {
 
 T5Config T5Config::from_json(const json& doc, const std::string& source) {
   if (!doc.is_object()) {
-    throw Error(ErrorKind::Input, source + ": expected a JSON object, got " + describe(doc));
+    throw Error(ErrorKind::Input,
+                source + ": expected a JSON object, got " + JsonKeys::describe(doc));
   }
   if (const auto it = doc.find("model_type"); it != doc.end() && !it->is_null()) {
     if (!it->is_string() || it->get<std::string>() != "t5") {
-      throw Error(ErrorKind::Input, source + ": key 'model_type': expected \"t5\", got " +
-                                        describe(*it),
+      throw Error(ErrorKind::Input,
+                  source + ": key 'model_type': expected \"t5\", got " + JsonKeys::describe(*it),
                   "is this a T5 checkpoint? BERT-family folders load with the BERT model");
     }
   }
+  const JsonKeys keys(doc, source, {ErrorKind::Input, /*quote_key=*/true});
   T5Config c;
-  read_int(doc, source, "vocab_size", c.vocab_size);
-  read_int(doc, source, "d_model", c.d_model);
-  read_int(doc, source, "d_kv", c.d_kv);
-  read_int(doc, source, "d_ff", c.d_ff);
-  read_int(doc, source, "num_layers", c.num_layers);
+  keys.integer("vocab_size", c.vocab_size);
+  keys.integer("d_model", c.d_model);
+  keys.integer("d_kv", c.d_kv);
+  keys.integer("d_ff", c.d_ff);
+  keys.integer("num_layers", c.num_layers);
   c.num_decoder_layers = c.num_layers;
-  read_int(doc, source, "num_decoder_layers", c.num_decoder_layers);
-  read_int(doc, source, "num_heads", c.num_heads);
-  read_int(doc, source, "relative_attention_num_buckets", c.relative_attention_num_buckets);
-  read_int(doc, source, "relative_attention_max_distance", c.relative_attention_max_distance);
-  read_double(doc, source, "dropout_rate", c.dropout_rate);
-  read_double(doc, source, "layer_norm_epsilon", c.layer_norm_epsilon);
-  if (const auto it = doc.find("feed_forward_proj"); it != doc.end() && !it->is_null()) {
-    if (!it->is_string()) {
-      bad_key(source, "feed_forward_proj", "expected a string, got " + describe(*it));
-    }
-    c.feed_forward_proj = it->get<std::string>();
-  }
+  keys.integer("num_decoder_layers", c.num_decoder_layers);
+  keys.integer("num_heads", c.num_heads);
+  keys.integer("relative_attention_num_buckets", c.relative_attention_num_buckets);
+  keys.integer("relative_attention_max_distance", c.relative_attention_max_distance);
+  keys.number("dropout_rate", c.dropout_rate);
+  keys.number("layer_norm_epsilon", c.layer_norm_epsilon);
+  keys.string("feed_forward_proj", c.feed_forward_proj);
   // "relu", "gated-gelu", ...: transformers' T5Config.__post_init__.
   const auto& proj = c.feed_forward_proj;
   const auto dash = proj.find('-');
@@ -178,41 +150,25 @@ T5Config T5Config::from_json(const json& doc, const std::string& source) {
     c.dense_act_fn = proj;
   } else {
     if (proj.substr(0, dash) != "gated" || proj.find('-', dash + 1) != std::string::npos) {
-      bad_key(source, "feed_forward_proj",
-              "expected \"ACT\" or \"gated-ACT\" (e.g. \"relu\", \"gated-gelu\"), got \"" + proj +
-                  "\"");
+      keys.fail("feed_forward_proj",
+                "expected \"ACT\" or \"gated-ACT\" (e.g. \"relu\", \"gated-gelu\"), got \"" + proj +
+                    "\"");
     }
     c.is_gated_act = true;
     c.dense_act_fn = proj.substr(dash + 1);
   }
   if (proj == "gated-gelu") c.dense_act_fn = "gelu_new";  // as transformers maps it
   if (!known_activation(c.dense_act_fn)) {
-    bad_key(source, "feed_forward_proj",
-            "activation \"" + c.dense_act_fn + "\" is not supported (relu, gelu, gelu_new, silu)");
+    keys.fail("feed_forward_proj", "activation \"" + c.dense_act_fn +
+                                       "\" is not supported (relu, gelu, gelu_new, silu)");
   }
-  read_bool(doc, source, "tie_word_embeddings", c.tie_word_embeddings);
+  keys.boolean("tie_word_embeddings", c.tie_word_embeddings);
   c.scale_decoder_outputs = c.tie_word_embeddings;
-  read_bool(doc, source, "scale_decoder_outputs", c.scale_decoder_outputs);
-  read_int(doc, source, "pad_token_id", c.pad_token_id);
+  keys.boolean("scale_decoder_outputs", c.scale_decoder_outputs);
+  keys.integer("pad_token_id", c.pad_token_id);
   c.decoder_start_token_id = c.pad_token_id;
-  read_int(doc, source, "decoder_start_token_id", c.decoder_start_token_id);
-  if (const auto it = doc.find("eos_token_id"); it != doc.end() && !it->is_null()) {
-    c.eos_token_ids.clear();
-    if (it->is_number_integer()) {
-      c.eos_token_ids.push_back(it->get<std::int64_t>());
-    } else if (it->is_array() && !it->empty()) {
-      for (const auto& id : *it) {
-        if (!id.is_number_integer()) {
-          bad_key(source, "eos_token_id", "expected an integer or a list of integers, got " +
-                                              describe(*it));
-        }
-        c.eos_token_ids.push_back(id.get<std::int64_t>());
-      }
-    } else {
-      bad_key(source, "eos_token_id",
-              "expected an integer or a non-empty list of integers, got " + describe(*it));
-    }
-  }
+  keys.integer("decoder_start_token_id", c.decoder_start_token_id);
+  keys.integers("eos_token_id", c.eos_token_ids);
   c.validate(source);
   return c;
 }
@@ -242,8 +198,9 @@ void T5Config::validate(const std::string& source) const {
   }
   const auto token = [&](const char* key, std::int64_t id) {
     if (id < 0 || id >= vocab_size) {
-      bad_key(source, key, "must be a token id in [0, " + std::to_string(vocab_size) + "), got " +
-                               std::to_string(id));
+      bad_key(source, key,
+              "must be a token id in [0, " + std::to_string(vocab_size) + "), got " +
+                  std::to_string(id));
     }
   };
   token("pad_token_id", pad_token_id);
@@ -348,10 +305,9 @@ torch::Tensor T5AttentionImpl::compute_bias(std::int64_t q_len, std::int64_t k_l
   const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
   const auto context = torch::arange(q_len, options).unsqueeze(1) + offset;
   const auto memory = torch::arange(k_len, options).unsqueeze(0);
-  const auto buckets =
-      relative_position_bucket(memory - context, bidirectional_,
-                               config_.relative_attention_num_buckets,
-                               config_.relative_attention_max_distance);
+  const auto buckets = relative_position_bucket(memory - context, bidirectional_,
+                                                config_.relative_attention_num_buckets,
+                                                config_.relative_attention_max_distance);
   return relative_attention_bias(buckets).permute({2, 0, 1}).unsqueeze(0);
 }
 
@@ -362,10 +318,10 @@ T5LayerSelfAttentionImpl::T5LayerSelfAttentionImpl(const T5Config& config, bool 
 }
 
 void T5LayerSelfAttentionImpl::reset() {
-  SelfAttention = register_module("SelfAttention",
-                                  T5Attention(config_, relative_bias_, bidirectional_));
-  layer_norm = register_module("layer_norm",
-                               T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
+  SelfAttention =
+      register_module("SelfAttention", T5Attention(config_, relative_bias_, bidirectional_));
+  layer_norm =
+      register_module("layer_norm", T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
 }
 
 T5LayerCrossAttentionImpl::T5LayerCrossAttentionImpl(const T5Config& config) : config_(config) {
@@ -374,16 +330,16 @@ T5LayerCrossAttentionImpl::T5LayerCrossAttentionImpl(const T5Config& config) : c
 
 void T5LayerCrossAttentionImpl::reset() {
   EncDecAttention = register_module("EncDecAttention", T5Attention(config_, false, false));
-  layer_norm = register_module("layer_norm",
-                               T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
+  layer_norm =
+      register_module("layer_norm", T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
 }
 
 T5LayerFFImpl::T5LayerFFImpl(const T5Config& config) : config_(config) { reset(); }
 
 void T5LayerFFImpl::reset() {
   DenseReluDense = register_module("DenseReluDense", T5Dense(config_));
-  layer_norm = register_module("layer_norm",
-                               T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
+  layer_norm =
+      register_module("layer_norm", T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
 }
 
 torch::Tensor T5LayerFFImpl::forward(const torch::Tensor& hidden) {
@@ -460,8 +416,8 @@ void T5StackImpl::reset() {
     blocks.emplace_back(config_, is_decoder_, /*relative_bias=*/i == 0);
     block->push_back(blocks.back());
   }
-  final_layer_norm = register_module("final_layer_norm",
-                                     T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
+  final_layer_norm =
+      register_module("final_layer_norm", T5LayerNorm(config_.d_model, config_.layer_norm_epsilon));
 }
 
 torch::Tensor T5StackImpl::encoder_block(std::size_t i, const torch::Tensor& input,
@@ -491,7 +447,8 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
   const auto device = inputs_embeds.device();
 
   // Position bias over [prefix | tokens], queries at positions prefix.. (see the header).
-  auto bias = blocks[0]->self_attention->SelfAttention->compute_bias(length, keys, prefix, device)
+  auto bias = blocks[0]
+                  ->self_attention->SelfAttention->compute_bias(length, keys, prefix, device)
                   .to(inputs_embeds.scalar_type());
   if (attention_mask.defined()) {
     auto mask = attention_mask.to(device).to(torch::kBool);
@@ -505,8 +462,7 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
   // Layers without a prefix see the tokens' columns only.
   const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
 
-  const bool recompute =
-      gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
+  const bool recompute = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
   auto hidden = model::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const LayerPrefix* p =
@@ -560,8 +516,9 @@ torch::Tensor T5StackImpl::cross_mask(const torch::Tensor& encoder_mask, std::in
 }
 
 // Checks that every layer has a cross-attention prefix when any has; returns the length.
-static std::int64_t checked_cross_prefix(const LayerPrefixes* cross_prefixes, const T5Config& config,
-                                  std::size_t layers, std::int64_t sources) {
+static std::int64_t checked_cross_prefix(const LayerPrefixes* cross_prefixes,
+                                         const T5Config& config, std::size_t layers,
+                                         std::int64_t sources) {
   const auto length = prefix_length(cross_prefixes, config, layers, sources, "cross-attention");
   if (length == 0) return 0;
   for (std::size_t i = 0; i < layers; ++i) {
@@ -585,8 +542,8 @@ T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
   cache.copies = copies;
   cache.prefix_length = prefix_length(prefixes, config_, blocks.size(), rows, "decoder");
   const auto cross_prefix = checked_cross_prefix(cross_prefixes, config_, blocks.size(), sources);
-  const auto empty = torch::empty({rows, config_.num_heads, 0, config_.d_kv},
-                                  encoder_hidden.options());
+  const auto empty =
+      torch::empty({rows, config_.num_heads, 0, config_.d_kv}, encoder_hidden.options());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     cache.cross.push_back(
         cross_kv(i, encoder_hidden, cross_prefix > 0 ? &cross_prefixes->layers[i] : nullptr));
@@ -602,14 +559,14 @@ T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
   return cache;
 }
 
-torch::Tensor T5StackImpl::decoder_bias(std::int64_t rows, std::int64_t length,
-                                        std::int64_t prefix, std::int64_t past,
-                                        const torch::Tensor& attention_mask,
+torch::Tensor T5StackImpl::decoder_bias(std::int64_t rows, std::int64_t length, std::int64_t prefix,
+                                        std::int64_t past, const torch::Tensor& attention_mask,
                                         const torch::Tensor& like) {
   const auto keys = past + length;
   const auto device = like.device();
   // The bias of the new queries only: positions past.., keys 0..keys-1.
-  auto bias = blocks[0]->self_attention->SelfAttention->compute_bias(length, keys, past, device)
+  auto bias = blocks[0]
+                  ->self_attention->SelfAttention->compute_bias(length, keys, past, device)
                   .to(like.scalar_type());
   if (length == 1 && !attention_mask.defined()) return bias;
   const auto options = torch::TensorOptions().dtype(torch::kLong).device(device);
@@ -648,8 +605,8 @@ torch::Tensor T5StackImpl::decoder_block(std::size_t i, const torch::Tensor& inp
   auto cross_normed = cross_layer->layer_norm(hidden);
   // A group of copies (beams) attends to its source's keys/values as one longer query.
   if (copies > 1) cross_normed = cross_normed.reshape({rows / copies, -1, hidden.size(2)});
-  const auto crossed = cross_layer->EncDecAttention->attend(cross_normed, cross, cross_mask)
-                           .reshape(hidden.sizes());
+  const auto crossed =
+      cross_layer->EncDecAttention->attend(cross_normed, cross, cross_mask).reshape(hidden.sizes());
   hidden = clamp_half(hidden + model::dropout(crossed, config_.dropout_rate, is_training()));
   return clamp_half(blocks[i]->feed_forward(hidden));
 }
@@ -712,13 +669,13 @@ torch::Tensor T5StackImpl::decode_all(const torch::Tensor& inputs_embeds,
     const auto cross = cross_kv(i, x[2], cross_prefixed ? &cp : nullptr);
     return decoder_block(i, x[0], self_kv, x[1], cross, mask, 1);
   };
-  const bool recompute =
-      gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
+  const bool recompute = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
   auto hidden = model::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
     const bool self_prefix = prefixes != nullptr && prefixes->layers[i].key.defined() && prefix > 0;
     std::vector<torch::Tensor> inputs{hidden, self_prefix ? bias : token_bias, encoder_hidden};
-    if (self_prefix) inputs.insert(inputs.end(), {prefixes->layers[i].key, prefixes->layers[i].value});
+    if (self_prefix)
+      inputs.insert(inputs.end(), {prefixes->layers[i].key, prefixes->layers[i].value});
     if (cross_prefix > 0)
       inputs.insert(inputs.end(), {cross_prefixes->layers[i].key, cross_prefixes->layers[i].value});
     const bool cross_prefixed = cross_prefix > 0;
@@ -755,9 +712,30 @@ void T5Impl::reset() {
 torch::Tensor T5Impl::embed(const torch::Tensor& input_ids) { return shared(input_ids); }
 
 torch::Tensor T5Impl::encode(const torch::Tensor& inputs_embeds,
-                             const torch::Tensor& attention_mask,
-                             const LayerPrefixes* prefixes) {
+                             const torch::Tensor& attention_mask, const LayerPrefixes* prefixes) {
   return encoder->encode(inputs_embeds, attention_mask, prefixes);
+}
+
+torch::Tensor T5Impl::encode(const EncoderInputs& inputs) {
+  return encoder->encode(inputs.embeds, inputs.mask, inputs.prefixes);
+}
+
+torch::Tensor T5Impl::logits(const EncoderInputs& inputs, const torch::Tensor& decoder_embeds,
+                             const torch::Tensor& decoder_mask,
+                             const LayerPrefixes* decoder_prefixes,
+                             const LayerPrefixes* cross_prefixes) {
+  return forward(inputs.embeds, inputs.mask, decoder_embeds, decoder_mask, inputs.prefixes,
+                 decoder_prefixes, cross_prefixes)
+      .logits;
+}
+
+std::unique_ptr<DecoderState> T5Impl::start_decoding(const torch::Tensor& encoder_hidden,
+                                                     const torch::Tensor& encoder_mask,
+                                                     const LayerPrefixes* self_prefixes,
+                                                     std::int64_t copies,
+                                                     const LayerPrefixes* cross_prefixes) {
+  return std::make_unique<T5DecoderCache>(
+      decoder->start_cache(encoder_hidden, encoder_mask, self_prefixes, copies, cross_prefixes));
 }
 
 torch::Tensor T5Impl::lm_logits(const torch::Tensor& decoder_hidden) {
@@ -776,9 +754,9 @@ T5Output T5Impl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor
                          const LayerPrefixes* cross_prefixes) {
   T5Output out;
   out.encoder_hidden = encode(inputs_embeds, attention_mask, encoder_prefixes);
-  out.decoder_hidden = decoder->decode_all(decoder_inputs_embeds, decoder_attention_mask,
-                                           out.encoder_hidden, attention_mask, decoder_prefixes,
-                                           cross_prefixes);
+  out.decoder_hidden =
+      decoder->decode_all(decoder_inputs_embeds, decoder_attention_mask, out.encoder_hidden,
+                          attention_mask, decoder_prefixes, cross_prefixes);
   out.logits = lm_logits(out.decoder_hidden);
   return out;
 }

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "pft/model/hooks.h"
+#include "pft/model/interfaces.h"
 #include "pft/model/linear.h"
 #include "pft/model/seq2seq.h"
 
@@ -39,10 +40,10 @@ namespace pft::model {
 struct T5Config {
   std::int64_t vocab_size = 32128;
   std::int64_t d_model = 512;
-  std::int64_t d_kv = 64;                    // size of one attention head
+  std::int64_t d_kv = 64;  // size of one attention head
   std::int64_t d_ff = 2048;
-  std::int64_t num_layers = 6;               // encoder blocks
-  std::int64_t num_decoder_layers = 6;       // absent from config.json: num_layers
+  std::int64_t num_layers = 6;          // encoder blocks
+  std::int64_t num_decoder_layers = 6;  // absent from config.json: num_layers
   std::int64_t num_heads = 8;
   std::int64_t relative_attention_num_buckets = 32;
   std::int64_t relative_attention_max_distance = 128;
@@ -51,13 +52,13 @@ struct T5Config {
   /// `relu` (v1.0), `gated-gelu` (v1.1, FLAN), or `[gated-]ACT` with ACT one of relu, gelu,
   /// gelu_new, silu.
   std::string feed_forward_proj = "relu";
-  std::string dense_act_fn = "relu";         // derived: ACT (`gated-gelu` means gelu_new)
-  bool is_gated_act = false;                 // derived: wi_0/wi_1 instead of wi
+  std::string dense_act_fn = "relu";  // derived: ACT (`gated-gelu` means gelu_new)
+  bool is_gated_act = false;          // derived: wi_0/wi_1 instead of wi
   bool tie_word_embeddings = true;
   /// Logits are computed from decoder outputs scaled by d_model^-0.5 (T5 v1.0). The config key
   /// `scale_decoder_outputs` when present (transformers 5 writes it), else tie_word_embeddings.
   bool scale_decoder_outputs = true;
-  std::int64_t decoder_start_token_id = 0;   // absent: pad_token_id
+  std::int64_t decoder_start_token_id = 0;     // absent: pad_token_id
   std::vector<std::int64_t> eos_token_ids{1};  // `eos_token_id`: an id or a list of ids
   std::int64_t pad_token_id = 0;
 
@@ -203,12 +204,13 @@ TORCH_MODULE(T5Block);
 /// (beams): cross-attention keys/values are then stored once per source, and the queries of a
 /// group attend to them together.
 struct T5DecoderCache final : DecoderState {
-  std::vector<KeyValue> self;     // [rows, heads, prefix + tokens, d_kv]
-  std::vector<KeyValue> cross;    // [rows / copies, heads, src_len, d_kv]
-  torch::Tensor cross_mask;       // additive [rows / copies, 1, 1, src_len] (0 or finfo.min), or undefined
+  std::vector<KeyValue> self;   // [rows, heads, prefix + tokens, d_kv]
+  std::vector<KeyValue> cross;  // [rows / copies, heads, src_len, d_kv]
+  torch::Tensor
+      cross_mask;  // additive [rows / copies, 1, 1, src_len] (0 or finfo.min), or undefined
   std::int64_t copies = 1;
   std::int64_t prefix_length = 0;
-  std::int64_t tokens = 0;        // decoder tokens fed so far
+  std::int64_t tokens = 0;  // decoder tokens fed so far
 
   /// Rows `index`. While every row stays in its group (beam search), the shared
   /// cross-attention keys/values are kept as they are; otherwise they are expanded per row.
@@ -232,8 +234,7 @@ class T5StackImpl : public torch::nn::Cloneable<T5StackImpl> {
   /// [sources, src_len] may be undefined), decoding `copies` rows per source, holding the
   /// self-attention `prefixes` ([sources * copies or 1, ...]) and the cross-attention
   /// `cross_prefixes` ([sources or 1, ...], every layer or none) when given.
-  T5DecoderCache start_cache(const torch::Tensor& encoder_hidden,
-                             const torch::Tensor& encoder_mask,
+  T5DecoderCache start_cache(const torch::Tensor& encoder_hidden, const torch::Tensor& encoder_mask,
                              const LayerPrefixes* prefixes = nullptr, std::int64_t copies = 1,
                              const LayerPrefixes* cross_prefixes = nullptr);
   /// Decoder: feeds `inputs_embeds` [rows, len, d_model] after the cache's tokens (causal),
@@ -295,22 +296,34 @@ struct T5Options {
 
 /// What a full forward pass returns.
 struct T5Output {
-  torch::Tensor logits;           // [batch, dec_len, vocab]
-  torch::Tensor encoder_hidden;   // [batch, src_len, d_model]
-  torch::Tensor decoder_hidden;   // [batch, dec_len, d_model], before the output projection
+  torch::Tensor logits;          // [batch, dec_len, vocab]
+  torch::Tensor encoder_hidden;  // [batch, src_len, d_model]
+  torch::Tensor decoder_hidden;  // [batch, dec_len, d_model], before the output projection
 };
 
 /// T5ForConditionalGeneration: `shared`, `encoder`, `decoder`, `lm_head`.
-class T5Impl : public torch::nn::Cloneable<T5Impl>, public Seq2SeqLM {
+class T5Impl : public torch::nn::Cloneable<T5Impl>, public EncoderDecoderLM {
  public:
   explicit T5Impl(T5Options options);
   void reset() override;
 
   /// Token embeddings (`shared`): the hook where prompt tuning prepends virtual tokens.
-  torch::Tensor embed(const torch::Tensor& input_ids);
+  torch::Tensor embed(const torch::Tensor& input_ids) override;
   /// Encoder last hidden state.
   torch::Tensor encode(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                        const LayerPrefixes* prefixes = nullptr);
+
+  // EncoderDecoderLM (token types are ignored: T5 has none).
+  torch::Tensor encode(const EncoderInputs& inputs) override;
+  torch::Tensor logits(const EncoderInputs& inputs, const torch::Tensor& decoder_embeds,
+                       const torch::Tensor& decoder_mask,
+                       const LayerPrefixes* decoder_prefixes = nullptr,
+                       const LayerPrefixes* cross_prefixes = nullptr) override;
+  std::unique_ptr<DecoderState> start_decoding(const torch::Tensor& encoder_hidden,
+                                               const torch::Tensor& encoder_mask,
+                                               const LayerPrefixes* self_prefixes,
+                                               std::int64_t copies,
+                                               const LayerPrefixes* cross_prefixes) override;
   /// Logits from decoder hidden states (scaled by d_model^-0.5 when the config says so).
   torch::Tensor lm_logits(const torch::Tensor& decoder_hidden);
 
@@ -329,7 +342,7 @@ class T5Impl : public torch::nn::Cloneable<T5Impl>, public Seq2SeqLM {
 
   /// Decoder inputs for `labels`: decoder_start_token_id, then labels shifted right, -100
   /// replaced by pad_token_id.
-  torch::Tensor shift_right(const torch::Tensor& labels) const;
+  torch::Tensor shift_right(const torch::Tensor& labels) const override;
 
   // Seq2SeqLM: generation without hooks.
   std::unique_ptr<DecoderState> start(const torch::Tensor& input_ids,

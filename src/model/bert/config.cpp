@@ -1,8 +1,9 @@
-#include "pft/model/bert_config.h"
+#include "pft/model/bert/config.h"
 
 #include <sstream>
 
 #include "pft/util/error.h"
+#include "pft/util/json.h"
 #include "pft/util/strings.h"
 
 using nlohmann::json;
@@ -10,12 +11,6 @@ using nlohmann::json;
 namespace pft::model {
 
 namespace {
-
-std::string show(const json& value) {
-  std::string text = value.dump();
-  if (text.size() > 60) text = text.substr(0, 57) + "...";
-  return std::string(value.type_name()) + " " + text;
-}
 
 std::string show(double value) {
   std::ostringstream s;
@@ -25,68 +20,6 @@ std::string show(double value) {
 
 [[noreturn]] void fail(const std::string& source, const std::string& key, const std::string& what) {
   throw Error(ErrorKind::Config, source + ": " + key + ": " + what);
-}
-
-// Readers of one key: absent keys keep the default; present keys must have the right type.
-void read_int(const json& doc, const std::string& source, const char* key, std::int64_t& out) {
-  const auto it = doc.find(key);
-  if (it == doc.end()) return;
-  if (!it->is_number_integer()) fail(source, key, "expected an integer, got " + show(*it));
-  out = it->get<std::int64_t>();
-}
-
-void read_number(const json& doc, const std::string& source, const char* key, double& out) {
-  const auto it = doc.find(key);
-  if (it == doc.end()) return;
-  if (!it->is_number()) fail(source, key, "expected a number, got " + show(*it));
-  out = it->get<double>();
-}
-
-void read_string(const json& doc, const std::string& source, const char* key, std::string& out) {
-  const auto it = doc.find(key);
-  if (it == doc.end()) return;
-  if (!it->is_string()) fail(source, key, "expected a string, got " + show(*it));
-  out = it->get<std::string>();
-}
-
-void read_bool(const json& doc, const std::string& source, const char* key, bool& out) {
-  const auto it = doc.find(key);
-  if (it == doc.end()) return;
-  if (!it->is_boolean()) fail(source, key, "expected true or false, got " + show(*it));
-  out = it->get<bool>();
-}
-
-// id2label is written by transformers as {"0": "neg", "1": "pos"}: string keys holding
-// every index from 0 to n-1 exactly once.
-std::vector<std::string> read_id2label(const json& value, const std::string& source) {
-  if (!value.is_object()) {
-    fail(source, "id2label", "expected an object {\"0\": \"name\", ...}, got " + show(value));
-  }
-  std::vector<std::string> names(value.size());
-  std::vector<bool> seen(value.size(), false);
-  for (const auto& [key, name] : value.items()) {
-    std::size_t used = 0;
-    long long index = -1;
-    try {
-      index = std::stoll(key, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != key.size() || index < 0 || index >= static_cast<long long>(names.size())) {
-      fail(source, "id2label",
-           "expected the keys \"0\" .. \"" + std::to_string(names.size() - 1) + "\", got \"" + key +
-               "\"");
-    }
-    if (!name.is_string()) {
-      fail(source, "id2label." + key, "expected a string, got " + show(name));
-    }
-    names[static_cast<std::size_t>(index)] = name.get<std::string>();
-    seen[static_cast<std::size_t>(index)] = true;
-  }
-  for (std::size_t i = 0; i < seen.size(); ++i) {
-    if (!seen[i]) fail(source, "id2label", "index " + std::to_string(i) + " is missing");
-  }
-  return names;
 }
 
 }  // namespace
@@ -120,52 +53,49 @@ void BertConfig::set_labels(const std::vector<std::string>& names) {
 
 BertConfig BertConfig::from_json(const json& doc, const std::string& source) {
   if (!doc.is_object()) {
-    throw Error(ErrorKind::Config, source + ": expected a JSON object, got " + show(doc));
+    throw Error(ErrorKind::Config,
+                source + ": expected a JSON object, got " + JsonKeys::describe(doc));
   }
   BertConfig c;
   c.source = source;
+  const JsonKeys keys(doc, source);
 
   std::string model_type;
-  read_string(doc, source, "model_type", model_type);
+  keys.string("model_type", model_type);
   if (!model_type.empty() && model_type != "bert") {
     fail(source, "model_type",
          "expected \"bert\", got \"" + model_type +
              "\" (other BERT-like families such as RoBERTa differ in position ids and are not "
              "supported by the BERT model)");
   }
-  read_int(doc, source, "vocab_size", c.vocab_size);
-  read_int(doc, source, "hidden_size", c.hidden_size);
-  read_int(doc, source, "num_hidden_layers", c.num_hidden_layers);
-  read_int(doc, source, "num_attention_heads", c.num_attention_heads);
-  read_int(doc, source, "intermediate_size", c.intermediate_size);
-  read_string(doc, source, "hidden_act", c.hidden_act);
-  read_number(doc, source, "hidden_dropout_prob", c.hidden_dropout_prob);
-  read_number(doc, source, "attention_probs_dropout_prob", c.attention_probs_dropout_prob);
-  if (const auto it = doc.find("classifier_dropout"); it != doc.end() && !it->is_null()) {
-    double value = 0.0;
-    read_number(doc, source, "classifier_dropout", value);
-    c.classifier_dropout = value;
-  }
-  read_int(doc, source, "max_position_embeddings", c.max_position_embeddings);
-  read_int(doc, source, "type_vocab_size", c.type_vocab_size);
-  read_number(doc, source, "layer_norm_eps", c.layer_norm_eps);
-  read_number(doc, source, "initializer_range", c.initializer_range);
+  keys.integer("vocab_size", c.vocab_size);
+  keys.integer("hidden_size", c.hidden_size);
+  keys.integer("num_hidden_layers", c.num_hidden_layers);
+  keys.integer("num_attention_heads", c.num_attention_heads);
+  keys.integer("intermediate_size", c.intermediate_size);
+  keys.string("hidden_act", c.hidden_act);
+  keys.number("hidden_dropout_prob", c.hidden_dropout_prob);
+  keys.number("attention_probs_dropout_prob", c.attention_probs_dropout_prob);
+  if (double value = 0.0; keys.number("classifier_dropout", value)) c.classifier_dropout = value;
+  keys.integer("max_position_embeddings", c.max_position_embeddings);
+  keys.integer("type_vocab_size", c.type_vocab_size);
+  keys.number("layer_norm_eps", c.layer_norm_eps);
+  keys.number("initializer_range", c.initializer_range);
   if (const auto it = doc.find("pad_token_id"); it != doc.end()) {
-    if (it->is_null()) {
-      c.pad_token_id.reset();
-    } else {
-      std::int64_t value = 0;
-      read_int(doc, source, "pad_token_id", value);
+    std::int64_t value = 0;
+    if (keys.integer("pad_token_id", value)) {
       c.pad_token_id = value;
+    } else {
+      c.pad_token_id.reset();  // null
     }
   }
-  read_bool(doc, source, "tie_word_embeddings", c.tie_word_embeddings);
-  read_string(doc, source, "position_embedding_type", c.position_embedding_type);
+  keys.boolean("tie_word_embeddings", c.tie_word_embeddings);
+  keys.string("position_embedding_type", c.position_embedding_type);
 
   bool is_decoder = false;
   bool add_cross_attention = false;
-  read_bool(doc, source, "is_decoder", is_decoder);
-  read_bool(doc, source, "add_cross_attention", add_cross_attention);
+  keys.boolean("is_decoder", is_decoder);
+  keys.boolean("add_cross_attention", add_cross_attention);
   if (is_decoder)
     fail(source, "is_decoder", "BERT as a decoder (causal, with a cache) is not supported");
   if (add_cross_attention) {
@@ -174,18 +104,16 @@ BertConfig BertConfig::from_json(const json& doc, const std::string& source) {
 
   // Labels: id2label wins (num_labels follows from it, as in transformers); otherwise
   // num_labels makes default names.
-  if (const auto it = doc.find("id2label"); it != doc.end() && !it->is_null()) {
-    c.set_labels(read_id2label(*it, source));
+  if (auto names = keys.id2label()) {
+    c.set_labels(*names);
     std::int64_t num_labels = c.num_labels();
-    read_int(doc, source, "num_labels", num_labels);
+    keys.integer("num_labels", num_labels);
     if (num_labels != c.num_labels()) {
       fail(source, "num_labels",
            "is " + std::to_string(num_labels) + " but id2label has " +
                std::to_string(c.num_labels()) + " entries");
     }
-  } else if (doc.contains("num_labels")) {
-    std::int64_t num_labels = 0;
-    read_int(doc, source, "num_labels", num_labels);
+  } else if (std::int64_t num_labels = 0; keys.integer("num_labels", num_labels)) {
     if (num_labels < 1)
       fail(source, "num_labels", "must be >= 1, got " + std::to_string(num_labels));
     std::vector<std::string> names;
@@ -195,13 +123,14 @@ BertConfig BertConfig::from_json(const json& doc, const std::string& source) {
   // label2id is the inverse of id2label in every file transformers writes; a file whose
   // label2id disagrees is inconsistent, and id2label is what the model's outputs follow.
   if (const auto it = doc.find("label2id"); it != doc.end() && !it->is_null()) {
-    if (!it->is_object()) fail(source, "label2id", "expected an object, got " + show(*it));
+    if (!it->is_object())
+      fail(source, "label2id", "expected an object, got " + JsonKeys::describe(*it));
     for (const auto& [name, index] : it->items()) {
       const auto own = c.label2id.find(name);
       if (!index.is_number_integer() || own == c.label2id.end() ||
           own->second != index.get<std::int64_t>()) {
         fail(source, "label2id." + name,
-             "disagrees with id2label (got " + show(index) + "); id2label lists " +
+             "disagrees with id2label (got " + JsonKeys::describe(index) + "); id2label lists " +
                  join_alternatives(c.id2label));
       }
     }

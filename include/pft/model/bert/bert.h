@@ -21,8 +21,9 @@
 #include <cstdint>
 #include <vector>
 
-#include "pft/model/bert_config.h"
+#include "pft/model/bert/config.h"
 #include "pft/model/hooks.h"
+#include "pft/model/interfaces.h"
 #include "pft/model/linear.h"
 
 namespace pft::model {
@@ -267,12 +268,14 @@ class BertOnlyMLMHeadImpl : public torch::nn::Cloneable<BertOnlyMLMHeadImpl> {
 TORCH_MODULE(BertOnlyMLMHead);
 
 /// transformers' BertForMaskedLM: `bert` (no pooler) and `cls`.
-class BertForMaskedLMImpl : public torch::nn::Cloneable<BertForMaskedLMImpl> {
+class BertForMaskedLMImpl : public torch::nn::Cloneable<BertForMaskedLMImpl>, public MaskedLM {
  public:
   explicit BertForMaskedLMImpl(BertConfig config);
   void reset() override;
 
-  torch::Tensor embed(const torch::Tensor& input_ids) { return bert->embed(input_ids); }
+  torch::Tensor embed(const torch::Tensor& input_ids) override { return bert->embed(input_ids); }
+  /// MaskedLM: the encoder's last hidden state.
+  torch::Tensor encode(const EncoderInputs& inputs) override;
   /// Vocabulary logits [batch, seq, vocab] of every position.
   torch::Tensor forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                         const torch::Tensor& token_type_ids = {},
@@ -282,7 +285,7 @@ class BertForMaskedLMImpl : public torch::nn::Cloneable<BertForMaskedLMImpl> {
                             const LayerPrefixes* prefixes = nullptr);
   /// Vocabulary logits of chosen hidden states [..., hidden] (e.g. only the [MASK]
   /// positions, which spares the vocabulary projection of every other position).
-  torch::Tensor predict(const torch::Tensor& hidden_states);
+  torch::Tensor predict(const torch::Tensor& hidden_states) override;
 
   BertConfig config;
   BertModel bert{nullptr};
@@ -293,12 +296,16 @@ TORCH_MODULE(BertForMaskedLM);
 /// transformers' BertForSequenceClassification: `bert` (with pooler), dropout, `classifier`
 /// on the pooled output.
 class BertForSequenceClassificationImpl
-    : public torch::nn::Cloneable<BertForSequenceClassificationImpl> {
+    : public torch::nn::Cloneable<BertForSequenceClassificationImpl>,
+      public SequenceClassifier {
  public:
   explicit BertForSequenceClassificationImpl(BertConfig config);
   void reset() override;
 
-  torch::Tensor embed(const torch::Tensor& input_ids) { return bert->embed(input_ids); }
+  torch::Tensor embed(const torch::Tensor& input_ids) override { return bert->embed(input_ids); }
+  torch::Tensor classify(const EncoderInputs& inputs) override {
+    return forward(inputs.embeds, inputs.mask, inputs.types, inputs.prefixes);
+  }
   /// Class logits [batch, num_labels].
   torch::Tensor forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                         const torch::Tensor& token_type_ids = {},
@@ -316,12 +323,16 @@ TORCH_MODULE(BertForSequenceClassification);
 
 /// transformers' BertForTokenClassification: `bert` (no pooler), dropout, `classifier` on
 /// every position.
-class BertForTokenClassificationImpl : public torch::nn::Cloneable<BertForTokenClassificationImpl> {
+class BertForTokenClassificationImpl : public torch::nn::Cloneable<BertForTokenClassificationImpl>,
+                                       public TokenClassifier {
  public:
   explicit BertForTokenClassificationImpl(BertConfig config);
   void reset() override;
 
-  torch::Tensor embed(const torch::Tensor& input_ids) { return bert->embed(input_ids); }
+  torch::Tensor embed(const torch::Tensor& input_ids) override { return bert->embed(input_ids); }
+  torch::Tensor classify_tokens(const EncoderInputs& inputs) override {
+    return forward(inputs.embeds, inputs.mask, inputs.types, inputs.prefixes);
+  }
   /// Class logits [batch, seq, num_labels].
   torch::Tensor forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                         const torch::Tensor& token_type_ids = {},

@@ -1,4 +1,4 @@
-#include "pft/model/bert.h"
+#include "pft/model/bert/bert.h"
 
 #include <cmath>
 #include <string>
@@ -220,9 +220,9 @@ void BertSelfOutputImpl::reset() {
 
 torch::Tensor BertSelfOutputImpl::forward(const torch::Tensor& hidden_states,
                                           const torch::Tensor& input_tensor) {
-  return LayerNorm(pft::model::dropout(dense(hidden_states), dropout->options.p(),
-                                       dropout->is_training()) +
-                   input_tensor);
+  return LayerNorm(
+      pft::model::dropout(dense(hidden_states), dropout->options.p(), dropout->is_training()) +
+      input_tensor);
 }
 
 BertAttentionImpl::BertAttentionImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
@@ -445,6 +445,10 @@ void BertForMaskedLMImpl::reset() {
   cls = register_module("cls", BertOnlyMLMHead(config));
 }
 
+torch::Tensor BertForMaskedLMImpl::encode(const EncoderInputs& inputs) {
+  return bert->forward(inputs.embeds, inputs.mask, inputs.types, inputs.prefixes).last_hidden_state;
+}
+
 torch::Tensor BertForMaskedLMImpl::predict(const torch::Tensor& hidden_states) {
   return cls(hidden_states, bert->embeddings->word_embeddings->weight);
 }
@@ -483,7 +487,8 @@ torch::Tensor BertForSequenceClassificationImpl::forward(const torch::Tensor& in
                                                          const torch::Tensor& token_type_ids,
                                                          const LayerPrefixes* prefixes) {
   const auto out = bert->forward(inputs_embeds, attention_mask, token_type_ids, prefixes);
-  return classifier(pft::model::dropout(out.pooler_output, dropout->options.p(), dropout->is_training()));
+  return classifier(
+      pft::model::dropout(out.pooler_output, dropout->options.p(), dropout->is_training()));
 }
 
 torch::Tensor BertForSequenceClassificationImpl::forward_ids(const torch::Tensor& input_ids,

@@ -1,0 +1,19 @@
+#include "pft/model/registry.h"
+
+#include "pft/model/bert/family.h"
+#include "pft/model/t5/family.h"
+
+namespace pft::model {
+
+void register_families(FamilyRegistry& registry) {
+  registry.add(bert_family());
+  registry.add(t5_family());
+}
+
+FamilyRegistry builtin_families() {
+  FamilyRegistry registry;
+  register_families(registry);
+  return registry;
+}
+
+}  // namespace pft::model

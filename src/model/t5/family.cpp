@@ -1,0 +1,74 @@
+#include "pft/model/t5/family.h"
+
+#include "pft/util/log.h"
+
+namespace pft::model {
+
+namespace {
+
+// Hugging Face PEFT's defaults for T5 (peft/utils/constants.py), and pft's placement of
+// bottleneck adapters (regular expressions over module paths).
+PeftTargets t5_peft_targets() {
+  return {
+      {"LORA", {"q", "v"}},
+      {"IA3", {"k", "v", "wo"}},
+      {"IA3.feedforward", {"wo"}},
+      {"BOTTLENECK_ADAPTER.attention",
+       {R"(.*block\.\d+\.layer\.\d+\.(SelfAttention|EncDecAttention)\.o)"}},
+      {"BOTTLENECK_ADAPTER.feed_forward", {R"(.*block\.\d+\.layer\.\d+\.DenseReluDense\.wo)"}},
+  };
+}
+
+}  // namespace
+
+ModelInfo t5_model_info(const T5Config& config, const std::string& path, Head head) {
+  ModelInfo info;
+  info.model_type = "t5";
+  info.task_type = peft_task_type(head);
+  info.base_model_name_or_path = path;
+  info.hidden_size = config.d_model;
+  info.num_layers = config.num_layers;
+  info.num_decoder_layers = config.num_decoder_layers;
+  info.num_heads = config.num_heads;
+  info.num_kv_heads = config.num_heads;
+  info.head_dim = config.d_kv;
+  info.vocab_size = config.vocab_size;
+  info.word_embeddings = "shared.weight";
+  info.peft_targets = t5_peft_targets();
+  return info;
+}
+
+FamilyDescriptor t5_family() {
+  FamilyDescriptor f;
+  f.model_type = "t5";
+  f.description = "T5 (encoder-decoder)";
+  f.heads[Head::Seq2SeqLM] = [](const LoadRequest& r) {
+    auto model = load_t5(r.path, r.device);
+    model->encoder->gradient_checkpointing = r.gradient_checkpointing;
+    model->decoder->gradient_checkpointing = r.gradient_checkpointing;
+    log::info("model: {} (t5, {} + {} layers, d_model {})", r.path, model->config().num_layers,
+              model->config().num_decoder_layers, model->config().d_model);
+    LoadedModel out;
+    out.module = model.ptr();
+    out.head = Head::Seq2SeqLM;
+    out.info = t5_model_info(model->config(), r.path);
+    return out;
+  };
+  f.peft_targets = t5_peft_targets();
+  f.example_config = {{"model_type", "t5"},
+                      {"vocab_size", 99},
+                      {"d_model", 32},
+                      {"d_kv", 8},
+                      {"num_heads", 4},
+                      {"d_ff", 37},
+                      {"num_layers", 2},
+                      {"num_decoder_layers", 2},
+                      {"relative_attention_num_buckets", 8},
+                      {"relative_attention_max_distance", 16},
+                      {"decoder_start_token_id", 0},
+                      {"eos_token_id", 1},
+                      {"pad_token_id", 0}};
+  return f;
+}
+
+}  // namespace pft::model
