@@ -119,8 +119,8 @@ std::string read_value(const json& j, std::vector<std::string>& out) {
   if (!j.is_array()) return "an array of strings";
   std::vector<std::string> values;
   for (const auto& item : j) {
-    if (!item.is_string()) return "an array of strings (found an element that is " +
-                                  describe_json(item) + ")";
+    if (!item.is_string())
+      return "an array of strings (found an element that is " + describe_json(item) + ")";
     values.push_back(item.get<std::string>());
   }
   out = std::move(values);
@@ -149,7 +149,8 @@ std::string read_value(const json& j, Verbalizer& out) {
     if (words.is_string()) {
       values[label] = {words.get<std::string>()};
     } else if (words.is_array() && !words.empty() &&
-               std::all_of(words.begin(), words.end(), [](const json& w) { return w.is_string(); })) {
+               std::all_of(words.begin(), words.end(),
+                           [](const json& w) { return w.is_string(); })) {
       values[label] = words.get<std::vector<std::string>>();
     } else {
       return std::string(expected) + " (label '" + label + "' has " + describe_json(words) + ")";
@@ -286,7 +287,8 @@ struct DocWriter {
 // The config as a mutable object, so visitors can run on a copy.
 std::vector<std::string> section_names() {
   std::vector<std::string> names;
-  RunConfig().visit_sections([&](const char* name, auto&, const char*) { names.emplace_back(name); });
+  RunConfig().visit_sections(
+      [&](const char* name, auto&, const char*) { names.emplace_back(name); });
   return names;
 }
 
@@ -345,18 +347,22 @@ void check_required(const RunConfig& c, Purpose purpose, const std::string& sour
   const auto require = [&](const std::string& key, const std::string& value, const char* who) {
     if (value.empty()) {
       problems.add(origin_of(origins, key, source), key,
-                   std::string("required by `pft ") + who + "` but missing (set it in the config "
-                   "or with --set " + key + "=...)");
+                   std::string("required by `pft ") + who +
+                       "` but missing (set it in the config "
+                       "or with --set " +
+                       key + "=...)");
     }
   };
   switch (purpose) {
     case Purpose::Train:
       require("model.path", c.model.path, "train");
       require("data.train", c.data.train, "train");
-      if (c.peft.method == "none" && !has_soft_slots(c.prompt.template_text)) {
+      if (c.peft.method == peft::kNoMethod && !has_soft_slots(c.prompt.template_text)) {
+        auto methods = PeftConfig::method_names();
+        methods.erase(methods.begin());
         problems.add(origin_of(origins, "peft.method", source), "peft.method",
-                     "`none` leaves nothing to train (no {soft} slot in prompt.template); choose "
-                     "lora, prefix_tuning, prompt_tuning, p_tuning, adapter, ia3, bitfit or full");
+                     "`none` leaves nothing to train (no {soft} slot in prompt.template); choose " +
+                         join_alternatives(methods));
       }
       break;
     case Purpose::Eval:
@@ -374,19 +380,13 @@ void check_required(const RunConfig& c, Purpose purpose, const std::string& sour
     problems.add(origin_of(origins, key, source), key,
                  "required when prompt.num_demos or prompt.demo_ids asks for demonstrations");
   }
-  if (c.peft.method == "prefix_tuning" && c.peft.prefix_projection && c.peft.encoder_hidden_size <= 0) {
-    problems.add(origin_of(origins, "peft.encoder_hidden_size", source), "peft.encoder_hidden_size",
-                 "required (> 0) when peft.prefix_projection is true");
+  for (const auto& [key, message] : c.peft.check()) {
+    problems.add(origin_of(origins, key, source), key, message);
   }
   if (c.prompt.soft_init == "text" && c.prompt.soft_init_text.empty() &&
       has_soft_slots(c.prompt.template_text)) {
     problems.add(origin_of(origins, "prompt.soft_init_text", source), "prompt.soft_init_text",
                  "required when prompt.soft_init is text and prompt.template has {soft} slots");
-  }
-  if (c.peft.method == "prompt_tuning" && c.peft.prompt_tuning_init == "TEXT" &&
-      c.peft.prompt_tuning_init_text.empty()) {
-    problems.add(origin_of(origins, "peft.prompt_tuning_init_text", source), "peft.prompt_tuning_init_text",
-                 "required when peft.prompt_tuning_init is TEXT");
   }
   if (c.generate.min_new_tokens > c.generate.max_new_tokens) {
     problems.add(origin_of(origins, "generate.min_new_tokens", source), "generate.min_new_tokens",
@@ -507,8 +507,8 @@ json parse_json_text(const std::string& text, const std::string& source) {
                                        std::to_string(column) + ": malformed JSON: " + reason);
   }
   if (!check.duplicate.empty()) {
-    throw Error(ErrorKind::Config,
-                source + ": " + check.duplicate + ": duplicate key (JSON keeps only one; remove the other)");
+    throw Error(ErrorKind::Config, source + ": " + check.duplicate +
+                                       ": duplicate key (JSON keeps only one; remove the other)");
   }
   return doc;
 }
@@ -551,8 +551,8 @@ void apply_override(json& doc, const std::string& assignment) {
       if (k.rfind(parts[0] + ".", 0) == 0) siblings.push_back(k.substr(parts[0].size() + 1));
     }
     const std::string prefix = siblings.empty() ? "" : parts[0] + ".";
-    throw Error(ErrorKind::Config,
-                where + ": " + key + ": " + unknown_key_message(key, parts.back(), siblings, prefix));
+    throw Error(ErrorKind::Config, where + ": " + key + ": " +
+                                       unknown_key_message(key, parts.back(), siblings, prefix));
   }
 
   json value;
@@ -575,7 +575,8 @@ void apply_override(json& doc, const std::string& assignment) {
 
   json* node = &doc;
   for (std::size_t i = 0; i + 1 < parts.size(); ++i) {
-    if (!node->contains(parts[i]) || !(*node)[parts[i]].is_object()) (*node)[parts[i]] = json::object();
+    if (!node->contains(parts[i]) || !(*node)[parts[i]].is_object())
+      (*node)[parts[i]] = json::object();
     node = &(*node)[parts[i]];
   }
   (*node)[parts.back()] = value;

@@ -4,14 +4,6 @@
 #include <set>
 
 #include "pft/io/safetensors.h"
-#include "pft/peft/adapter.h"
-#include "pft/peft/bitfit.h"
-#include "pft/peft/full.h"
-#include "pft/peft/ia3.h"
-#include "pft/peft/lora_method.h"
-#include "pft/peft/p_tuning.h"
-#include "pft/peft/prefix_tuning.h"
-#include "pft/peft/prompt_tuning.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
@@ -26,7 +18,9 @@ constexpr const char* kPrefix = "base_model.model.";
 // Prompt learning: PEFT keeps the transformers model itself as base_model.
 constexpr const char* kPromptLearningPrefix = "base_model.";
 
-std::string method_tensor_prefix(const PeftMethod& m) { return m.is_prompt_learning() ? "" : kPrefix; }
+std::string method_tensor_prefix(const PeftMethod& m) {
+  return m.is_prompt_learning() ? "" : kPrefix;
+}
 std::string module_tensor_prefix(const PeftMethod& m) {
   return m.is_prompt_learning() ? kPromptLearningPrefix : kPrefix;
 }
@@ -44,13 +38,15 @@ void PeftMethod::load_state_dict(const TensorMap& tensors, const std::string& so
   for (const auto& [name, t] : own) {
     const auto it = tensors.find(name);
     if (it == tensors.end()) {
-      throw Error(ErrorKind::Input, source + ": tensor '" + name + "' is missing (the adapter may "
-                                             "have been trained for another base model or config)");
+      throw Error(ErrorKind::Input, source + ": tensor '" + name +
+                                        "' is missing (the adapter may "
+                                        "have been trained for another base model or config)");
     }
     if (it->second.sizes() != t.sizes()) {
       throw Error(ErrorKind::Input, source + ": tensor '" + name + "' has shape " +
                                         c10::str(it->second.sizes()) + ", the model expects " +
-                                        c10::str(t.sizes()) + " (adapter trained for another base model?)");
+                                        c10::str(t.sizes()) +
+                                        " (adapter trained for another base model?)");
     }
   }
   torch::NoGradGuard no_grad;
@@ -58,29 +54,6 @@ void PeftMethod::load_state_dict(const TensorMap& tensors, const std::string& so
     auto target = t;
     target.copy_(tensors.at(name).to(t.device(), t.scalar_type()));
   }
-}
-
-std::vector<std::string> method_names() {
-  return {"none", "lora", "prefix_tuning", "prompt_tuning", "p_tuning", "adapter", "ia3", "bitfit", "full"};
-}
-
-std::unique_ptr<PeftMethod> make_method(const config::PeftConfig& c) {
-  if (c.method == "none") return nullptr;
-  if (c.method == "lora") return std::make_unique<LoraMethod>(lora_options_from_config(c));
-  if (c.method == "ia3") return std::make_unique<Ia3Method>(ia3_options_from_config(c));
-  if (c.method == "bitfit") return std::make_unique<BitFitMethod>();
-  if (c.method == "full") return std::make_unique<FullMethod>();
-  if (c.method == "adapter") return std::make_unique<AdapterMethod>(adapter_options_from_config(c));
-  if (c.method == "prefix_tuning") return std::make_unique<PrefixTuningMethod>(prefix_tuning_options_from_config(c));
-  if (c.method == "prompt_tuning") return std::make_unique<PromptTuningMethod>(prompt_tuning_options_from_config(c));
-  if (c.method == "p_tuning") return std::make_unique<PTuningMethod>(p_tuning_options_from_config(c));
-  const auto known = method_names();
-  if (std::find(known.begin(), known.end(), c.method) == known.end()) {
-    throw Error(ErrorKind::Config, "peft.method: unknown method '" + c.method + "'; known methods: " +
-                                       join_alternatives(known));
-  }
-  throw Error(ErrorKind::Config, "peft.method: '" + c.method + "' is not available in this version of pft; "
-                                     "available: " + join_alternatives(known));
 }
 
 std::vector<std::pair<std::string, torch::Tensor>> AdaptedModel::trainable() const {
@@ -91,16 +64,8 @@ std::vector<std::pair<std::string, torch::Tensor>> AdaptedModel::trainable() con
   return out;
 }
 
-namespace {
-
-bool under(const std::string& path, const std::string& module) {
-  return path == module || path.rfind(module + ".", 0) == 0;
-}
-
-}  // namespace
-
-AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model, std::unique_ptr<PeftMethod> method,
-                           ModelInfo info) {
+AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model,
+                           std::unique_ptr<PeftMethod> method, ModelInfo info) {
   AdaptedModel a;
   a.model = std::move(model);
   a.method = std::move(method);
@@ -113,14 +78,17 @@ AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model, std::unique
   }
   for (auto& p : a.model->named_parameters()) {
     bool on = train.count(p.key()) != 0;
-    for (const auto& m : a.info.modules_to_save) on = on || under(p.key(), m);
+    for (const auto& m : a.info.modules_to_save) on = on || is_path_under(p.key(), m);
     if (!a.method) on = false;  // "none": evaluation only
     p.value().requires_grad_(on);
     a.total_count += p.value().numel();
     if (on) a.trainable_count += p.value().numel();
   }
-  log::info("trainable params: {} || all params: {} || trainable%: {:.4f}", a.trainable_count, a.total_count,
-            a.total_count > 0 ? 100.0 * static_cast<double>(a.trainable_count) / static_cast<double>(a.total_count) : 0.0);
+  log::info("trainable params: {} || all params: {} || trainable%: {:.4f}", a.trainable_count,
+            a.total_count,
+            a.total_count > 0 ? 100.0 * static_cast<double>(a.trainable_count) /
+                                    static_cast<double>(a.total_count)
+                              : 0.0);
   return a;
 }
 
@@ -169,16 +137,19 @@ void save_adapter(const AdaptedModel& a, const std::string& dir) {
   if (soft.defined()) {
     fs::create_directories(dir);
     io::save_safetensors((fs::path(dir) / kTemplateSoftTokensFile).string(),
-                         {{kTemplateSoftTokens, soft.detach().cpu().contiguous()}}, {{"format", "pt"}});
+                         {{kTemplateSoftTokens, soft.detach().cpu().contiguous()}},
+                         {{"format", "pt"}});
   }
   if (!a.method) return;
   std::map<std::string, torch::Tensor> tensors;
   const std::string method_prefix = method_tensor_prefix(*a.method);
   const std::string module_prefix = module_tensor_prefix(*a.method);
-  for (const auto& [name, t] : a.method->state_dict()) tensors[method_prefix + name] = t.detach().cpu().contiguous();
+  for (const auto& [name, t] : a.method->state_dict())
+    tensors[method_prefix + name] = t.detach().cpu().contiguous();
   for (const auto& p : a.model->named_parameters()) {
     for (const auto& m : a.info.modules_to_save) {
-      if (under(p.key(), m)) tensors[module_prefix + p.key()] = p.value().detach().cpu().contiguous();
+      if (is_path_under(p.key(), m))
+        tensors[module_prefix + p.key()] = p.value().detach().cpu().contiguous();
     }
   }
   nlohmann::ordered_json config;
@@ -187,11 +158,14 @@ void save_adapter(const AdaptedModel& a, const std::string& dir) {
   config["base_model_name_or_path"] = a.info.base_model_name_or_path;
   config["inference_mode"] = true;
   config["revision"] = nullptr;
-  config["modules_to_save"] = a.info.modules_to_save.empty() ? nlohmann::json(nullptr) : nlohmann::json(a.info.modules_to_save);
+  config["modules_to_save"] = a.info.modules_to_save.empty()
+                                  ? nlohmann::json(nullptr)
+                                  : nlohmann::json(a.info.modules_to_save);
   const nlohmann::json method_config = a.method->config_json();
   for (const auto& [k, v] : method_config.items()) config[k] = v;
   fs::create_directories(dir);
-  io::save_safetensors((fs::path(dir) / "adapter_model.safetensors").string(), tensors, {{"format", "pt"}});
+  io::save_safetensors((fs::path(dir) / "adapter_model.safetensors").string(), tensors,
+                       {{"format", "pt"}});
   write_file_atomic((fs::path(dir) / "adapter_config.json").string(), config.dump(2) + "\n");
 }
 
@@ -199,8 +173,10 @@ void load_adapter(AdaptedModel& a, const std::string& dir) {
   if (auto soft = soft_tokens_of(a); soft.defined()) {
     const std::string file = (fs::path(dir) / kTemplateSoftTokensFile).string();
     if (!fs::exists(file)) {
-      throw Error(ErrorKind::Input, file + ": missing; the template's {soft} slots need the soft "
-                                           "tokens trained with it (saved in the run's adapter folder)");
+      throw Error(ErrorKind::Input,
+                  file +
+                      ": missing; the template's {soft} slots need the soft "
+                      "tokens trained with it (saved in the run's adapter folder)");
     }
     const auto content = io::read_safetensors(file);
     const auto it = content.tensors.find(kTemplateSoftTokens);
@@ -219,10 +195,12 @@ void load_adapter(AdaptedModel& a, const std::string& dir) {
   }
   const auto config = read_adapter_config(dir);
   const std::string file = (fs::path(dir) / "adapter_model.safetensors").string();
-  if (!a.method) throw Error(ErrorKind::Config, dir + ": an adapter needs a model with a PEFT method attached");
+  if (!a.method)
+    throw Error(ErrorKind::Config, dir + ": an adapter needs a model with a PEFT method attached");
   if (config["peft_type"] != a.method->peft_type()) {
-    throw Error(ErrorKind::Input, dir + "/adapter_config.json: peft_type is " + config["peft_type"].dump() +
-                                      " but the method is " + a.method->peft_type());
+    throw Error(ErrorKind::Input, dir + "/adapter_config.json: peft_type is " +
+                                      config["peft_type"].dump() + " but the method is " +
+                                      a.method->peft_type());
   }
   const auto content = io::read_safetensors(file);
   TensorMap method_tensors;
@@ -234,23 +212,28 @@ void load_adapter(AdaptedModel& a, const std::string& dir) {
     if (name.rfind(module_prefix, 0) == 0) {
       std::string key = name.substr(module_prefix.size());
       bool is_saved_module = false;
-      for (const auto& m : a.info.modules_to_save) is_saved_module = is_saved_module || under(key, m);
+      for (const auto& m : a.info.modules_to_save)
+        is_saved_module = is_saved_module || is_path_under(key, m);
       if (is_saved_module) {
         saved_modules[key] = t;
         continue;
       }
     }
     if (name.rfind(method_prefix, 0) != 0) {
-      throw Error(ErrorKind::Input, file + ": tensor '" + name + "' lacks PEFT's '" + method_prefix + "' prefix");
+      throw Error(ErrorKind::Input,
+                  file + ": tensor '" + name + "' lacks PEFT's '" + method_prefix + "' prefix");
     }
     method_tensors[name.substr(method_prefix.size())] = t;
   }
   for (const auto& [key, t] : saved_modules) {
     const auto* p = params.find(key);
-    if (p == nullptr) throw Error(ErrorKind::Input, file + ": tensor '" + key + "' matches no parameter of the model");
+    if (p == nullptr)
+      throw Error(ErrorKind::Input,
+                  file + ": tensor '" + key + "' matches no parameter of the model");
     if (p->sizes() != t.sizes()) {
-      throw Error(ErrorKind::Input, file + ": tensor '" + key + "' has shape " + c10::str(t.sizes()) +
-                                        ", the model expects " + c10::str(p->sizes()) +
+      throw Error(ErrorKind::Input, file + ": tensor '" + key + "' has shape " +
+                                        c10::str(t.sizes()) + ", the model expects " +
+                                        c10::str(p->sizes()) +
                                         " (adapter trained for another base model or label set?)");
     }
   }

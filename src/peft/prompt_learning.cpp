@@ -1,8 +1,5 @@
 #include "pft/peft/prompt_learning.h"
 
-#include "pft/peft/p_tuning.h"
-#include "pft/peft/prefix_tuning.h"
-#include "pft/peft/prompt_tuning.h"
 #include "pft/util/error.h"
 
 namespace pft::peft {
@@ -153,22 +150,6 @@ PromptLearningOptions prompt_learning_options_from_adapter_config(const nlohmann
   o.expected_num_heads = integer("num_attention_heads", false);
   o.expected_submodules = integer("num_transformer_submodules", false);
   return o;
-}
-
-std::unique_ptr<PeftMethod> prompt_learning_method_from_adapter_config(const nlohmann::json& j,
-                                                                       const std::string& source) {
-  const std::string type = j.value("peft_type", std::string());
-  if (type == "PREFIX_TUNING") {
-    return std::make_unique<PrefixTuningMethod>(
-        prefix_tuning_options_from_adapter_config(j, source));
-  }
-  if (type == "PROMPT_TUNING") {
-    return std::make_unique<PromptTuningMethod>(
-        prompt_tuning_options_from_adapter_config(j, source));
-  }
-  if (type == "P_TUNING")
-    return std::make_unique<PTuningMethod>(p_tuning_options_from_adapter_config(j, source));
-  return nullptr;
 }
 
 }  // namespace pft::peft

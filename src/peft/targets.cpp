@@ -13,7 +13,8 @@ bool matches(const TargetSpec& spec, const std::string& path) {
   if (!spec.regex.empty()) return std::regex_match(path, std::regex(spec.regex));
   for (const auto& name : spec.names) {
     if (path == name) return true;
-    if (path.size() > name.size() && path.compare(path.size() - name.size(), name.size(), name) == 0 &&
+    if (path.size() > name.size() &&
+        path.compare(path.size() - name.size(), name.size(), name) == 0 &&
         path[path.size() - name.size() - 1] == '.') {
       return true;
     }
@@ -21,12 +22,32 @@ bool matches(const TargetSpec& spec, const std::string& path) {
   return false;
 }
 
+TargetSpec target_spec(const SharedConfig& config) {
+  TargetSpec spec;
+  spec.names = config.target_modules;
+  spec.regex = config.target_modules_regex;
+  spec.key =
+      config.target_modules_regex.empty() ? "peft.target_modules" : "peft.target_modules_regex";
+  return spec;
+}
+
+std::vector<std::string> default_targets(const model::ModelInfo& info, const std::string& key) {
+  auto targets = info.default_targets(key);
+  if (targets.empty()) {
+    throw Error(ErrorKind::Config, "peft.target_modules: the " + info.model_type +
+                                       " model family has no default targets for " + key +
+                                       "; name them");
+  }
+  return targets;
+}
+
 std::vector<std::string> find_linear_targets(torch::nn::Module& root, const TargetSpec& spec) {
   if (!spec.regex.empty()) {
     try {
       std::regex check(spec.regex);
     } catch (const std::regex_error& e) {
-      throw Error(ErrorKind::Config, spec.key + ": '" + spec.regex + "' is not a valid regular expression: " + e.what());
+      throw Error(ErrorKind::Config, spec.key + ": '" + spec.regex +
+                                         "' is not a valid regular expression: " + e.what());
     }
   }
   std::vector<std::string> found;
@@ -49,7 +70,8 @@ std::vector<std::string> find_linear_targets(torch::nn::Module& root, const Targ
     std::string wanted(1, spec.regex.empty() ? '[' : '\'');
     wanted += spec.regex.empty() ? join_alternatives(spec.names) : spec.regex;
     wanted += spec.regex.empty() ? ']' : '\'';
-    throw Error(ErrorKind::Config, spec.key + ": " + wanted + " matches no linear layer of the model; "
+    throw Error(ErrorKind::Config, spec.key + ": " + wanted +
+                                       " matches no linear layer of the model; "
                                        "linear layers include: " +
                                        join_alternatives({available.begin(), available.end()}));
   }

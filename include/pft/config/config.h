@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pft/config/rule.h"
+#include "pft/peft/config.h"
 
 namespace pft::config {
 
@@ -28,8 +29,11 @@ struct ModelConfig {
       "Hugging Face checkpoint folder: config.json, model.safetensors (or a sharded index), "
       "vocabulary files. Required by train, eval and generate.",
       rules::path());
-    v("type", type, "Architecture; `auto` reads `model_type` from the folder's config.json.",
-      rules::one_of({"auto", "bert", "t5"}));
+    v("type", type,
+      "Model family; `auto` reads `model_type` from the folder's config.json. Otherwise one of "
+      "the families pft knows (docs/models.md), e.g. to run a checkpoint whose config.json "
+      "names a close relative.",
+      rules::none());
   }
 };
 
@@ -70,8 +74,7 @@ struct DataConfig {
     v("train", train, "Training data file. Required by train.", rules::path());
     v("eval", eval, "Evaluation data, used during training and by `pft eval`.", rules::path());
     v("test", test, "Held-out test data.", rules::path());
-    v("format", format,
-      "File format; `auto` chooses by extension (.jsonl, .tsv/.csv, CoNLL .txt).",
+    v("format", format, "File format; `auto` chooses by extension (.jsonl, .tsv/.csv, CoNLL .txt).",
       rules::one_of({"auto", "jsonl", "tsv", "csv", "conll"}));
     v("text_field", text_field, "Field holding the input text.", rules::none());
     v("text_pair_field", text_pair_field,
@@ -79,10 +82,10 @@ struct DataConfig {
     v("label_field", label_field, "Field holding the label.", rules::none());
     v("source_field", source_field, "Input field of seq2seq data.", rules::none());
     v("target_field", target_field, "Output field of seq2seq data.", rules::none());
-    v("max_train_examples", max_train_examples,
-      "Use at most this many training examples (0: all).", rules::at_least(0));
-    v("max_eval_examples", max_eval_examples,
-      "Use at most this many evaluation examples (0: all).", rules::at_least(0));
+    v("max_train_examples", max_train_examples, "Use at most this many training examples (0: all).",
+      rules::at_least(0));
+    v("max_eval_examples", max_eval_examples, "Use at most this many evaluation examples (0: all).",
+      rules::at_least(0));
   }
 };
 
@@ -157,8 +160,8 @@ struct TaskConfig {
   template <class V>
   void visit(V&& v) {
     v("type", type, "What is learned and predicted.",
-      rules::one_of({"sequence_classification", "cloze", "text_to_text",
-                     "token_classification", "seq2seq"}));
+      rules::one_of(
+          {"sequence_classification", "cloze", "text_to_text", "token_classification", "seq2seq"}));
     v("labels", labels,
       "Label names in class-index order. Empty: from the checkpoint's id2label, else the "
       "sorted labels of the training data.",
@@ -166,104 +169,8 @@ struct TaskConfig {
   }
 };
 
-struct PeftConfig {
-  std::string method = "none";
-  std::int64_t r = 8;
-  double lora_alpha = 16.0;
-  double lora_dropout = 0.0;
-  std::vector<std::string> target_modules;
-  std::string target_modules_regex;
-  std::string bias = "none";
-  bool use_rslora = false;
-  std::int64_t num_virtual_tokens = 20;
-  std::vector<std::string> feedforward_modules;
-  std::string adapter_placement = "houlsby";
-  double adapter_reduction_factor = 16.0;
-  std::int64_t adapter_bottleneck_size = 0;
-  std::string adapter_non_linearity = "relu";
-  bool prefix_projection = false;
-  std::int64_t encoder_hidden_size = 0;
-  std::string prefix_placement = "peft_compatible";
-  std::string prompt_tuning_init = "RANDOM";
-  std::string prompt_tuning_init_text;
-  std::string encoder_reparameterization_type = "MLP";
-  std::int64_t encoder_num_layers = 2;
-  double encoder_dropout = 0.0;
-
-  template <class V>
-  void visit(V&& v) {
-    v("method", method,
-      "Parameter-efficient method; `none` trains nothing (evaluation, zero-shot), `full` "
-      "trains every weight.",
-      rules::one_of({"none", "lora", "prefix_tuning", "prompt_tuning", "p_tuning", "adapter",
-                     "ia3", "bitfit", "full"}));
-    v("r", r, "LoRA rank.", rules::at_least(1));
-    v("lora_alpha", lora_alpha, "LoRA scaling numerator (scale = lora_alpha / r).",
-      rules::greater_than(0));
-    v("lora_dropout", lora_dropout, "Dropout on the LoRA input.", rules::between(0, 1, false, true));
-    v("target_modules", target_modules,
-      "Module names (exact, suffix or regex, as PEFT matches them) that LoRA/IA3 wrap. Empty: "
-      "the model's default (LoRA: BERT query, value; T5 q, v. IA3: BERT key, value, "
-      "output.dense; T5 k, v, wo).",
-      rules::none());
-    v("target_modules_regex", target_modules_regex,
-      "A regular expression that must match a module's whole path (PEFT's string form of "
-      "target_modules); used instead of target_modules when set.",
-      rules::none());
-    v("bias", bias, "Which biases train with LoRA and are saved with it.",
-      rules::one_of({"none", "all", "lora_only"}));
-    v("use_rslora", use_rslora, "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r).",
-      rules::none());
-    v("num_virtual_tokens", num_virtual_tokens,
-      "Virtual tokens of prompt tuning, p-tuning and prefix tuning.", rules::at_least(1));
-    v("feedforward_modules", feedforward_modules,
-      "IA3: the targets whose input (not output) is scaled, matched as PEFT does (a module path "
-      "ending with the name). Empty: the model's default (BERT: output.dense; T5: wo).",
-      rules::none());
-    v("adapter_placement", adapter_placement,
-      "Bottleneck adapters: `houlsby` (after the attention output and the feed-forward output "
-      "projections) or `pfeiffer` (after the feed-forward output projection only).",
-      rules::one_of({"houlsby", "pfeiffer"}));
-    v("adapter_reduction_factor", adapter_reduction_factor,
-      "Bottleneck adapters: bottleneck size = hidden size / this factor.", rules::greater_than(0));
-    v("adapter_bottleneck_size", adapter_bottleneck_size,
-      "Bottleneck adapters: the bottleneck size itself (0: from adapter_reduction_factor).",
-      rules::at_least(0));
-    v("adapter_non_linearity", adapter_non_linearity,
-      "Bottleneck adapters: activation between the down and up projections.",
-      rules::one_of({"relu", "gelu", "tanh", "swish"}));
-    v("prefix_projection", prefix_projection,
-      "Prefix tuning: reparameterize the prefix through PEFT's two-layer MLP (Embedding -> "
-      "Linear -> Tanh -> Linear); needs encoder_hidden_size.",
-      rules::none());
-    v("encoder_hidden_size", encoder_hidden_size,
-      "Hidden size of the prefix-tuning MLP (required with prefix_projection) and of the "
-      "p-tuning prompt encoder (0: the model's hidden size, as PEFT defaults it).",
-      rules::at_least(0));
-    v("prefix_placement", prefix_placement,
-      "Prefix tuning on T5: peft_compatible (exactly what Hugging Face PEFT does: decoder "
-      "self-attention only; exported in PEFT's format) or full (encoder self-attention, decoder "
-      "self-attention and cross-attention, as the prefix-tuning paper; pft's own format). BERT: "
-      "both are the same.",
-      rules::one_of({"peft_compatible", "full"}));
-    v("prompt_tuning_init", prompt_tuning_init,
-      "Prompt tuning: initial virtual-token embeddings, PEFT's names: RANDOM (normal), TEXT "
-      "(word embeddings of prompt_tuning_init_text) or SAMPLE_VOCAB (random vocabulary rows).",
-      rules::one_of({"RANDOM", "TEXT", "SAMPLE_VOCAB"}));
-    v("prompt_tuning_init_text", prompt_tuning_init_text,
-      "Prompt tuning with TEXT init: the text, tokenized with the run's tokenizer (special "
-      "tokens included, as PEFT does) and repeated or cut to the virtual tokens.",
-      rules::none());
-    v("encoder_reparameterization_type", encoder_reparameterization_type,
-      "P-tuning: the prompt encoder, PEFT's MLP (three linear layers) or LSTM (bidirectional "
-      "LSTM then a two-layer MLP).",
-      rules::one_of({"MLP", "LSTM"}));
-    v("encoder_num_layers", encoder_num_layers,
-      "P-tuning with LSTM: LSTM layers (PEFT ignores it for MLP).", rules::at_least(1));
-    v("encoder_dropout", encoder_dropout, "P-tuning with LSTM: dropout between LSTM layers.",
-      rules::between(0, 1, false, true));
-  }
-};
+/// The `peft` section: `method` and each method's own keys (pft/peft/config.h).
+using PeftConfig = peft::PeftConfig;
 
 struct TrainConfig {
   std::string output_dir = "runs/default";
@@ -292,8 +199,7 @@ struct TrainConfig {
 
   template <class V>
   void visit(V&& v) {
-    v("output_dir", output_dir, "Run directory (RUN_DIR); `--output` overrides it.",
-      rules::path());
+    v("output_dir", output_dir, "Run directory (RUN_DIR); `--output` overrides it.", rules::path());
     v("lr", lr, "Peak learning rate of AdamW.", rules::greater_than(0));
     v("batch_size", batch_size, "Examples per optimizer step (before accumulation).",
       rules::at_least(1));
@@ -388,10 +294,10 @@ struct GenerateConfig {
     v("min_new_tokens", min_new_tokens, "EOS is blocked until this many tokens exist.",
       rules::at_least(0));
     v("num_beams", num_beams, "Beam width (1: greedy or sampling).", rules::at_least(1));
-    v("length_penalty", length_penalty,
-      "Beam scores are divided by length^length_penalty.", rules::none());
-    v("early_stopping", early_stopping,
-      "Beam search stops once num_beams hypotheses are finished.", rules::none());
+    v("length_penalty", length_penalty, "Beam scores are divided by length^length_penalty.",
+      rules::none());
+    v("early_stopping", early_stopping, "Beam search stops once num_beams hypotheses are finished.",
+      rules::none());
     v("no_repeat_ngram_size", no_repeat_ngram_size,
       "Forbid repeating any n-gram of this size (0: off).", rules::at_least(0));
     v("do_sample", do_sample, "Sample instead of taking the most likely token.", rules::none());

@@ -2,8 +2,8 @@
 // The PeftMethod interface: a parameter-efficient method attaches itself to a built model
 // (module surgery through model::Linear extensions, or the models' two hook points), owns
 // its parameters, and saves/loads them in Hugging Face PEFT's on-disk format
-// (adapter_config.json + adapter_model.safetensors). Methods are made by name from the
-// config's peft section through make_method(); adding one adds a file pair and a line there.
+// (adapter_config.json + adapter_model.safetensors). Methods are made through the registry
+// (pft/peft/registry.h, pft/peft/config.h).
 
 #include <torch/torch.h>
 
@@ -15,31 +15,14 @@
 #include <string>
 #include <vector>
 
-#include "pft/config/config.h"
+#include "pft/model/family.h"
 #include "pft/model/hooks.h"
+#include "pft/tokenizer/tokenizer.h"
 
 namespace pft::peft {
 
-/// What a method needs to know about the model it attaches to.
-struct ModelInfo {
-  std::string model_type;          // "bert" or "t5"
-  std::string task_type;           // PEFT's: SEQ_CLS, TOKEN_CLS, SEQ_2_SEQ_LM, FEATURE_EXTRACTION
-  std::string base_model_name_or_path;
-  std::int64_t hidden_size = 0;
-  std::int64_t num_layers = 0;     // per stack
-  std::int64_t num_decoder_layers = 0;  // encoder-decoder models: decoder blocks
-  std::int64_t num_heads = 0;
-  std::int64_t head_dim = 0;
-  std::int64_t vocab_size = 0;
-  /// Module paths that train fully and are saved with the adapter (a new head), relative to
-  /// the model root, e.g. {"classifier"}.
-  std::vector<std::string> modules_to_save;
-  /// The model's default target modules for LoRA/IA3 when the config names none.
-  std::vector<std::string> default_targets;
-  /// Path of the input word-embedding matrix (prompt tuning's TEXT/SAMPLE_VOCAB init), e.g.
-  /// "bert.embeddings.word_embeddings.weight" or "shared.weight".
-  std::string word_embeddings;
-};
+/// What a method needs to know about the model it attaches to (from the model's family).
+using ModelInfo = model::ModelInfo;
 
 using TensorMap = std::map<std::string, torch::Tensor>;
 
@@ -51,6 +34,10 @@ class PeftMethod {
   virtual std::string name() const = 0;
   virtual std::string peft_type() const = 0;
 
+  /// Called once before attach() with the run's tokenizer (prompt tuning's TEXT init
+  /// tokenizes its text here).
+  virtual void prepare(const tokenizer::Tokenizer& tokenizer) { (void)tokenizer; }
+
   /// Adds the method's parameters to `model`. Validates targets and shapes before touching
   /// any weight. Does not freeze: attach_method() does that for every method alike.
   virtual void attach(torch::nn::Module& model, const ModelInfo& info) = 0;
@@ -60,7 +47,8 @@ class PeftMethod {
 
   /// Base-model tensors the method trains in place (BitFit's biases, LoRA's bias="all",
   /// full fine-tuning): unfrozen by attach_method() and saved with the adapter.
-  virtual std::vector<std::pair<std::string, torch::Tensor>> trained_base_tensors(torch::nn::Module& model) const {
+  virtual std::vector<std::pair<std::string, torch::Tensor>> trained_base_tensors(
+      torch::nn::Module& model) const {
     (void)model;
     return {};
   }
@@ -80,7 +68,8 @@ class PeftMethod {
   /// `embeds` [batch, seq, hidden] -> [batch, virtual + seq, hidden].
   virtual torch::Tensor prepend_virtual_tokens(const torch::Tensor& embeds) { return embeds; }
   /// Per-layer key/value prefixes for a batch (prefix tuning); nullopt for none.
-  virtual std::optional<model::LayerPrefixes> prefixes(std::int64_t batch_size, const torch::Device& device) {
+  virtual std::optional<model::LayerPrefixes> prefixes(std::int64_t batch_size,
+                                                       const torch::Device& device) {
     (void)batch_size;
     (void)device;
     return std::nullopt;
@@ -88,13 +77,14 @@ class PeftMethod {
 
   /// Encoder-decoder models: per-layer prefixes of the decoder's self-attention and of its
   /// cross-attention (prefixes() above is the encoder's, or the only stack's).
-  virtual std::optional<model::LayerPrefixes> decoder_prefixes(std::int64_t batch_size, const torch::Device& device) {
+  virtual std::optional<model::LayerPrefixes> decoder_prefixes(std::int64_t batch_size,
+                                                               const torch::Device& device) {
     (void)batch_size;
     (void)device;
     return std::nullopt;
   }
-  virtual std::optional<model::LayerPrefixes> cross_attention_prefixes(std::int64_t batch_size,
-                                                                       const torch::Device& device) {
+  virtual std::optional<model::LayerPrefixes> cross_attention_prefixes(
+      std::int64_t batch_size, const torch::Device& device) {
     (void)batch_size;
     (void)device;
     return std::nullopt;
@@ -105,18 +95,14 @@ class PeftMethod {
   /// not wrapped in a tuner there).
   virtual bool is_prompt_learning() const { return false; }
 
+  /// Whether the method's whole effect is base-model weights it trains in place (full
+  /// fine-tuning, BitFit): the adapted model is already the merged one.
+  virtual bool trains_base_weights() const { return false; }
   virtual bool can_merge() const { return false; }
   /// Folds the method into the base weights; returns the largest change to any weight.
   virtual double merge() { return 0.0; }
   virtual void unmerge() {}
 };
-
-/// Makes the method named by config.method ("none" gives nullptr). An unknown name is a
-/// pft::Error (Config) listing the known ones.
-std::unique_ptr<PeftMethod> make_method(const config::PeftConfig& config);
-
-/// The names make_method() knows, in documentation order.
-std::vector<std::string> method_names();
 
 /// The prompt template's soft tokens ({soft} slots, docs/prompts.md): a parameter of this
 /// name on the model root, [soft tokens of all slots, hidden], slot k taking its own rows in
@@ -141,8 +127,8 @@ struct AdaptedModel {
 
 /// Attaches `method` (may be null) to `model` and freezes the rest; logs
 /// "trainable params: N || all params: M || trainable%: P" as PEFT prints it.
-AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model, std::unique_ptr<PeftMethod> method,
-                           ModelInfo info);
+AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model,
+                           std::unique_ptr<PeftMethod> method, ModelInfo info);
 
 /// Registers `table` as the model's template soft tokens (trainable when `trainable`) on
 /// `adapted`'s model root and counts it in trainable_count/total_count.

@@ -81,9 +81,4 @@ class PromptLearningMethod : public PeftMethod {
 PromptLearningOptions prompt_learning_options_from_adapter_config(const nlohmann::json& config,
                                                                   const std::string& source);
 
-/// The method for a PREFIX_TUNING, PROMPT_TUNING or P_TUNING adapter_config.json, in
-/// inference mode; nullptr for another peft_type.
-std::unique_ptr<PeftMethod> prompt_learning_method_from_adapter_config(const nlohmann::json& config,
-                                                                       const std::string& source);
-
 }  // namespace pft::peft

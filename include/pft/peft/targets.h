@@ -9,6 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "pft/model/family.h"
+#include "pft/peft/options.h"
+
 namespace pft::peft {
 
 struct TargetSpec {
@@ -19,6 +22,13 @@ struct TargetSpec {
 };
 
 bool matches(const TargetSpec& spec, const std::string& path);
+
+/// The targets of peft.target_modules / peft.target_modules_regex (empty: the default).
+TargetSpec target_spec(const SharedConfig& config);
+
+/// The model family's default targets of `key` (a peft_type, or "PEFT_TYPE.kind"); none is
+/// a pft::Error (Config) naming peft.target_modules and the model type.
+std::vector<std::string> default_targets(const model::ModelInfo& info, const std::string& key);
 
 /// Paths of the pft::model::Linear modules of `root` that the spec selects, in module order.
 /// Matching nothing is a pft::Error (Config) that names the key and lists the linear layers

@@ -1,8 +1,17 @@
-#include "pft/peft/bitfit.h"
+#include "pft/peft/bitfit/bitfit.h"
 
 #include "pft/util/error.h"
 
 namespace pft::peft {
+
+std::unique_ptr<PeftMethod> BitFitEntry::from_config(const SharedConfig&, const Config&) {
+  return std::make_unique<BitFitMethod>();
+}
+
+std::unique_ptr<PeftMethod> BitFitEntry::from_adapter_config(const nlohmann::json&,
+                                                             const std::string&) {
+  return std::make_unique<BitFitMethod>();
+}
 
 void BitFitMethod::attach(torch::nn::Module& model, const ModelInfo& info) {
   collect(model, info, [](const std::string& key) {

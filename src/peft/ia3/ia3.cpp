@@ -1,22 +1,10 @@
-#include "pft/peft/ia3.h"
+#include "pft/peft/ia3/ia3.h"
 
 #include <regex>
 
 #include "pft/util/error.h"
 
 namespace pft::peft {
-
-std::vector<std::string> ia3_default_targets(const std::string& model_type) {
-  if (model_type == "bert") return {"key", "value", "output.dense"};
-  if (model_type == "t5") return {"k", "v", "wo"};
-  return {};
-}
-
-std::vector<std::string> ia3_default_feedforward(const std::string& model_type) {
-  if (model_type == "bert") return {"output.dense"};
-  if (model_type == "t5") return {"wo"};
-  return {};
-}
 
 Ia3Extension::Ia3Extension(model::LinearImpl& layer, bool feedforward_)
     : feedforward(feedforward_) {
@@ -51,15 +39,21 @@ void read_names_or_regex(const nlohmann::json& value, std::vector<std::string>& 
 
 }  // namespace
 
-Ia3Options ia3_options_from_config(const config::PeftConfig& c) {
+Ia3Options ia3_options_from_config(const SharedConfig& shared, const Ia3Config& c) {
   Ia3Options o;
-  o.targets.names = c.target_modules;
-  o.targets.regex = c.target_modules_regex;
-  o.targets.key =
-      c.target_modules_regex.empty() ? "peft.target_modules" : "peft.target_modules_regex";
+  o.targets = target_spec(shared);
   o.feedforward = c.feedforward_modules;
   o.feedforward_set = !c.feedforward_modules.empty();
   return o;
+}
+
+std::unique_ptr<PeftMethod> Ia3Entry::from_config(const SharedConfig& shared, const Config& own) {
+  return std::make_unique<Ia3Method>(ia3_options_from_config(shared, own));
+}
+
+std::unique_ptr<PeftMethod> Ia3Entry::from_adapter_config(const nlohmann::json& config,
+                                                          const std::string& source) {
+  return std::make_unique<Ia3Method>(ia3_options_from_adapter_config(config, source));
 }
 
 Ia3Options ia3_options_from_adapter_config(const nlohmann::json& j, const std::string& source) {
@@ -95,14 +89,10 @@ bool Ia3Method::is_feedforward(const std::string& path) const {
 
 void Ia3Method::attach(torch::nn::Module& model, const ModelInfo& info) {
   if (options_.targets.names.empty() && options_.targets.regex.empty()) {
-    options_.targets.names = ia3_default_targets(info.model_type);
-    if (options_.targets.names.empty()) {
-      throw Error(ErrorKind::Config,
-                  "peft.target_modules: IA3 has no default targets for model type '" +
-                      info.model_type + "'; name them");
-    }
+    options_.targets.names = default_targets(info, peft_type());
   }
-  if (!options_.feedforward_set) options_.feedforward = ia3_default_feedforward(info.model_type);
+  if (!options_.feedforward_set)
+    options_.feedforward = info.default_targets(std::string(Ia3Entry::peft_type) + ".feedforward");
   if (!options_.feedforward_regex.empty()) {
     try {
       std::regex check(options_.feedforward_regex);

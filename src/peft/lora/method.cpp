@@ -1,20 +1,27 @@
-#include "pft/peft/lora_method.h"
+#include "pft/peft/lora/method.h"
 
 #include "pft/util/error.h"
 
 namespace pft::peft {
 
-LoraOptions lora_options_from_config(const config::PeftConfig& c) {
+LoraOptions lora_options_from_config(const SharedConfig& shared, const LoraConfig& c) {
   LoraOptions o;
   o.r = c.r;
   o.alpha = c.lora_alpha;
   o.dropout = c.lora_dropout;
   o.use_rslora = c.use_rslora;
   o.bias = c.bias;
-  o.targets.names = c.target_modules;
-  o.targets.regex = c.target_modules_regex;
-  o.targets.key = c.target_modules_regex.empty() ? "peft.target_modules" : "peft.target_modules_regex";
+  o.targets = target_spec(shared);
   return o;
+}
+
+std::unique_ptr<PeftMethod> LoraEntry::from_config(const SharedConfig& shared, const Config& own) {
+  return std::make_unique<LoraMethod>(lora_options_from_config(shared, own));
+}
+
+std::unique_ptr<PeftMethod> LoraEntry::from_adapter_config(const nlohmann::json& config,
+                                                           const std::string& source) {
+  return std::make_unique<LoraMethod>(lora_options_from_adapter_config(config, source));
 }
 
 LoraOptions lora_options_from_adapter_config(const nlohmann::json& j, const std::string& source) {
@@ -34,9 +41,11 @@ LoraOptions lora_options_from_adapter_config(const nlohmann::json& j, const std:
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Input, source + ": LoRA settings: " + e.what());
   }
-  if (j.value("use_dora", false)) throw Error(ErrorKind::Input, source + ": use_dora: DoRA is not supported");
+  if (j.value("use_dora", false))
+    throw Error(ErrorKind::Input, source + ": use_dora: DoRA is not supported");
   if (j.value("fan_in_fan_out", false)) {
-    throw Error(ErrorKind::Input, source + ": fan_in_fan_out: only nn.Linear-style layers (false) are supported");
+    throw Error(ErrorKind::Input,
+                source + ": fan_in_fan_out: only nn.Linear-style layers (false) are supported");
   }
   o.targets.key = source + ": target_modules";
   return o;
@@ -44,15 +53,18 @@ LoraOptions lora_options_from_adapter_config(const nlohmann::json& j, const std:
 
 void LoraMethod::attach(torch::nn::Module& model, const ModelInfo& info) {
   if (options_.targets.names.empty() && options_.targets.regex.empty()) {
-    options_.targets.names = info.default_targets;
+    options_.targets.names = default_targets(info, peft_type());
   }
   lora_ = std::make_unique<Lora>(model, options_);
   biases_ = lora_->trainable_biases(model);
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> LoraMethod::parameters() const { return lora_->parameters(); }
+std::vector<std::pair<std::string, torch::Tensor>> LoraMethod::parameters() const {
+  return lora_->parameters();
+}
 
-std::vector<std::pair<std::string, torch::Tensor>> LoraMethod::trained_base_tensors(torch::nn::Module&) const {
+std::vector<std::pair<std::string, torch::Tensor>> LoraMethod::trained_base_tensors(
+    torch::nn::Module&) const {
   return biases_;
 }
 
@@ -80,7 +92,8 @@ nlohmann::json LoraMethod::config_json() const {
 std::string LoraMethod::peft_bias_name(const std::string& bias_path) const {
   const std::string layer = bias_path.substr(0, bias_path.size() - std::string(".bias").size());
   const auto& targets = lora_->target_paths();
-  if (std::find(targets.begin(), targets.end(), layer) != targets.end()) return layer + ".base_layer.bias";
+  if (std::find(targets.begin(), targets.end(), layer) != targets.end())
+    return layer + ".base_layer.bias";
   return bias_path;
 }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "pft/model/linear.h"
+#include "pft/peft/ia3/config.h"
 #include "pft/peft/method.h"
 #include "pft/peft/targets.h"
 
@@ -28,11 +29,6 @@ struct Ia3Options {
   bool feedforward_set = false;  // false: the model's default feed-forward modules
 };
 
-/// PEFT's default (IA)^3 targets and feed-forward modules of a model type
-/// (TRANSFORMERS_MODELS_TO_IA3_{TARGET,FEEDFORWARD}_MODULES_MAPPING).
-std::vector<std::string> ia3_default_targets(const std::string& model_type);
-std::vector<std::string> ia3_default_feedforward(const std::string& model_type);
-
 /// The (IA)^3 vector of one linear layer, registered under the layer as `ia3_l`.
 class Ia3Extension : public model::LinearExtension {
  public:
@@ -46,14 +42,14 @@ class Ia3Extension : public model::LinearExtension {
   bool merged = false;
 };
 
-Ia3Options ia3_options_from_config(const config::PeftConfig& config);
+Ia3Options ia3_options_from_config(const SharedConfig& shared, const Ia3Config& config);
 Ia3Options ia3_options_from_adapter_config(const nlohmann::json& config, const std::string& source);
 
 class Ia3Method : public PeftMethod {
  public:
   explicit Ia3Method(Ia3Options options) : options_(std::move(options)) {}
-  std::string name() const override { return "ia3"; }
-  std::string peft_type() const override { return "IA3"; }
+  std::string name() const override { return Ia3Entry::name; }
+  std::string peft_type() const override { return Ia3Entry::peft_type; }
   void attach(torch::nn::Module& model, const ModelInfo& info) override;
   std::vector<std::pair<std::string, torch::Tensor>> parameters() const override;
   nlohmann::json config_json() const override;

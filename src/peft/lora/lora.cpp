@@ -1,4 +1,4 @@
-#include "pft/peft/lora.h"
+#include "pft/peft/lora/lora.h"
 
 #include <ATen/autocast_mode.h>
 
@@ -11,8 +11,10 @@ namespace pft::peft {
 
 LoraExtension::LoraExtension(model::LinearImpl& layer, const LoraOptions& o) {
   const auto in = layer.options.in_features(), out = layer.options.out_features();
-  lora_A = layer.register_module("lora_A", torch::nn::Linear(torch::nn::LinearOptions(in, o.r).bias(false)));
-  lora_B = layer.register_module("lora_B", torch::nn::Linear(torch::nn::LinearOptions(o.r, out).bias(false)));
+  lora_A = layer.register_module("lora_A",
+                                 torch::nn::Linear(torch::nn::LinearOptions(in, o.r).bias(false)));
+  lora_B = layer.register_module("lora_B",
+                                 torch::nn::Linear(torch::nn::LinearOptions(o.r, out).bias(false)));
   dropout = torch::nn::Dropout(o.dropout);
   // PEFT's init: A Kaiming-uniform (a = sqrt(5)), B zero.
   torch::NoGradGuard no_grad;
@@ -21,7 +23,8 @@ LoraExtension::LoraExtension(model::LinearImpl& layer, const LoraOptions& o) {
   const auto opts = layer.weight.options();
   lora_A->to(opts.device(), opts.dtype().toScalarType());
   lora_B->to(opts.device(), opts.dtype().toScalarType());
-  scaling = o.use_rslora ? o.alpha / std::sqrt(static_cast<double>(o.r)) : o.alpha / static_cast<double>(o.r);
+  scaling = o.use_rslora ? o.alpha / std::sqrt(static_cast<double>(o.r))
+                         : o.alpha / static_cast<double>(o.r);
 }
 
 torch::Tensor LoraExtension::post(const torch::Tensor& input, const torch::Tensor& output) {
@@ -45,14 +48,17 @@ torch::Tensor LoraExtension::post(const torch::Tensor& input, const torch::Tenso
 }
 
 torch::Tensor LoraExtension::delta_weight() const {
-  return torch::matmul(lora_B->weight.to(torch::kFloat32), lora_A->weight.to(torch::kFloat32)) * scaling;
+  return torch::matmul(lora_B->weight.to(torch::kFloat32), lora_A->weight.to(torch::kFloat32)) *
+         scaling;
 }
 
 Lora::Lora(torch::nn::Module& model, LoraOptions options) : options_(std::move(options)) {
-  if (options_.r < 1) throw Error(ErrorKind::Config, "peft.r: must be >= 1, got " + std::to_string(options_.r));
+  if (options_.r < 1)
+    throw Error(ErrorKind::Config, "peft.r: must be >= 1, got " + std::to_string(options_.r));
   if (!(options_.alpha > 0)) throw Error(ErrorKind::Config, "peft.lora_alpha: must be > 0");
   if (options_.bias != "none" && options_.bias != "all" && options_.bias != "lora_only") {
-    throw Error(ErrorKind::Config, "peft.bias: must be none, all or lora_only, got \"" + options_.bias + "\"");
+    throw Error(ErrorKind::Config,
+                "peft.bias: must be none, all or lora_only, got \"" + options_.bias + "\"");
   }
   paths_ = find_linear_targets(model, options_.targets);
   const auto modules = model.named_modules("", false);
@@ -77,7 +83,8 @@ std::vector<std::pair<std::string, torch::Tensor>> Lora::parameters() const {
   return out;
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> Lora::trainable_biases(torch::nn::Module& model) const {
+std::vector<std::pair<std::string, torch::Tensor>> Lora::trainable_biases(
+    torch::nn::Module& model) const {
   std::vector<std::pair<std::string, torch::Tensor>> out;
   if (options_.bias == "lora_only") {
     for (std::size_t i = 0; i < paths_.size(); ++i) {
@@ -86,7 +93,8 @@ std::vector<std::pair<std::string, torch::Tensor>> Lora::trainable_biases(torch:
   } else if (options_.bias == "all") {
     for (const auto& p : model.named_parameters()) {
       const auto& key = p.key();
-      if (key.size() >= 5 && key.compare(key.size() - 5, 5, ".bias") == 0 && key.find("lora_") == std::string::npos) {
+      if (key.size() >= 5 && key.compare(key.size() - 5, 5, ".bias") == 0 &&
+          key.find("lora_") == std::string::npos) {
         out.emplace_back(key, p.value());
       }
     }
@@ -103,7 +111,8 @@ double Lora::merge() {
     const auto delta = ext.delta_weight();
     auto& w = layers_[i]->weight;
     const auto merged = w.to(torch::kFloat32) + delta.to(w.device());
-    const auto change = (merged.to(w.scalar_type()).to(torch::kFloat32) - w.to(torch::kFloat32)).abs().max();
+    const auto change =
+        (merged.to(w.scalar_type()).to(torch::kFloat32) - w.to(torch::kFloat32)).abs().max();
     largest = std::max(largest, change.item<double>());
     w.copy_(merged.to(w.scalar_type()));
     ext.merged = true;
@@ -122,8 +131,6 @@ void Lora::unmerge() {
   }
 }
 
-bool Lora::merged() const {
-  return !extensions_.empty() && extensions_.front()->merged;
-}
+bool Lora::merged() const { return !extensions_.empty() && extensions_.front()->merged; }
 
 }  // namespace pft::peft

@@ -1,16 +1,28 @@
-#include "pft/peft/prefix_tuning.h"
+#include "pft/peft/prefix_tuning/prefix_tuning.h"
 
 #include "pft/util/error.h"
 
 namespace pft::peft {
 
-PrefixTuningOptions prefix_tuning_options_from_config(const config::PeftConfig& c) {
+PrefixTuningOptions prefix_tuning_options_from_config(const SharedConfig& shared,
+                                                      const PrefixTuningConfig& c) {
   PrefixTuningOptions o;
-  o.base.num_virtual_tokens = c.num_virtual_tokens;
+  o.base.num_virtual_tokens = shared.num_virtual_tokens;
   o.prefix_projection = c.prefix_projection;
-  o.encoder_hidden_size = c.encoder_hidden_size;
+  o.encoder_hidden_size = shared.encoder_hidden_size;
   o.placement = c.prefix_placement;
   return o;
+}
+
+std::unique_ptr<PeftMethod> PrefixTuningEntry::from_config(const SharedConfig& shared,
+                                                           const Config& own) {
+  return std::make_unique<PrefixTuningMethod>(prefix_tuning_options_from_config(shared, own));
+}
+
+std::unique_ptr<PeftMethod> PrefixTuningEntry::from_adapter_config(const nlohmann::json& config,
+                                                                   const std::string& source) {
+  return std::make_unique<PrefixTuningMethod>(
+      prefix_tuning_options_from_adapter_config(config, source));
 }
 
 PrefixTuningOptions prefix_tuning_options_from_adapter_config(const nlohmann::json& j,

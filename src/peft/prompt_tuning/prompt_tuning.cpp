@@ -1,15 +1,27 @@
-#include "pft/peft/prompt_tuning.h"
+#include "pft/peft/prompt_tuning/prompt_tuning.h"
 
 #include "pft/util/error.h"
 
 namespace pft::peft {
 
-PromptTuningOptions prompt_tuning_options_from_config(const config::PeftConfig& c) {
+PromptTuningOptions prompt_tuning_options_from_config(const SharedConfig& shared,
+                                                      const PromptTuningConfig& c) {
   PromptTuningOptions o;
-  o.base.num_virtual_tokens = c.num_virtual_tokens;
+  o.base.num_virtual_tokens = shared.num_virtual_tokens;
   o.init = c.prompt_tuning_init;
   o.init_text = c.prompt_tuning_init_text;
   return o;
+}
+
+std::unique_ptr<PeftMethod> PromptTuningEntry::from_config(const SharedConfig& shared,
+                                                           const Config& own) {
+  return std::make_unique<PromptTuningMethod>(prompt_tuning_options_from_config(shared, own));
+}
+
+std::unique_ptr<PeftMethod> PromptTuningEntry::from_adapter_config(const nlohmann::json& config,
+                                                                   const std::string& source) {
+  return std::make_unique<PromptTuningMethod>(
+      prompt_tuning_options_from_adapter_config(config, source));
 }
 
 PromptTuningOptions prompt_tuning_options_from_adapter_config(const nlohmann::json& j,
@@ -31,6 +43,12 @@ PromptTuningMethod::PromptTuningMethod(PromptTuningOptions options)
   if (init == "TEXT" && prompt_options_.init_text.empty()) {
     throw Error(ErrorKind::Config,
                 "peft.prompt_tuning_init_text: required when peft.prompt_tuning_init is TEXT");
+  }
+}
+
+void PromptTuningMethod::prepare(const tokenizer::Tokenizer& tokenizer) {
+  if (prompt_options_.init == "TEXT") {
+    prompt_options_.init_ids = tokenizer.encode(prompt_options_.init_text).ids;
   }
 }
 

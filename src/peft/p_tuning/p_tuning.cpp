@@ -1,17 +1,27 @@
-#include "pft/peft/p_tuning.h"
+#include "pft/peft/p_tuning/p_tuning.h"
 
 #include "pft/util/error.h"
 
 namespace pft::peft {
 
-PTuningOptions p_tuning_options_from_config(const config::PeftConfig& c) {
+PTuningOptions p_tuning_options_from_config(const SharedConfig& shared, const PTuningConfig& c) {
   PTuningOptions o;
-  o.base.num_virtual_tokens = c.num_virtual_tokens;
+  o.base.num_virtual_tokens = shared.num_virtual_tokens;
   o.type = c.encoder_reparameterization_type;
-  o.encoder_hidden_size = c.encoder_hidden_size;
+  o.encoder_hidden_size = shared.encoder_hidden_size;
   o.encoder_num_layers = c.encoder_num_layers;
   o.encoder_dropout = c.encoder_dropout;
   return o;
+}
+
+std::unique_ptr<PeftMethod> PTuningEntry::from_config(const SharedConfig& shared,
+                                                      const Config& own) {
+  return std::make_unique<PTuningMethod>(p_tuning_options_from_config(shared, own));
+}
+
+std::unique_ptr<PeftMethod> PTuningEntry::from_adapter_config(const nlohmann::json& config,
+                                                              const std::string& source) {
+  return std::make_unique<PTuningMethod>(p_tuning_options_from_adapter_config(config, source));
 }
 
 PTuningOptions p_tuning_options_from_adapter_config(const nlohmann::json& j,

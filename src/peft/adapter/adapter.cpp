@@ -1,4 +1,4 @@
-#include "pft/peft/adapter.h"
+#include "pft/peft/adapter/adapter.h"
 
 #include <cmath>
 
@@ -22,27 +22,24 @@ void check_non_linearity(const std::string& name, const std::string& key) {
   }
 }
 
-// The projections each placement adapts, per model type, and whether they are attention
-// outputs (AdapterHub's mh_adapter) or feed-forward outputs (output_adapter).
+// The projections each placement adapts (the family's regular expressions), and whether
+// they are attention outputs (AdapterHub's mh_adapter) or feed-forward outputs
+// (output_adapter).
 struct Placement {
   std::vector<std::string> attention;
   std::vector<std::string> feed_forward;
 };
 
-Placement placement_for(const std::string& model_type, const std::string& placement) {
+Placement placement_for(const ModelInfo& info, const std::string& placement) {
   Placement p;
-  if (model_type == "bert") {
-    p.feed_forward = {R"(.*layer\.\d+\.output\.dense)"};
-    if (placement == "houlsby") p.attention = {R"(.*layer\.\d+\.attention\.output\.dense)"};
-  } else if (model_type == "t5") {
-    p.feed_forward = {R"(.*block\.\d+\.layer\.\d+\.DenseReluDense\.wo)"};
-    if (placement == "houlsby")
-      p.attention = {R"(.*block\.\d+\.layer\.\d+\.(SelfAttention|EncDecAttention)\.o)"};
-  } else {
+  p.feed_forward = info.default_targets(std::string(AdapterEntry::peft_type) + ".feed_forward");
+  if (p.feed_forward.empty()) {
     throw Error(ErrorKind::Config,
-                "peft.method: bottleneck adapters know no placement for model type '" + model_type +
-                    "' (available: bert, t5)");
+                "peft.method: bottleneck adapters know no placement for model type '" +
+                    info.model_type + "' (the family names no feed-forward output projection)");
   }
+  if (placement == "houlsby")
+    p.attention = info.default_targets(std::string(AdapterEntry::peft_type) + ".attention");
   return p;
 }
 
@@ -74,13 +71,22 @@ torch::Tensor AdapterExtension::post(const torch::Tensor& input, const torch::Te
   return output + adapter_up(activate(adapter_down(output), non_linearity));
 }
 
-AdapterOptions adapter_options_from_config(const config::PeftConfig& c) {
+AdapterOptions adapter_options_from_config(const AdapterConfig& c) {
   AdapterOptions o;
   o.placement = c.adapter_placement;
   o.reduction_factor = c.adapter_reduction_factor;
   o.bottleneck_size = c.adapter_bottleneck_size;
   o.non_linearity = c.adapter_non_linearity;
   return o;
+}
+
+std::unique_ptr<PeftMethod> AdapterEntry::from_config(const SharedConfig&, const Config& own) {
+  return std::make_unique<AdapterMethod>(adapter_options_from_config(own));
+}
+
+std::unique_ptr<PeftMethod> AdapterEntry::from_adapter_config(const nlohmann::json& config,
+                                                              const std::string& source) {
+  return std::make_unique<AdapterMethod>(adapter_options_from_adapter_config(config, source));
 }
 
 AdapterOptions adapter_options_from_adapter_config(const nlohmann::json& j,
@@ -111,7 +117,7 @@ void AdapterMethod::attach(torch::nn::Module& model, const ModelInfo& info) {
   check_non_linearity(options_.non_linearity, "peft.adapter_non_linearity");
   if (!(options_.reduction_factor > 0))
     throw Error(ErrorKind::Config, "peft.adapter_reduction_factor: must be > 0");
-  const auto placement = placement_for(info.model_type, options_.placement);
+  const auto placement = placement_for(info, options_.placement);
   hidden_ = info.hidden_size;
   if (options_.trained_hidden_size > 0 && options_.trained_hidden_size != hidden_) {
     throw Error(ErrorKind::Input,

@@ -6,6 +6,7 @@
 // Linear(2h, 2h) -> ReLU -> Linear(2h, d)). The LSTM runs over the whole table as one sequence.
 // The saved prompt_embeddings is the encoder's output, as PEFT saves it.
 
+#include "pft/peft/p_tuning/config.h"
 #include "pft/peft/prompt_learning.h"
 
 namespace pft::peft {
@@ -18,15 +19,16 @@ struct PTuningOptions {
   double encoder_dropout = 0.0;
 };
 
-PTuningOptions p_tuning_options_from_config(const config::PeftConfig& config);
+PTuningOptions p_tuning_options_from_config(const SharedConfig& shared,
+                                            const PTuningConfig& config);
 PTuningOptions p_tuning_options_from_adapter_config(const nlohmann::json& config,
                                                     const std::string& source);
 
 class PTuningMethod : public PromptLearningMethod {
  public:
   explicit PTuningMethod(PTuningOptions options);
-  std::string name() const override { return "p_tuning"; }
-  std::string peft_type() const override { return "P_TUNING"; }
+  std::string name() const override { return PTuningEntry::name; }
+  std::string peft_type() const override { return PTuningEntry::peft_type; }
 
  protected:
   void build(torch::nn::Module& encoder, torch::nn::Module& model) override;

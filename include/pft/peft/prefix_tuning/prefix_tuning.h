@@ -15,6 +15,7 @@
 
 #include <functional>
 
+#include "pft/peft/prefix_tuning/config.h"
 #include "pft/peft/prompt_learning.h"
 
 namespace pft::peft {
@@ -26,15 +27,16 @@ struct PrefixTuningOptions {
   std::string placement = "peft_compatible";  // or "full"
 };
 
-PrefixTuningOptions prefix_tuning_options_from_config(const config::PeftConfig& config);
+PrefixTuningOptions prefix_tuning_options_from_config(const SharedConfig& shared,
+                                                      const PrefixTuningConfig& config);
 PrefixTuningOptions prefix_tuning_options_from_adapter_config(const nlohmann::json& config,
                                                               const std::string& source);
 
 class PrefixTuningMethod : public PromptLearningMethod {
  public:
   explicit PrefixTuningMethod(PrefixTuningOptions options);
-  std::string name() const override { return "prefix_tuning"; }
-  std::string peft_type() const override { return "PREFIX_TUNING"; }
+  std::string name() const override { return PrefixTuningEntry::name; }
+  std::string peft_type() const override { return PrefixTuningEntry::peft_type; }
 
   std::int64_t num_virtual_tokens() const override { return 0; }  // nothing joins the input
   std::int64_t width() const override;

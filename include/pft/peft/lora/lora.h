@@ -55,7 +55,8 @@ class Lora {
   /// The method's own parameters: lora_A/lora_B weights, by module path.
   std::vector<std::pair<std::string, torch::Tensor>> parameters() const;
   /// Biases that train under options.bias ("all": every bias; "lora_only": the targets').
-  std::vector<std::pair<std::string, torch::Tensor>> trainable_biases(torch::nn::Module& model) const;
+  std::vector<std::pair<std::string, torch::Tensor>> trainable_biases(
+      torch::nn::Module& model) const;
 
   /// Folds the updates into the base weights (idempotent); returns the largest absolute
   /// change made to any weight, which is 0 when the update is still zero.

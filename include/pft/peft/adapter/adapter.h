@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "pft/model/linear.h"
+#include "pft/peft/adapter/config.h"
 #include "pft/peft/method.h"
 
 namespace pft::peft {
@@ -53,15 +54,15 @@ class AdapterExtension : public model::LinearExtension {
   std::string non_linearity;
 };
 
-AdapterOptions adapter_options_from_config(const config::PeftConfig& config);
+AdapterOptions adapter_options_from_config(const AdapterConfig& config);
 AdapterOptions adapter_options_from_adapter_config(const nlohmann::json& config,
                                                    const std::string& source);
 
 class AdapterMethod : public PeftMethod {
  public:
   explicit AdapterMethod(AdapterOptions options) : options_(std::move(options)) {}
-  std::string name() const override { return "adapter"; }
-  std::string peft_type() const override { return "BOTTLENECK_ADAPTER"; }
+  std::string name() const override { return AdapterEntry::name; }
+  std::string peft_type() const override { return AdapterEntry::peft_type; }
   void attach(torch::nn::Module& model, const ModelInfo& info) override;
   std::vector<std::pair<std::string, torch::Tensor>> parameters() const override;
   nlohmann::json config_json() const override;

@@ -8,6 +8,7 @@
 // run's tokenizer encodes it with special tokens, repeated or cut to the table's rows).
 
 #include "pft/peft/prompt_learning.h"
+#include "pft/peft/prompt_tuning/config.h"
 
 namespace pft::peft {
 
@@ -19,16 +20,19 @@ struct PromptTuningOptions {
   std::vector<std::int64_t> init_ids;
 };
 
-PromptTuningOptions prompt_tuning_options_from_config(const config::PeftConfig& config);
+PromptTuningOptions prompt_tuning_options_from_config(const SharedConfig& shared,
+                                                      const PromptTuningConfig& config);
 PromptTuningOptions prompt_tuning_options_from_adapter_config(const nlohmann::json& config,
                                                               const std::string& source);
 
 class PromptTuningMethod : public PromptLearningMethod {
  public:
   explicit PromptTuningMethod(PromptTuningOptions options);
-  std::string name() const override { return "prompt_tuning"; }
-  std::string peft_type() const override { return "PROMPT_TUNING"; }
+  std::string name() const override { return PromptTuningEntry::name; }
+  std::string peft_type() const override { return PromptTuningEntry::peft_type; }
 
+  /// TEXT init: tokenizes the init text (special tokens included, as PEFT does).
+  void prepare(const tokenizer::Tokenizer& tokenizer) override;
   /// TEXT init: the token ids of the init text; needed before attach().
   void set_init_ids(std::vector<std::int64_t> ids) { prompt_options_.init_ids = std::move(ids); }
   const PromptTuningOptions& options() const { return prompt_options_; }

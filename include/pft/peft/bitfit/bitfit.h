@@ -4,14 +4,15 @@
 // adapter_config.json with "peft_type": "BITFIT", and adapter_model.safetensors with every
 // trained bias under its module path, "base_model.model.<path>.bias" (docs/peft.md).
 
-#include "pft/peft/full.h"
+#include "pft/peft/bitfit/config.h"
+#include "pft/peft/in_place.h"
 
 namespace pft::peft {
 
 class BitFitMethod : public InPlaceMethod {
  public:
-  std::string name() const override { return "bitfit"; }
-  std::string peft_type() const override { return "BITFIT"; }
+  std::string name() const override { return BitFitEntry::name; }
+  std::string peft_type() const override { return BitFitEntry::peft_type; }
   /// Collects every bias outside modules_to_save; a model without biases (T5) is a
   /// pft::Error (Config) naming peft.method.
   void attach(torch::nn::Module& model, const ModelInfo& info) override;
