@@ -40,12 +40,6 @@ config::RunConfig load_config(const CommonOptions& common, config::Purpose purpo
   return config::load(common.config, common.sets, purpose);
 }
 
-void not_available(const std::string& what) {
-  throw Error(ErrorKind::Usage,
-              what + " is not available in pft " + PFT_VERSION + "; see docs/cli.md for what "
-              "this version implements");
-}
-
 void build(Program& program) {
   auto& app = program.app;
   app.require_subcommand(1);
@@ -56,8 +50,9 @@ void build(Program& program) {
         throw CLI::Success();
       },
       "Print pft, LibTorch and CUDA versions and the thread count, then exit");
-  app.footer("Exit codes: 0 success, 1 runtime failure, 2 usage or config error, "
-             "3 an --expect that failed, 130 interrupted. See docs/cli.md.");
+  app.footer(
+      "Exit codes: 0 success, 1 runtime failure, 2 usage or config error, "
+      "3 an --expect that failed, 130 interrupted. See docs/cli.md.");
   setup_train(program);
   setup_eval(program);
   setup_generate(program);

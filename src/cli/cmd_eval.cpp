@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "cli/commands.h"
-#include "pft/task/run.h"
+#include "pft/app/run.h"
 #include "pft/train/precision.h"
 #include "pft/util/error.h"
 #include "pft/util/expect.h"
@@ -31,16 +31,18 @@ int run_eval(const Program& program, const EvalOptions& options) {
   CommonOptions common = program.common;
   if (!options.model.empty()) common.sets.push_back("model.path=" + options.model);
   if (!options.data.empty()) common.sets.push_back("data.eval=" + options.data);
-  if (!options.predictions.empty()) common.sets.push_back("eval.predictions=" + options.predictions);
+  if (!options.predictions.empty())
+    common.sets.push_back("eval.predictions=" + options.predictions);
   const auto config = load_config(common, config::Purpose::Eval);
   std::vector<Expectation> expectations;
   for (const auto& text : options.expect) expectations.push_back(parse_expectation(text));
   if (config.data.eval.empty()) {
     throw Error(ErrorKind::Config,
-                "data.eval: required by `pft eval` but missing (set it in the config, or pass --data FILE)");
+                "data.eval: required by `pft eval` but missing (set it in the config, or pass "
+                "--data FILE)");
   }
   const auto device = resolve_device(common.device);
-  auto run = task::build_run(config, device, /*training=*/false, options.adapter);
+  auto run = app::build_run(config, device, /*training=*/false, options.adapter);
   run.adapted.model->eval();
   train::EvalResult result;
   const auto start = std::chrono::steady_clock::now();
@@ -65,8 +67,10 @@ int run_eval(const Program& program, const EvalOptions& options) {
     if (!config.eval.predictions.empty()) doc["predictions"] = config.eval.predictions;
     std::cout << doc.dump() << std::endl;
   } else {
-    for (const auto& [name, value] : result.metrics) std::cout << fmt::format("{}: {:.4f}", name, value) << "\n";
-    if (result.metrics.empty()) std::cout << result.examples << " examples, no labels: no metrics\n";
+    for (const auto& [name, value] : result.metrics)
+      std::cout << fmt::format("{}: {:.4f}", name, value) << "\n";
+    if (result.metrics.empty())
+      std::cout << result.examples << " examples, no labels: no metrics\n";
   }
   log::info("evaluated {} examples in {:.2f} s", result.examples, seconds);
   check_expectations(expectations, result.metrics);
@@ -79,8 +83,10 @@ void setup_eval(Program& program) {
   auto options = std::make_shared<EvalOptions>();
   auto* sub = program.app.add_subcommand("eval", "Evaluate a model (and adapter) on labelled data");
   add_common_options(*sub, program.common);
-  sub->add_option("--model", options->model, "Hugging Face checkpoint folder (overrides model.path)");
-  sub->add_option("--adapter", options->adapter, "PEFT adapter folder to apply (pft's or Python PEFT's)");
+  sub->add_option("--model", options->model,
+                  "Hugging Face checkpoint folder (overrides model.path)");
+  sub->add_option("--adapter", options->adapter,
+                  "PEFT adapter folder to apply (pft's or Python PEFT's)");
   sub->add_option("--data", options->data, "Data file (overrides data.eval)");
   sub->add_option("--predictions", options->predictions,
                   "Write one JSON line per example here (overrides eval.predictions)");

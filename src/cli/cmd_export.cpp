@@ -4,7 +4,7 @@
 #include "pft/util/log.h"
 
 #include "cli/commands.h"
-#include "pft/task/export.h"
+#include "pft/app/export.h"
 #include "pft/util/runtime.h"
 
 namespace pft::cli {
@@ -38,13 +38,13 @@ void setup_export(Program& program) {
       "Also write the check inputs and the merged and unmerged logits to this JSON file");
   sub->callback([&program, options] {
     program.action = [&program, options]() -> int {
-      task::ExportOptions o;
+      app::ExportOptions o;
       o.adapter_dir = options->merge;
       o.model_dir = options->model;
       o.output_dir = options->output;
       o.check_file = options->check;
       o.device = resolve_device(program.common.device);
-      const auto r = task::export_merged(o);
+      const auto r = app::export_merged(o);
       std::cout << fmt::format("merged {} adapter into {} model: largest weight change {:.6g}\n",
                                r.peft_type, r.model_type, r.weight_change);
       std::cout << fmt::format("max |merged - unmerged| logits: {:.3g}\n", r.max_logit_diff);

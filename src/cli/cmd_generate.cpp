@@ -5,15 +5,14 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
-#include "pft/generate/run.h"
+#include "pft/app/generate.h"
 
 namespace pft::cli {
 
 namespace {
 struct GenerateOptions {
   std::string model;
-  std::string adapter;
-  generate::RunOptions run;
+  app::GenerateOptions run;
   // Overrides of the config's generate.* keys, applied as --set after the user's own.
   std::vector<std::string> sets;
 };
@@ -37,10 +36,13 @@ CLI::Option* override_option(CLI::App& sub, GenerateOptions& options, const std:
 
 void setup_generate(Program& program) {
   auto options = std::make_shared<GenerateOptions>();
-  auto* sub = program.app.add_subcommand("generate", "Generate text with a T5 model");
+  auto* sub = program.app.add_subcommand(
+      "generate", "Generate text with an encoder-decoder model (and adapter)");
   add_common_options(*sub, program.common);
-  sub->add_option("--model", options->model, "Hugging Face checkpoint folder (overrides model.path)");
-  sub->add_option("--adapter", options->adapter, "PEFT adapter folder to apply");
+  sub->add_option("--model", options->model,
+                  "Hugging Face checkpoint folder (overrides model.path)");
+  sub->add_option("--adapter", options->run.adapter,
+                  "PEFT adapter folder to apply (pft's or Python PEFT's)");
   sub->add_option("--input", options->run.input, "Prompts: a JSONL file, or - for standard input")
       ->required();
   sub->add_option("--output", options->run.output,
@@ -49,6 +51,8 @@ void setup_generate(Program& program) {
                   "Field holding the prompt (default: source, else text)");
   sub->add_option("--output-field", options->run.output_field,
                   "Field the generated text is written to (default: generated)");
+  sub->add_flag("--with-ids", options->run.with_ids,
+                "Also write the generated token ids to the field <output-field>_ids");
   sub->add_option("--batch-size", options->run.batch_size, "Prompts per batch (default: 32)")
       ->check(CLI::PositiveNumber);
   auto& o = *options;
@@ -88,14 +92,13 @@ void setup_generate(Program& program) {
       ->group("Generation (override the config's generate section)");
   sub->callback([&program, options] {
     program.action = [&program, options]() -> int {
-      if (!options->adapter.empty()) not_available("pft generate --adapter");
       auto common = program.common;
       if (!options->model.empty()) common.sets.push_back("model.path=" + options->model);
       common.sets.insert(common.sets.end(), options->sets.begin(), options->sets.end());
       const auto config = load_config(common, config::Purpose::Generate);
       auto run = options->run;
       run.device = common.device;
-      generate::run(config, run);
+      app::generate_run(config, run);
       return 0;
     };
   });

@@ -5,7 +5,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
-#include "pft/task/run.h"
+#include "pft/app/run.h"
 #include "pft/train/distributed.h"
 #include "pft/train/trainer.h"
 #include "pft/util/error.h"
@@ -66,8 +66,10 @@ void setup_train(Program& program) {
       if (const auto env = train::DistributedEnv::from_environment()) {
         // One GPU per rank: --device cuda (or auto) means the local rank's GPU.
         if (device.is_cuda() && program.common.device.find(':') == std::string::npos) {
-          device = torch::Device(torch::kCUDA, static_cast<torch::DeviceIndex>(
-                                                   env->local_rank % std::max<std::size_t>(torch::cuda::device_count(), 1)));
+          device = torch::Device(
+              torch::kCUDA,
+              static_cast<torch::DeviceIndex>(
+                  env->local_rank % std::max<std::size_t>(torch::cuda::device_count(), 1)));
         }
         distributed = std::make_unique<train::Distributed>(
             *env, config.train.distributed_backend,
@@ -80,7 +82,7 @@ void setup_train(Program& program) {
         write_file_atomic((fs::path(run_dir) / "config.resolved.json").string(),
                           config::to_json(config).dump(2) + "\n");
       }
-      auto run = task::build_run(config, device, /*training=*/true);
+      auto run = app::build_run(config, device, /*training=*/true);
       train::Trainer trainer(*run.task, run.adapted, config.train, device, run_dir);
       trainer.set_distributed(distributed.get());
       const auto summary = trainer.run(!options->resume.empty());

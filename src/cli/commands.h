@@ -44,7 +44,4 @@ void setup_inspect(Program& program);
 void setup_export(Program& program);
 void setup_plot(Program& program);
 
-/// The error for a subcommand (or mode) that this version does not have yet: exit 2.
-[[noreturn]] void not_available(const std::string& what);
-
 }  // namespace pft::cli

@@ -5,7 +5,7 @@
 
 #include "pft/data/batcher.h"
 #include "pft/data/jsonl.h"
-#include "pft/task/metrics.h"
+#include "pft/metrics/metrics.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
@@ -77,12 +77,11 @@ train::Batch prompt_batch(const std::vector<PromptExample>& data,
   return b;
 }
 
-
-ClozeTask::ClozeTask(model::BertForMaskedLM model, peft::PeftMethod* method,
+ClozeTask::ClozeTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod* method,
                      const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
                      std::vector<std::string> labels, torch::Device device, bool load_train)
-    : model_(std::move(model)),
-      method_(method),
+    : ExampleTask(device, config.eval.batch_size),
+      model_(require_model<model::MaskedLM>(std::move(model), "cloze", "a masked-LM head")),
       tokenizer_(tokenizer),
       labels_(std::move(labels)),
       verbalizer_(make_verbalizer(config, labels_)),
@@ -91,9 +90,7 @@ ClozeTask::ClozeTask(model::BertForMaskedLM model, peft::PeftMethod* method,
       calibrate_(config.prompt.calibrate),
       content_free_(config.prompt.content_free),
       pad_id_(tokenizer.pad_id()),
-      mask_id_(tokenizer.mask_id().value_or(-1)),
-      eval_batch_size_(config.eval.batch_size),
-      device_(device) {
+      mask_id_(tokenizer.mask_id().value_or(-1)) {
   if (mask_id_ < 0) {
     throw Error(ErrorKind::Config, "task.type: cloze needs a tokenizer with a [MASK] token; " +
                                        config.tokenizer.path + " has none");
@@ -105,7 +102,8 @@ ClozeTask::ClozeTask(model::BertForMaskedLM model, peft::PeftMethod* method,
                 "prompt.template: the cloze task needs a template with a {mask} slot, e.g. "
                 "\"{text} It was {mask}.\"");
   }
-  soft_ = template_soft_tokens(*model_, encoder_->prompt_template().soft_token_count());
+  hooks_ = ModelHooks(
+      method, template_soft_tokens(*model_.module, encoder_->prompt_template().soft_token_count()));
   std::tie(train_, eval_) = load_splits<PromptExample>(
       config, load_train, label_field_,
       [this](const std::string& path, std::size_t limit) { return load(path, limit); },
@@ -135,19 +133,17 @@ std::vector<PromptExample> ClozeTask::load(const std::string& path, std::size_t 
   return out;
 }
 
-std::vector<std::int64_t> ClozeTask::train_lengths() const { return id_lengths(train_); }
-
-train::Batch ClozeTask::train_batch(const std::vector<std::size_t>& indices,
-                                    const torch::Device& device) const {
-  return prompt_batch(train_, indices, pad_id_, device);
+train::Batch ClozeTask::make_batch(const std::vector<PromptExample>& data,
+                                   const std::vector<std::size_t>& indices,
+                                   const torch::Device& device) const {
+  return prompt_batch(data, indices, pad_id_, device);
 }
 
 torch::Tensor ClozeTask::mask_logits(const train::Batch& batch) {
   const auto& ids = batch.tensors.at("input_ids");
-  const auto embeds = put_soft_tokens(model_->embed(ids), soft_, soft_positions_of(batch.tensors));
-  const auto h = apply_input_hooks(method_, embeds, batch.tensors.at("attention_mask"));
-  const auto hidden =
-      model_->bert->forward(h.embeds, h.mask, h.types, h.prefix_ptr()).last_hidden_state;
+  const auto h = hooks_.inputs(*model_, ids, batch.tensors.at("attention_mask"), {},
+                               soft_positions_of(batch.tensors));
+  const auto hidden = model_->encode(h.view());
   const auto rows = torch::arange(hidden.size(0), ids.options());
   const auto at_mask = hidden.index({rows, batch.tensors.at("mask_positions") + h.virtual_tokens});
   return model_->predict(at_mask);
@@ -170,41 +166,40 @@ std::vector<float> row_values(const torch::Tensor& t, std::int64_t row) {
 
 }  // namespace
 
-std::vector<json> ClozeTask::predict(const std::vector<std::size_t>& indices) {
-  torch::Tensor content_free;
-  if (calibrate_) {
-    std::vector<PromptExample> cf(1);
-    auto encoded = encoder_->encode_content_free(content_free_);
-    cf[0].ids = std::move(encoded.ids);
-    cf[0].soft_positions = std::move(encoded.soft_positions);
-    for (std::size_t i = 0; i < cf[0].ids.size(); ++i) {
-      if (cf[0].ids[i] == mask_id_) cf[0].mask_position = static_cast<std::int64_t>(i);
-    }
-    content_free = torch::softmax(
-        scores(prompt_batch(cf, {0}, pad_id_, device_)).to(torch::kCPU).to(torch::kFloat32), -1)[0];
-    std::string probabilities;
-    for (const auto p : row_values(content_free.unsqueeze(0), 0)) {
-      if (!probabilities.empty()) probabilities += ", ";
-      probabilities += fmt::format("{:.4f}", p);
-    }
-    log::info("contextual calibration: content-free label probabilities {}", probabilities);
+void ClozeTask::before_predict() {
+  if (!calibrate_) return;
+  std::vector<PromptExample> cf(1);
+  auto encoded = encoder_->encode_content_free(content_free_);
+  cf[0].ids = std::move(encoded.ids);
+  cf[0].soft_positions = std::move(encoded.soft_positions);
+  for (std::size_t i = 0; i < cf[0].ids.size(); ++i) {
+    if (cf[0].ids[i] == mask_id_) cf[0].mask_position = static_cast<std::int64_t>(i);
   }
+  content_free_probabilities_ = torch::softmax(
+      scores(prompt_batch(cf, {0}, pad_id_, device_)).to(torch::kCPU).to(torch::kFloat32), -1)[0];
+  std::string probabilities;
+  for (const auto p : row_values(content_free_probabilities_.unsqueeze(0), 0)) {
+    if (!probabilities.empty()) probabilities += ", ";
+    probabilities += fmt::format("{:.4f}", p);
+  }
+  log::info("contextual calibration: content-free label probabilities {}", probabilities);
+}
+
+std::vector<json> ClozeTask::predict_batch(const train::Batch& batch,
+                                           const std::vector<std::size_t>& chunk) {
   std::vector<json> lines;
-  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
-    const auto s =
-        scores(prompt_batch(eval_, chunk, pad_id_, device_)).to(torch::kCPU).to(torch::kFloat32);
-    const auto decision = calibrate_ ? calibrate(s, content_free) : s;
-    const auto best = decision.argmax(1);
-    for (std::size_t k = 0; k < chunk.size(); ++k) {
-      const auto row = static_cast<std::int64_t>(k);
-      const auto& e = eval_[chunk[k]];
-      json line = {{"index", chunk[k]},
-                   {"scores", row_values(s, row)},
-                   {"prediction", labels_[static_cast<std::size_t>(best[row].item<std::int64_t>())]}};
-      if (calibrate_) line["calibrated"] = row_values(decision.contiguous(), row);
-      if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
-      lines.push_back(std::move(line));
-    }
+  const auto s = scores(batch).to(torch::kCPU).to(torch::kFloat32);
+  const auto decision = calibrate_ ? calibrate(s, content_free_probabilities_) : s;
+  const auto best = decision.argmax(1);
+  for (std::size_t k = 0; k < chunk.size(); ++k) {
+    const auto row = static_cast<std::int64_t>(k);
+    const auto& e = eval_[chunk[k]];
+    json line = {{"index", chunk[k]},
+                 {"scores", row_values(s, row)},
+                 {"prediction", labels_[static_cast<std::size_t>(best[row].item<std::int64_t>())]}};
+    if (calibrate_) line["calibrated"] = row_values(decision.contiguous(), row);
+    if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
+    lines.push_back(std::move(line));
   }
   return lines;
 }

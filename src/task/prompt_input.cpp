@@ -86,8 +86,8 @@ EncodedPrompt insert_soft(const tokenizer::Tokenizer& tokenizer, const std::stri
   for (const auto& slot : slots) {
     // After the last token with text before the slot; white space (and SentencePiece's empty
     // leading "▁") between it and the slot goes after the slot.
-    for (std::size_t i = at; i < enc.ids.size() && enc.sequence_ids[i] == 0 &&
-                             enc.offsets[i].first < slot.offset;
+    for (std::size_t i = at;
+         i < enc.ids.size() && enc.sequence_ids[i] == 0 && enc.offsets[i].first < slot.offset;
          ++i) {
       if (has_text(text, enc.offsets[i].first, std::min(enc.offsets[i].second, slot.offset))) {
         at = i + 1;
@@ -101,15 +101,17 @@ EncodedPrompt insert_soft(const tokenizer::Tokenizer& tokenizer, const std::stri
       out.ids.push_back(placeholder);
     }
   }
-  out.ids.insert(out.ids.end(), enc.ids.begin() + static_cast<std::ptrdiff_t>(copied), enc.ids.end());
+  out.ids.insert(out.ids.end(), enc.ids.begin() + static_cast<std::ptrdiff_t>(copied),
+                 enc.ids.end());
   return out;
 }
 
 }  // namespace
 
-EncodedPrompt encode_prompt(std::vector<prompt::Piece> pieces, const tokenizer::Tokenizer& tokenizer,
-                            std::size_t max_length, const std::string& truncate,
-                            const std::string& mask_text, const prompt::Source& source) {
+EncodedPrompt encode_prompt(std::vector<prompt::Piece> pieces,
+                            const tokenizer::Tokenizer& tokenizer, std::size_t max_length,
+                            const std::string& truncate, const std::string& mask_text,
+                            const prompt::Source& source) {
   std::size_t soft = 0;
   for (const auto& p : pieces) {
     if (p.kind == prompt::Piece::Kind::Soft) soft += static_cast<std::size_t>(p.count);
@@ -189,8 +191,8 @@ torch::Tensor template_soft_tokens(torch::nn::Module& model, std::int64_t count)
   const auto* table = params.find(peft::kTemplateSoftTokens);
   if (table == nullptr || table->dim() != 2 || table->size(0) != count) {
     std::string message = "prompt.template: its {soft} slots need a table of ";
-    message += std::to_string(count) + " soft tokens (" + peft::kTemplateSoftTokens +
-               "), the model has ";
+    message +=
+        std::to_string(count) + " soft tokens (" + peft::kTemplateSoftTokens + "), the model has ";
     message += table == nullptr ? std::string("none") : c10::str(table->sizes());
     throw Error(ErrorKind::Config, message);
   }
@@ -208,7 +210,8 @@ torch::Tensor put_soft_tokens(const torch::Tensor& embeds, const torch::Tensor& 
   const auto soft = positions.size(1);
   const auto hidden = embeds.size(2);
   const auto index = positions.to(embeds.device()).unsqueeze(-1).expand({rows, soft, hidden});
-  const auto values = table.to(embeds.device(), embeds.scalar_type()).unsqueeze(0).expand({rows, soft, hidden});
+  const auto values =
+      table.to(embeds.device(), embeds.scalar_type()).unsqueeze(0).expand({rows, soft, hidden});
   return embeds.scatter(1, index, values);
 }
 
@@ -358,22 +361,6 @@ std::int64_t label_index(const data::JsonlRecord& record, const std::string& fie
                                       join_alternatives(labels) + ")");
   }
   return it - labels.begin();
-}
-
-HookedInputs apply_input_hooks(peft::PeftMethod* method, torch::Tensor embeds, torch::Tensor mask,
-                               torch::Tensor types) {
-  HookedInputs h{std::move(embeds), std::move(mask), std::move(types), std::nullopt, 0};
-  if (method == nullptr) return h;
-  if (const auto n = method->num_virtual_tokens(); n > 0) {
-    h.embeds = method->prepend_virtual_tokens(h.embeds);
-    h.mask = torch::cat({torch::ones({h.mask.size(0), n}, h.mask.options()), h.mask}, 1);
-    if (h.types.defined()) {
-      h.types = torch::cat({torch::zeros({h.types.size(0), n}, h.types.options()), h.types}, 1);
-    }
-    h.virtual_tokens = n;
-  }
-  h.prefixes = method->prefixes(h.embeds.size(0), h.embeds.device());
-  return h;
 }
 
 std::pair<torch::Tensor, torch::Tensor> pad_ids(

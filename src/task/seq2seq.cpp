@@ -5,7 +5,7 @@
 
 #include "pft/data/batcher.h"
 #include "pft/data/jsonl.h"
-#include "pft/task/metrics.h"
+#include "pft/metrics/metrics.h"
 #include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
@@ -15,20 +15,20 @@ using nlohmann::json;
 
 namespace pft::task {
 
-Seq2SeqTask::Seq2SeqTask(model::T5 model, peft::PeftMethod* method,
+Seq2SeqTask::Seq2SeqTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod* method,
                          const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
                          torch::Device device, bool load_train)
-    : model_(std::move(model)),
-      method_(method),
+    : ExampleTask(device, config.eval.batch_size),
+      model_(require_model<model::EncoderDecoderLM>(std::move(model), "seq2seq",
+                                                    "an encoder-decoder language model")),
       tokenizer_(tokenizer),
       generate_(config.generate),
       target_field_(config.data.target_field),
       max_length_(static_cast<std::size_t>(config.tokenizer.max_length)),
-      pad_id_(tokenizer.pad_id()),
-      eval_batch_size_(config.eval.batch_size),
-      device_(device) {
+      pad_id_(tokenizer.pad_id()) {
   encoder_ = std::make_unique<PromptEncoder>(config, tokenizer, nullptr, config.data.source_field);
-  soft_ = template_soft_tokens(*model_, encoder_->prompt_template().soft_token_count());
+  hooks_ = ModelHooks(
+      method, template_soft_tokens(*model_.module, encoder_->prompt_template().soft_token_count()));
   if (encoder_->prompt_template().has_mask()) {
     throw Error(ErrorKind::Config,
                 "prompt.template: a seq2seq task generates its target; the "
@@ -56,34 +56,24 @@ std::vector<Seq2SeqExample> Seq2SeqTask::load(const std::string& path, std::size
   return out;
 }
 
-std::vector<std::int64_t> Seq2SeqTask::train_lengths() const {
-  std::vector<std::int64_t> lengths;
-  for (const auto& e : train_) {
-    lengths.push_back(static_cast<std::int64_t>(std::max(e.ids.size(), e.target.size())));
-  }
-  return lengths;
-}
-
-train::Batch Seq2SeqTask::train_batch(const std::vector<std::size_t>& indices,
-                                      const torch::Device& device) const {
-  return seq2seq_batch(train_, indices, pad_id_, device);
+train::Batch Seq2SeqTask::make_batch(const std::vector<Seq2SeqExample>& data,
+                                     const std::vector<std::size_t>& indices,
+                                     const torch::Device& device) const {
+  return seq2seq_batch(data, indices, pad_id_, device);
 }
 
 torch::Tensor Seq2SeqTask::loss(const train::Batch& batch) {
-  return teacher_forced_loss(model_, method_, batch, soft_);
+  return teacher_forced_loss(*model_, hooks_, batch);
 }
 
-std::vector<json> Seq2SeqTask::predict(const std::vector<std::size_t>& indices) {
+std::vector<json> Seq2SeqTask::predict_batch(const train::Batch& batch,
+                                             const std::vector<std::size_t>& chunk) {
   std::vector<json> lines;
-  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
-    const auto texts = generate_texts(model_, method_, tokenizer_,
-                                      seq2seq_batch(eval_, chunk, pad_id_, device_), generate_,
-                                      soft_);
-    for (std::size_t k = 0; k < chunk.size(); ++k) {
-      json line = {{"index", chunk[k]}, {"prediction", texts[k]}};
-      if (!eval_[chunk[k]].target.empty()) line["reference"] = eval_[chunk[k]].reference;
-      lines.push_back(std::move(line));
-    }
+  const auto texts = generate_texts(*model_, hooks_, tokenizer_, batch, generate_);
+  for (std::size_t k = 0; k < chunk.size(); ++k) {
+    json line = {{"index", chunk[k]}, {"prediction", texts[k]}};
+    if (!eval_[chunk[k]].target.empty()) line["reference"] = eval_[chunk[k]].reference;
+    lines.push_back(std::move(line));
   }
   return lines;
 }

@@ -5,9 +5,8 @@
 
 #include "pft/data/batcher.h"
 #include "pft/data/jsonl.h"
-#include "pft/io/checkpoint.h"
-#include "pft/model/bert_loader.h"
-#include "pft/task/metrics.h"
+#include "pft/metrics/metrics.h"
+#include "pft/prompt/template.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
@@ -18,14 +17,11 @@ using nlohmann::json;
 namespace pft::task {
 
 std::vector<std::string> resolve_labels_or(
-    const config::RunConfig& config, const std::string& what,
-    const std::function<std::vector<std::string>()>& from_training_data) {
+    const config::RunConfig& config, const std::vector<std::string>& checkpoint_labels,
+    const std::string& what, const std::function<std::vector<std::string>()>& from_training_data) {
   if (!config.task.labels.empty()) return config.task.labels;
   // A fine-tuned checkpoint names its classes in config.json's id2label (task.labels' docs).
-  const auto state = io::read_state_dict(config.model.path);
-  if (state.tensors.count("classifier.weight") != 0) {
-    return model::read_bert_config(config.model.path).id2label;
-  }
+  if (!checkpoint_labels.empty()) return checkpoint_labels;
   if (config.data.train.empty()) {
     throw Error(ErrorKind::Config,
                 "task.labels: empty, and " + config.model.path + " has no " + what +
@@ -35,8 +31,9 @@ std::vector<std::string> resolve_labels_or(
   return from_training_data();
 }
 
-std::vector<std::string> resolve_labels(const config::RunConfig& config) {
-  return resolve_labels_or(config, "classification", [&] {
+std::vector<std::string> resolve_labels(const config::RunConfig& config,
+                                        const std::vector<std::string>& checkpoint_labels) {
+  return resolve_labels_or(config, checkpoint_labels, "classification", [&] {
     std::set<std::string> seen;
     for (const auto& r : data::read_jsonl(config.data.train)) {
       seen.insert(data::string_field(r, config.data.label_field, config.data.train));
@@ -45,12 +42,12 @@ std::vector<std::string> resolve_labels(const config::RunConfig& config) {
   });
 }
 
-ClassificationData load_classification_data(const std::string& path, const config::RunConfig& c,
-                                            const tokenizer::Tokenizer& tokenizer,
-                                            const std::vector<std::string>& labels,
-                                            std::size_t limit) {
-  ClassificationData out;
-  out.path = path;
+std::vector<ClassificationExample> load_classification_data(const std::string& path,
+                                                            const config::RunConfig& c,
+                                                            const tokenizer::Tokenizer& tokenizer,
+                                                            const std::vector<std::string>& labels,
+                                                            std::size_t limit) {
+  std::vector<ClassificationExample> out;
   std::optional<prompt::Template> tmpl;
   if (!c.prompt.template_text.empty()) {
     tmpl.emplace(c.prompt.template_text, "prompt.template");
@@ -81,7 +78,7 @@ ClassificationData load_classification_data(const std::string& path, const confi
       }
       e.label = it - labels.begin();
     }
-    out.examples.push_back(std::move(e));
+    out.push_back(std::move(e));
   }
   return out;
 }
@@ -129,51 +126,23 @@ std::map<std::string, double> classification_score(const std::vector<json>& pred
   return classification_metrics(gold, predicted, labels);
 }
 
-std::vector<std::vector<std::size_t>> eval_batches(const std::vector<std::size_t>& indices,
-                                                   std::int64_t batch_size) {
-  std::vector<std::vector<std::size_t>> out;
-  const auto size = static_cast<std::size_t>(std::max<std::int64_t>(batch_size, 1));
-  for (std::size_t i = 0; i < indices.size(); i += size) {
-    out.emplace_back(indices.begin() + static_cast<std::ptrdiff_t>(i),
-                     indices.begin() + static_cast<std::ptrdiff_t>(std::min(indices.size(), i + size)));
-  }
-  return out;
-}
-
-peft::ModelInfo bert_model_info(const model::BertConfig& config, const std::string& path,
-                                const std::string& task_type) {
-  peft::ModelInfo info;
-  info.model_type = "bert";
-  info.task_type = task_type;
-  info.base_model_name_or_path = path;
-  info.hidden_size = config.hidden_size;
-  info.num_layers = config.num_hidden_layers;
-  info.num_heads = config.num_attention_heads;
-  info.head_dim = config.head_dim();
-  info.vocab_size = config.vocab_size;
-  info.modules_to_save = {"classifier"};
-  info.default_targets = {"query", "value"};
-  info.word_embeddings = "bert.embeddings.word_embeddings.weight";
-  return info;
-}
-
-SequenceClassificationTask::SequenceClassificationTask(model::BertForSequenceClassification model,
+SequenceClassificationTask::SequenceClassificationTask(std::shared_ptr<torch::nn::Module> model,
                                                        peft::PeftMethod* method,
                                                        const tokenizer::Tokenizer& tokenizer,
                                                        const config::RunConfig& config,
                                                        std::vector<std::string> labels,
                                                        torch::Device device, bool load_train)
-    : model_(std::move(model)),
-      method_(method),
+    : ExampleTask(device, config.eval.batch_size),
+      model_(require_model<model::SequenceClassifier>(std::move(model), "sequence_classification",
+                                                      "a sequence-classification head")),
+      hooks_(method),
       labels_(std::move(labels)),
-      pad_id_(tokenizer.pad_id()),
-      eval_batch_size_(config.eval.batch_size),
-      device_(device) {
+      pad_id_(tokenizer.pad_id()) {
   if (load_train) {
     train_ = load_classification_data(config.data.train, config, tokenizer, labels_,
                                       static_cast<std::size_t>(config.data.max_train_examples));
-    for (std::size_t i = 0; i < train_.examples.size(); ++i) {
-      if (train_.examples[i].label < 0) {
+    for (std::size_t i = 0; i < train_.size(); ++i) {
+      if (train_[i].label < 0) {
         throw Error(ErrorKind::Input, config.data.train + ": example " + std::to_string(i + 1) +
                                           " has no '" + config.data.label_field + "' field");
       }
@@ -183,26 +152,18 @@ SequenceClassificationTask::SequenceClassificationTask(model::BertForSequenceCla
     eval_ = load_classification_data(config.data.eval, config, tokenizer, labels_,
                                      static_cast<std::size_t>(config.data.max_eval_examples));
   }
-  log::info("data: {} training and {} evaluation examples", train_.examples.size(),
-            eval_.examples.size());
+  log::info("data: {} training and {} evaluation examples", train_.size(), eval_.size());
 }
 
-std::vector<std::int64_t> SequenceClassificationTask::train_lengths() const {
-  std::vector<std::int64_t> lengths;
-  lengths.reserve(train_.examples.size());
-  for (const auto& e : train_.examples) lengths.push_back(static_cast<std::int64_t>(e.ids.size()));
-  return lengths;
-}
-
-train::Batch SequenceClassificationTask::make_batch(const ClassificationData& data,
+train::Batch SequenceClassificationTask::make_batch(const std::vector<ClassificationExample>& data,
                                                     const std::vector<std::size_t>& indices,
                                                     const torch::Device& device) const {
   std::vector<const std::vector<std::int64_t>*> ids, types;
   std::vector<std::int64_t> labels;
   for (const auto i : indices) {
-    ids.push_back(&data.examples[i].ids);
-    types.push_back(&data.examples[i].type_ids);
-    labels.push_back(data.examples[i].label);
+    ids.push_back(&data[i].ids);
+    types.push_back(&data[i].type_ids);
+    labels.push_back(data[i].label);
   }
   const auto p = data::pad_rows(ids, pad_id_);
   const auto t = data::pad_rows(types, 0);
@@ -217,50 +178,38 @@ train::Batch SequenceClassificationTask::make_batch(const ClassificationData& da
   return b;
 }
 
-train::Batch SequenceClassificationTask::train_batch(const std::vector<std::size_t>& indices,
-                                                     const torch::Device& device) const {
-  return make_batch(train_, indices, device);
-}
-
 torch::Tensor SequenceClassificationTask::logits(const train::Batch& batch) {
-  auto embeds = model_->embed(batch.tensors.at("input_ids"));
-  auto mask = batch.tensors.at("attention_mask");
-  auto types = batch.tensors.at("token_type_ids");
-  std::optional<model::LayerPrefixes> prefixes;
-  if (method_ != nullptr) {
-    if (const auto n = method_->num_virtual_tokens(); n > 0) {
-      embeds = method_->prepend_virtual_tokens(embeds);
-      mask = torch::cat({torch::ones({mask.size(0), n}, mask.options()), mask}, 1);
-      types = torch::cat({torch::zeros({types.size(0), n}, types.options()), types}, 1);
-    }
-    prefixes = method_->prefixes(embeds.size(0), embeds.device());
-  }
-  return model_->forward(embeds, mask, types, prefixes ? &*prefixes : nullptr);
+  const auto h =
+      hooks_.inputs(*model_, batch.tensors.at("input_ids"), batch.tensors.at("attention_mask"),
+                    batch.tensors.at("token_type_ids"));
+  return model_->classify(h.view());
 }
 
 torch::Tensor SequenceClassificationTask::loss(const train::Batch& batch) {
   return torch::nn::functional::cross_entropy(logits(batch), batch.tensors.at("labels"));
 }
 
-std::vector<json> SequenceClassificationTask::predict(const std::vector<std::size_t>& indices) {
+std::vector<json> SequenceClassificationTask::predict_batch(const train::Batch& batch,
+                                                            const std::vector<std::size_t>& chunk) {
   std::vector<json> lines;
-  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
-    const auto out = logits(make_batch(eval_, chunk, device_)).to(torch::kCPU).to(torch::kFloat32).contiguous();
-    const auto best = out.argmax(1);
-    for (std::size_t k = 0; k < chunk.size(); ++k) {
-      const auto& e = eval_.examples[chunk[k]];
-      const auto row = out[static_cast<std::int64_t>(k)];
-      json line = {{"index", chunk[k]},
-                   {"logits", std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel())},
-                   {"prediction", labels_[static_cast<std::size_t>(best[static_cast<std::int64_t>(k)].item<std::int64_t>())]}};
-      if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
-      lines.push_back(std::move(line));
-    }
+  const auto out = logits(batch).to(torch::kCPU).to(torch::kFloat32).contiguous();
+  const auto best = out.argmax(1);
+  for (std::size_t k = 0; k < chunk.size(); ++k) {
+    const auto& e = eval_[chunk[k]];
+    const auto row = out[static_cast<std::int64_t>(k)];
+    json line = {
+        {"index", chunk[k]},
+        {"logits", std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel())},
+        {"prediction", labels_[static_cast<std::size_t>(
+                           best[static_cast<std::int64_t>(k)].item<std::int64_t>())]}};
+    if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
+    lines.push_back(std::move(line));
   }
   return lines;
 }
 
-std::map<std::string, double> SequenceClassificationTask::score(const std::vector<json>& predictions) const {
+std::map<std::string, double> SequenceClassificationTask::score(
+    const std::vector<json>& predictions) const {
   return classification_score(predictions, labels_);
 }
 

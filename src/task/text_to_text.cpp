@@ -49,12 +49,13 @@ torch::Tensor rank_scores(const torch::Tensor& candidate_scores, const RankCandi
   return torch::stack(columns, -1);
 }
 
-TextToTextTask::TextToTextTask(model::T5 model, peft::PeftMethod* method,
+TextToTextTask::TextToTextTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod* method,
                                const tokenizer::Tokenizer& tokenizer,
                                const config::RunConfig& config, std::vector<std::string> labels,
                                torch::Device device, bool load_train)
-    : model_(std::move(model)),
-      method_(method),
+    : ExampleTask(device, config.eval.batch_size),
+      model_(require_model<model::EncoderDecoderLM>(std::move(model), "text_to_text",
+                                                    "an encoder-decoder language model")),
       tokenizer_(tokenizer),
       generate_(config.generate),
       predict_by_(config.eval.predict_by),
@@ -63,12 +64,11 @@ TextToTextTask::TextToTextTask(model::T5 model, peft::PeftMethod* method,
       candidates_(rank_candidates(verbalizer_, tokenizer)),
       label_field_(config.data.label_field),
       max_length_(static_cast<std::size_t>(config.tokenizer.max_length)),
-      pad_id_(tokenizer.pad_id()),
-      eval_batch_size_(config.eval.batch_size),
-      device_(device) {
+      pad_id_(tokenizer.pad_id()) {
   encoder_ =
       std::make_unique<PromptEncoder>(config, tokenizer, &verbalizer_, config.data.text_field);
-  soft_ = template_soft_tokens(*model_, encoder_->prompt_template().soft_token_count());
+  hooks_ = ModelHooks(
+      method, template_soft_tokens(*model_.module, encoder_->prompt_template().soft_token_count()));
   std::tie(train_, eval_) = load_splits<Seq2SeqExample>(
       config, load_train, label_field_,
       [this](const std::string& path, std::size_t limit) { return load(path, limit); },
@@ -92,15 +92,14 @@ std::vector<Seq2SeqExample> TextToTextTask::load(const std::string& path, std::s
   return out;
 }
 
-std::vector<std::int64_t> TextToTextTask::train_lengths() const { return id_lengths(train_); }
-
-train::Batch TextToTextTask::train_batch(const std::vector<std::size_t>& indices,
-                                         const torch::Device& device) const {
-  return seq2seq_batch(train_, indices, pad_id_, device);
+train::Batch TextToTextTask::make_batch(const std::vector<Seq2SeqExample>& data,
+                                        const std::vector<std::size_t>& indices,
+                                        const torch::Device& device) const {
+  return seq2seq_batch(data, indices, pad_id_, device);
 }
 
 torch::Tensor TextToTextTask::loss(const train::Batch& batch) {
-  return teacher_forced_loss(model_, method_, batch, soft_);
+  return teacher_forced_loss(*model_, hooks_, batch);
 }
 
 torch::Tensor TextToTextTask::scores(const train::Batch& batch) {
@@ -113,49 +112,47 @@ torch::Tensor TextToTextTask::scores(const train::Batch& batch) {
   const auto labels = pad_ids(targets, -100, ids.device()).first.repeat({rows, 1});
   auto soft_positions = soft_positions_of(batch.tensors);
   if (soft_positions.defined()) soft_positions = soft_positions.repeat_interleave(count, 0);
-  const auto logits = seq2seq_logits(model_, method_, ids.repeat_interleave(count, 0),
+  const auto logits = seq2seq_logits(*model_, hooks_, ids.repeat_interleave(count, 0),
                                      batch.tensors.at("attention_mask").repeat_interleave(count, 0),
-                                     model_->shift_right(labels), torch::Tensor(), soft_, soft_positions);
+                                     model_->shift_right(labels), torch::Tensor(), soft_positions);
   return rank_scores(sequence_log_likelihood(logits, labels).view({rows, count}), candidates_);
 }
 
-std::vector<json> TextToTextTask::predict(const std::vector<std::size_t>& indices) {
+std::vector<json> TextToTextTask::predict_batch(const train::Batch& batch,
+                                                const std::vector<std::size_t>& chunk) {
   std::vector<json> lines;
-  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
-    const auto batch = seq2seq_batch(eval_, chunk, pad_id_, device_);
-    std::vector<json> extra(chunk.size());
-    std::vector<std::int64_t> picks;
-    if (predict_by_ == "generate") {
-      const auto texts = generate_texts(model_, method_, tokenizer_, batch, generate_, soft_);
-      for (std::size_t k = 0; k < texts.size(); ++k) {
-        std::int64_t pick = -1;
-        for (std::size_t l = 0; l < labels_.size() && pick < 0; ++l) {
-          for (const auto& word : verbalizer_.words(l)) {
-            if (trimmed(texts[k]) == trimmed(word)) pick = static_cast<std::int64_t>(l);
-          }
+  std::vector<json> extra(chunk.size());
+  std::vector<std::int64_t> picks;
+  if (predict_by_ == "generate") {
+    const auto texts = generate_texts(*model_, hooks_, tokenizer_, batch, generate_);
+    for (std::size_t k = 0; k < texts.size(); ++k) {
+      std::int64_t pick = -1;
+      for (std::size_t l = 0; l < labels_.size() && pick < 0; ++l) {
+        for (const auto& word : verbalizer_.words(l)) {
+          if (trimmed(texts[k]) == trimmed(word)) pick = static_cast<std::int64_t>(l);
         }
-        picks.push_back(pick);
-        extra[k] = {{"generated", texts[k]}};
       }
-    } else {
-      const auto s = scores(batch).to(torch::kCPU).to(torch::kFloat32).contiguous();
-      const auto best = s.argmax(1);
-      for (std::size_t k = 0; k < chunk.size(); ++k) {
-        const auto row = s[static_cast<std::int64_t>(k)];
-        picks.push_back(best[static_cast<std::int64_t>(k)].item<std::int64_t>());
-        extra[k] = {{"scores", std::vector<float>(row.data_ptr<float>(),
-                                                  row.data_ptr<float>() + row.numel())}};
-      }
+      picks.push_back(pick);
+      extra[k] = {{"generated", texts[k]}};
     }
+  } else {
+    const auto s = scores(batch).to(torch::kCPU).to(torch::kFloat32).contiguous();
+    const auto best = s.argmax(1);
     for (std::size_t k = 0; k < chunk.size(); ++k) {
-      const auto& e = eval_[chunk[k]];
-      json line = {{"index", chunk[k]}};
-      line["prediction"] =
-          picks[k] >= 0 ? json(labels_[static_cast<std::size_t>(picks[k])]) : json(nullptr);
-      if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
-      for (const auto& [key, value] : extra[k].items()) line[key] = value;
-      lines.push_back(std::move(line));
+      const auto row = s[static_cast<std::int64_t>(k)];
+      picks.push_back(best[static_cast<std::int64_t>(k)].item<std::int64_t>());
+      extra[k] = {{"scores",
+                   std::vector<float>(row.data_ptr<float>(), row.data_ptr<float>() + row.numel())}};
     }
+  }
+  for (std::size_t k = 0; k < chunk.size(); ++k) {
+    const auto& e = eval_[chunk[k]];
+    json line = {{"index", chunk[k]}};
+    line["prediction"] =
+        picks[k] >= 0 ? json(labels_[static_cast<std::size_t>(picks[k])]) : json(nullptr);
+    if (e.label >= 0) line["label"] = labels_[static_cast<std::size_t>(e.label)];
+    for (const auto& [key, value] : extra[k].items()) line[key] = value;
+    lines.push_back(std::move(line));
   }
   return lines;
 }

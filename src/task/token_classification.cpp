@@ -6,9 +6,7 @@
 #include <sstream>
 
 #include "pft/data/batcher.h"
-#include "pft/io/checkpoint.h"
-#include "pft/model/bert_loader.h"
-#include "pft/task/metrics.h"
+#include "pft/metrics/metrics.h"
 #include "pft/task/prompt_input.h"
 #include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
@@ -111,8 +109,9 @@ std::vector<std::string> word_predictions(const std::vector<std::int64_t>& token
   return out;
 }
 
-std::vector<std::string> resolve_tag_labels(const config::RunConfig& config) {
-  return resolve_labels_or(config, "token-classification", [&] {
+std::vector<std::string> resolve_tag_labels(const config::RunConfig& config,
+                                            const std::vector<std::string>& checkpoint_labels) {
+  return resolve_labels_or(config, checkpoint_labels, "token-classification", [&] {
     std::set<std::string> seen;
     for (const auto& s : read_conll(config.data.train)) seen.insert(s.tags.begin(), s.tags.end());
     std::vector<std::string> labels;
@@ -122,20 +121,20 @@ std::vector<std::string> resolve_tag_labels(const config::RunConfig& config) {
   });
 }
 
-TokenClassificationTask::TokenClassificationTask(model::BertForTokenClassification model,
+TokenClassificationTask::TokenClassificationTask(std::shared_ptr<torch::nn::Module> model,
                                                  peft::PeftMethod* method,
                                                  const tokenizer::Tokenizer& tokenizer,
                                                  const config::RunConfig& config,
                                                  std::vector<std::string> labels,
                                                  torch::Device device, bool load_train)
-    : model_(std::move(model)),
-      method_(method),
+    : ExampleTask(device, config.eval.batch_size),
+      model_(require_model<model::TokenClassifier>(std::move(model), "token_classification",
+                                                   "a token-classification head")),
+      hooks_(method),
       tokenizer_(tokenizer),
       labels_(std::move(labels)),
       max_length_(static_cast<std::size_t>(config.tokenizer.max_length)),
-      pad_id_(tokenizer.pad_id()),
-      eval_batch_size_(config.eval.batch_size),
-      device_(device) {
+      pad_id_(tokenizer.pad_id()) {
   if (config.data.format != "auto" && config.data.format != "conll") {
     throw Error(ErrorKind::Config,
                 "data.format: token_classification reads CoNLL files (auto or "
@@ -151,9 +150,9 @@ TokenClassificationTask::TokenClassificationTask(model::BertForTokenClassificati
   log::info("data: {} training and {} evaluation sentences", train_.size(), eval_.size());
 }
 
-std::vector<TokenClassificationTask::Example> TokenClassificationTask::load(
-    const std::string& path, std::size_t limit) const {
-  std::vector<Example> out;
+std::vector<TokenExample> TokenClassificationTask::load(const std::string& path,
+                                                        std::size_t limit) const {
+  std::vector<TokenExample> out;
   std::size_t cut = 0;
   for (auto& s : read_conll(path, limit)) {
     std::vector<std::int64_t> tags;
@@ -179,13 +178,7 @@ std::vector<TokenClassificationTask::Example> TokenClassificationTask::load(
   return out;
 }
 
-std::vector<std::int64_t> TokenClassificationTask::train_lengths() const {
-  std::vector<std::int64_t> lengths;
-  for (const auto& e : train_) lengths.push_back(static_cast<std::int64_t>(e.aligned.ids.size()));
-  return lengths;
-}
-
-train::Batch TokenClassificationTask::make_batch(const std::vector<Example>& data,
+train::Batch TokenClassificationTask::make_batch(const std::vector<TokenExample>& data,
                                                  const std::vector<std::size_t>& indices,
                                                  const torch::Device& device) const {
   std::vector<const std::vector<std::int64_t>*> ids, labels;
@@ -203,15 +196,10 @@ train::Batch TokenClassificationTask::make_batch(const std::vector<Example>& dat
   return b;
 }
 
-train::Batch TokenClassificationTask::train_batch(const std::vector<std::size_t>& indices,
-                                                  const torch::Device& device) const {
-  return make_batch(train_, indices, device);
-}
-
 torch::Tensor TokenClassificationTask::logits(const train::Batch& batch) {
   const auto& ids = batch.tensors.at("input_ids");
-  const auto h = apply_input_hooks(method_, model_->embed(ids), batch.tensors.at("attention_mask"));
-  const auto out = model_->forward(h.embeds, h.mask, h.types, h.prefix_ptr());
+  const auto h = hooks_.inputs(*model_, ids, batch.tensors.at("attention_mask"));
+  const auto out = model_->classify_tokens(h.view());
   return out.narrow(1, h.virtual_tokens, ids.size(1));
 }
 
@@ -222,26 +210,25 @@ torch::Tensor TokenClassificationTask::loss(const train::Batch& batch) {
       torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
 }
 
-std::vector<json> TokenClassificationTask::predict(const std::vector<std::size_t>& indices) {
+std::vector<json> TokenClassificationTask::predict_batch(const train::Batch& batch,
+                                                         const std::vector<std::size_t>& chunk) {
   std::vector<json> lines;
-  for (const auto& chunk : eval_batches(indices, eval_batch_size_)) {
-    const auto best =
-        logits(make_batch(eval_, chunk, device_)).argmax(-1).to(torch::kCPU).contiguous();
-    for (std::size_t k = 0; k < chunk.size(); ++k) {
-      const auto& e = eval_[chunk[k]];
-      const auto row = best[static_cast<std::int64_t>(k)];
-      const std::vector<std::int64_t> tokens(row.data_ptr<std::int64_t>(),
-                                             row.data_ptr<std::int64_t>() + row.numel());
-      lines.push_back({{"index", chunk[k]},
-                       {"words", e.sentence.words},
-                       {"prediction", word_predictions(tokens, e.aligned.word_starts, labels_)},
-                       {"label", e.sentence.tags}});
-    }
+  const auto best = logits(batch).argmax(-1).to(torch::kCPU).contiguous();
+  for (std::size_t k = 0; k < chunk.size(); ++k) {
+    const auto& e = eval_[chunk[k]];
+    const auto row = best[static_cast<std::int64_t>(k)];
+    const std::vector<std::int64_t> tokens(row.data_ptr<std::int64_t>(),
+                                           row.data_ptr<std::int64_t>() + row.numel());
+    lines.push_back({{"index", chunk[k]},
+                     {"words", e.sentence.words},
+                     {"prediction", word_predictions(tokens, e.aligned.word_starts, labels_)},
+                     {"label", e.sentence.tags}});
   }
   return lines;
 }
 
-std::map<std::string, double> TokenClassificationTask::score(const std::vector<json>& predictions) const {
+std::map<std::string, double> TokenClassificationTask::score(
+    const std::vector<json>& predictions) const {
   std::vector<std::vector<std::string>> gold, predicted;
   std::int64_t words = 0, correct = 0;
   for (const auto& p : predictions) {
@@ -256,7 +243,8 @@ std::map<std::string, double> TokenClassificationTask::score(const std::vector<j
   return {{"precision", scores.precision},
           {"recall", scores.recall},
           {"f1", scores.f1},
-          {"accuracy", static_cast<double>(correct) / static_cast<double>(std::max<std::int64_t>(words, 1))}};
+          {"accuracy",
+           static_cast<double>(correct) / static_cast<double>(std::max<std::int64_t>(words, 1))}};
 }
 
 }  // namespace pft::task

@@ -1,7 +1,8 @@
 #pragma once
-// Cloze classification (PET, Schick & Schuetze 2021) with BERT's masked-LM head: the template's
-// {mask} becomes [MASK], the vocabulary logits at that position are restricted to the
-// verbalizer's words, and the label scores are trained with cross entropy over the labels.
+// Cloze classification (PET, Schick & Schuetze 2021) with a masked-LM head (BERT's): the
+// template's {mask} becomes the mask token ([MASK]), the vocabulary logits at that position are
+// restricted to the verbalizer's words, and the label scores are trained with cross entropy over
+// the labels.
 //
 // Label words: a word that splits into several sub-tokens is scored by its first sub-token
 // (a warning names it); a label with several words scores the mean of its words' logits.
@@ -17,13 +18,14 @@
 #include <vector>
 
 #include "pft/config/config.h"
-#include "pft/model/bert.h"
+#include "pft/model/interfaces.h"
 #include "pft/peft/method.h"
 #include "pft/prompt/verbalizer.h"
+#include "pft/task/hooked_model.h"
 #include "pft/task/prompt_input.h"
 #include "pft/task/sequence_classification.h"
+#include "pft/task/task.h"
 #include "pft/tokenizer/tokenizer.h"
-#include "pft/train/trainer.h"
 
 namespace pft::task {
 
@@ -49,25 +51,21 @@ torch::Tensor calibrate(const torch::Tensor& scores, const torch::Tensor& conten
 /// One tokenized prompt.
 struct PromptExample {
   std::vector<std::int64_t> ids;
-  std::int64_t mask_position = -1;  // index of [MASK] in ids (cloze)
+  std::int64_t mask_position = -1;           // index of [MASK] in ids (cloze)
   std::vector<std::int64_t> soft_positions;  // where the template's soft tokens go in ids
-  std::int64_t label = -1;          // -1: unlabelled
+  std::int64_t label = -1;                   // -1: unlabelled
 };
 
-class ClozeTask : public train::TrainableTask {
+class ClozeTask : public ExampleTask<PromptExample> {
  public:
-  ClozeTask(model::BertForMaskedLM model, peft::PeftMethod* method,
+  /// `model` must be a model::MaskedLM.
+  ClozeTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod* method,
             const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
             std::vector<std::string> labels, torch::Device device, bool load_train = true);
 
-  std::vector<std::int64_t> train_lengths() const override;
-  train::Batch train_batch(const std::vector<std::size_t>& indices,
-                           const torch::Device& device) const override;
   torch::Tensor loss(const train::Batch& batch) override;
-  bool has_eval() const override { return !eval_.empty(); }
-  std::size_t eval_size() const override { return eval_.size(); }
-  std::vector<nlohmann::json> predict(const std::vector<std::size_t>& indices) override;
-  std::map<std::string, double> score(const std::vector<nlohmann::json>& predictions) const override;
+  std::map<std::string, double> score(
+      const std::vector<nlohmann::json>& predictions) const override;
   std::string main_metric() const override { return "accuracy"; }
 
   /// Label scores [batch, labels] of a batch, through the method's hooks.
@@ -76,29 +74,33 @@ class ClozeTask : public train::TrainableTask {
   torch::Tensor mask_logits(const train::Batch& batch);
   const LabelWords& words() const { return words_; }
 
- private:
-  std::vector<PromptExample> load(const std::string& path, std::size_t limit) const;
+ protected:
+  std::int64_t length_of(const PromptExample& e) const override {
+    return static_cast<std::int64_t>(e.ids.size());
+  }
   train::Batch make_batch(const std::vector<PromptExample>& data,
                           const std::vector<std::size_t>& indices,
-                          const torch::Device& device) const;
+                          const torch::Device& device) const override;
+  std::vector<nlohmann::json> predict_batch(const train::Batch& batch,
+                                            const std::vector<std::size_t>& chunk) override;
+  void before_predict() override;
 
-  model::BertForMaskedLM model_;
-  peft::PeftMethod* method_;
+ private:
+  std::vector<PromptExample> load(const std::string& path, std::size_t limit) const;
+
+  ModelRef<model::MaskedLM> model_;
   const tokenizer::Tokenizer& tokenizer_;
   std::vector<std::string> labels_;
   prompt::Verbalizer verbalizer_;
   LabelWords words_;
   std::unique_ptr<PromptEncoder> encoder_;
-  torch::Tensor soft_;  // the template's soft tokens; undefined without {soft} slots
+  ModelHooks hooks_;  // the method and the template's soft tokens
   std::string label_field_;
   bool calibrate_;
   std::string content_free_;
+  torch::Tensor content_free_probabilities_;  // [labels], when calibrating
   std::int64_t pad_id_;
   std::int64_t mask_id_;
-  std::int64_t eval_batch_size_;
-  std::vector<PromptExample> train_;
-  std::vector<PromptExample> eval_;
-  torch::Device device_;
 };
 
 /// Builds the batch tensors of prompt examples: input_ids, attention_mask, labels,

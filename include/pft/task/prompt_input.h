@@ -3,8 +3,7 @@
 // seq2seq): prompt.template (with prompt.demos) renders an example into pieces, the pieces are
 // joined into one text (the {mask} slot becomes the tokenizer's mask text) and tokenized whole,
 // and a prompt longer than tokenizer.max_length is shortened in its field text only, as
-// prompt.truncate says (docs/prompts.md). Also the pieces shared by the BERT tasks: the
-// method's hooks around an encoder forward, and label lookup.
+// prompt.truncate says (docs/prompts.md). Also label lookup and padding shared by the tasks.
 
 #include <torch/torch.h>
 
@@ -48,16 +47,17 @@ struct EncodedPrompt {
 /// tokenized whole with special tokens, and each slot's soft tokens are inserted after the
 /// last text token that starts before the slot's byte offset with something other than white
 /// space (after [CLS] for a slot at the start, before [SEP] / </s> for one at the end):
-/// without the soft positions, the ids are exactly the tokenizer's for the text. When ids and soft tokens together are
-/// more than `max_length` (0: no limit), text that came from the example's fields is
-/// shortened at its end, by whole tokens: `truncate` = "longest_first" takes one token at a
-/// time from the field slot that is currently longest (the first of equals); a field name
-/// takes tokens only from the slots of that field, the last slot first. Literal template
-/// text, demonstrations, the mask slot and soft tokens are never cut. When the fields run out
-/// first, a pft::Error (Input) names `source`.
-EncodedPrompt encode_prompt(std::vector<prompt::Piece> pieces, const tokenizer::Tokenizer& tokenizer,
-                            std::size_t max_length, const std::string& truncate,
-                            const std::string& mask_text, const prompt::Source& source);
+/// without the soft positions, the ids are exactly the tokenizer's for the text. When ids and soft
+/// tokens together are more than `max_length` (0: no limit), text that came from the example's
+/// fields is shortened at its end, by whole tokens: `truncate` = "longest_first" takes one token at
+/// a time from the field slot that is currently longest (the first of equals); a field name takes
+/// tokens only from the slots of that field, the last slot first. Literal template text,
+/// demonstrations, the mask slot and soft tokens are never cut. When the fields run out first, a
+/// pft::Error (Input) names `source`.
+EncodedPrompt encode_prompt(std::vector<prompt::Piece> pieces,
+                            const tokenizer::Tokenizer& tokenizer, std::size_t max_length,
+                            const std::string& truncate, const std::string& mask_text,
+                            const prompt::Source& source);
 
 /// The ids of encode_prompt() (soft positions holding the placeholder id).
 std::vector<std::int64_t> encode_pieces(std::vector<prompt::Piece> pieces,
@@ -65,8 +65,9 @@ std::vector<std::int64_t> encode_pieces(std::vector<prompt::Piece> pieces,
                                         std::size_t max_length, const std::string& truncate,
                                         const std::string& mask_text, const prompt::Source& source);
 
-/// The template soft-token table (peft::kTemplateSoftTokens) of `model` (undefined when the template has no {soft}
-/// slot). A template with soft slots and no table of `count` rows is a pft::Error (Config).
+/// The template soft-token table (peft::kTemplateSoftTokens) of `model` (undefined when the
+/// template has no {soft} slot). A template with soft slots and no table of `count` rows is a
+/// pft::Error (Config).
 torch::Tensor template_soft_tokens(torch::nn::Module& model, std::int64_t count);
 
 /// `embeds` [batch, seq, hidden] with row b's positions `positions`[b] ([batch, soft]) set to
@@ -172,17 +173,6 @@ std::vector<std::int64_t> id_lengths(const std::vector<Example>& examples) {
   for (const auto& e : examples) lengths.push_back(static_cast<std::int64_t>(e.ids.size()));
   return lengths;
 }
-
-/// Encoder inputs after the method's hooks: virtual tokens prepended to the embeddings (mask
-/// and token types extended), and the per-layer prefixes.
-struct HookedInputs {
-  torch::Tensor embeds, mask, types;  // `types` stays undefined when given undefined
-  std::optional<model::LayerPrefixes> prefixes;
-  std::int64_t virtual_tokens = 0;
-  const model::LayerPrefixes* prefix_ptr() const { return prefixes ? &*prefixes : nullptr; }
-};
-HookedInputs apply_input_hooks(peft::PeftMethod* method, torch::Tensor embeds, torch::Tensor mask,
-                               torch::Tensor types = {});
 
 /// Stacks rows of ids into [rows, width] tensors padded with `pad`, and their mask.
 std::pair<torch::Tensor, torch::Tensor> pad_ids(

@@ -1,5 +1,6 @@
 #pragma once
-// Sequence classification with a linear head on BERT's pooled output: examples from JSONL
+// Sequence classification with a classification head (BERT's linear head on the pooled
+// output, or any family's SequenceClassifier): examples from JSONL
 // (data.text_field, optional data.text_pair_field, data.label_field), optionally rendered
 // through prompt.template first, tokenized once, batched with dynamic padding. Loss is cross
 // entropy; evaluation reports accuracy, macro F1 and micro F1 (docs/metrics.md).
@@ -15,11 +16,11 @@
 #include <vector>
 
 #include "pft/config/config.h"
-#include "pft/model/bert.h"
+#include "pft/model/interfaces.h"
 #include "pft/peft/method.h"
-#include "pft/prompt/template.h"
+#include "pft/task/hooked_model.h"
+#include "pft/task/task.h"
 #include "pft/tokenizer/tokenizer.h"
-#include "pft/train/trainer.h"
 
 namespace pft::task {
 
@@ -30,25 +31,25 @@ struct ClassificationExample {
   std::int64_t label = -1;  // -1: unlabelled
 };
 
-struct ClassificationData {
-  std::vector<ClassificationExample> examples;
-  std::string path;
-};
-
 /// Reads and tokenizes `path`. Labels not in `labels` are an error naming file and line.
-ClassificationData load_classification_data(const std::string& path, const config::RunConfig& config,
-                                            const tokenizer::Tokenizer& tokenizer,
-                                            const std::vector<std::string>& labels, std::size_t limit);
+std::vector<ClassificationExample> load_classification_data(const std::string& path,
+                                                            const config::RunConfig& config,
+                                                            const tokenizer::Tokenizer& tokenizer,
+                                                            const std::vector<std::string>& labels,
+                                                            std::size_t limit);
 
-/// Label names for a run: task.labels, else the checkpoint's id2label when it has a
-/// classification head, else the sorted distinct labels of the training file.
-std::vector<std::string> resolve_labels(const config::RunConfig& config);
+/// The label rule of the tasks with a classification head: task.labels, else
+/// `checkpoint_labels` (the id2label of a checkpoint whose head is trained, see
+/// model::checkpoint_labels), else `from_training_data()`; without data.train a pft::Error
+/// (Config) naming task.labels and the `what` head that is missing.
+std::vector<std::string> resolve_labels_or(
+    const config::RunConfig& config, const std::vector<std::string>& checkpoint_labels,
+    const std::string& what, const std::function<std::vector<std::string>()>& from_training_data);
 
-/// The label rule shared by the tasks with a head: task.labels, else the checkpoint's
-/// id2label when it has a `classifier`, else `from_training_data()`; without data.train a
-/// pft::Error (Config) naming task.labels and the `what` head that is missing.
-std::vector<std::string> resolve_labels_or(const config::RunConfig& config, const std::string& what,
-                                           const std::function<std::vector<std::string>()>& from_training_data);
+/// Label names of a sequence-classification run (resolve_labels_or; from the training data:
+/// its sorted distinct labels).
+std::vector<std::string> resolve_labels(const config::RunConfig& config,
+                                        const std::vector<std::string>& checkpoint_labels);
 
 /// Classification metrics (accuracy, macro_f1, micro_f1) when every gold label is known; a
 /// prediction outside `labels` (-1) counts as wrong, as an extra class left out of the macro
@@ -62,43 +63,37 @@ std::map<std::string, double> classification_metrics(const std::vector<std::int6
 std::map<std::string, double> classification_score(const std::vector<nlohmann::json>& predictions,
                                                    const std::vector<std::string>& labels);
 
-/// `indices` cut into consecutive batches of at most `batch_size` (evaluation order).
-std::vector<std::vector<std::size_t>> eval_batches(const std::vector<std::size_t>& indices,
-                                                   std::int64_t batch_size);
-
-class SequenceClassificationTask : public train::TrainableTask {
+class SequenceClassificationTask : public ExampleTask<ClassificationExample> {
  public:
-  SequenceClassificationTask(model::BertForSequenceClassification model, peft::PeftMethod* method,
+  /// `model` must be a model::SequenceClassifier.
+  SequenceClassificationTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod* method,
                              const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
-                             std::vector<std::string> labels, torch::Device device, bool load_train = true);
+                             std::vector<std::string> labels, torch::Device device,
+                             bool load_train = true);
 
-  std::vector<std::int64_t> train_lengths() const override;
-  train::Batch train_batch(const std::vector<std::size_t>& indices, const torch::Device& device) const override;
   torch::Tensor loss(const train::Batch& batch) override;
-  bool has_eval() const override { return !eval_.examples.empty(); }
-  std::size_t eval_size() const override { return eval_.examples.size(); }
-  std::vector<nlohmann::json> predict(const std::vector<std::size_t>& indices) override;
-  std::map<std::string, double> score(const std::vector<nlohmann::json>& predictions) const override;
+  std::map<std::string, double> score(
+      const std::vector<nlohmann::json>& predictions) const override;
   std::string main_metric() const override { return "accuracy"; }
 
   /// Logits [batch, labels] for a batch, through the method's hooks.
   torch::Tensor logits(const train::Batch& batch);
 
- private:
-  train::Batch make_batch(const ClassificationData& data, const std::vector<std::size_t>& indices,
-                          const torch::Device& device) const;
+ protected:
+  std::int64_t length_of(const ClassificationExample& e) const override {
+    return static_cast<std::int64_t>(e.ids.size());
+  }
+  train::Batch make_batch(const std::vector<ClassificationExample>& data,
+                          const std::vector<std::size_t>& indices,
+                          const torch::Device& device) const override;
+  std::vector<nlohmann::json> predict_batch(const train::Batch& batch,
+                                            const std::vector<std::size_t>& chunk) override;
 
-  model::BertForSequenceClassification model_;
-  peft::PeftMethod* method_;
+ private:
+  ModelRef<model::SequenceClassifier> model_;
+  ModelHooks hooks_;
   std::vector<std::string> labels_;
   std::int64_t pad_id_;
-  std::int64_t eval_batch_size_;
-  ClassificationData train_;
-  ClassificationData eval_;
-  torch::Device device_;
 };
-
-/// What PEFT methods need to know of a BERT classifier.
-peft::ModelInfo bert_model_info(const model::BertConfig& config, const std::string& path, const std::string& task_type);
 
 }  // namespace pft::task

@@ -1,5 +1,5 @@
 #pragma once
-// Token classification (BIO named-entity recognition) with BERT's token-classification head,
+// Token classification (BIO named-entity recognition) with a token-classification head,
 // on CoNLL files: one token a line, the tag in the last column, blank lines between
 // sentences, -DOCSTART- lines skipped. Each word is tokenized on its own; its first
 // sub-token carries the word's tag and the other sub-tokens (and [CLS]/[SEP]) are ignored
@@ -13,10 +13,11 @@
 #include <vector>
 
 #include "pft/config/config.h"
-#include "pft/model/bert.h"
+#include "pft/model/interfaces.h"
 #include "pft/peft/method.h"
+#include "pft/task/hooked_model.h"
+#include "pft/task/task.h"
 #include "pft/tokenizer/tokenizer.h"
-#include "pft/train/trainer.h"
 
 namespace pft::task {
 
@@ -50,49 +51,52 @@ std::vector<std::string> word_predictions(const std::vector<std::int64_t>& token
                                           const std::vector<std::int64_t>& word_starts,
                                           const std::vector<std::string>& labels);
 
-/// Tag set of a run: task.labels, else the checkpoint's id2label when it has a classifier,
-/// else the distinct tags of data.train, "O" first and then sorted.
-std::vector<std::string> resolve_tag_labels(const config::RunConfig& config);
+/// Tag set of a run: task.labels, else `checkpoint_labels` (a trained head's id2label), else
+/// the distinct tags of data.train, "O" first and then sorted.
+std::vector<std::string> resolve_tag_labels(const config::RunConfig& config,
+                                            const std::vector<std::string>& checkpoint_labels);
 
-class TokenClassificationTask : public train::TrainableTask {
+/// A CoNLL sentence with its model input.
+struct TokenExample {
+  ConllSentence sentence;
+  AlignedSentence aligned;
+};
+
+class TokenClassificationTask : public ExampleTask<TokenExample> {
  public:
-  TokenClassificationTask(model::BertForTokenClassification model, peft::PeftMethod* method,
+  /// `model` must be a model::TokenClassifier.
+  TokenClassificationTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod* method,
                           const tokenizer::Tokenizer& tokenizer, const config::RunConfig& config,
                           std::vector<std::string> labels, torch::Device device,
                           bool load_train = true);
 
-  std::vector<std::int64_t> train_lengths() const override;
-  train::Batch train_batch(const std::vector<std::size_t>& indices,
-                           const torch::Device& device) const override;
   torch::Tensor loss(const train::Batch& batch) override;
-  bool has_eval() const override { return !eval_.empty(); }
-  std::size_t eval_size() const override { return eval_.size(); }
-  std::vector<nlohmann::json> predict(const std::vector<std::size_t>& indices) override;
-  std::map<std::string, double> score(const std::vector<nlohmann::json>& predictions) const override;
+  std::map<std::string, double> score(
+      const std::vector<nlohmann::json>& predictions) const override;
   std::string main_metric() const override { return "f1"; }
 
   /// Tag logits [batch, tokens, labels] through the method's hooks (virtual tokens removed).
   torch::Tensor logits(const train::Batch& batch);
 
- private:
-  struct Example {
-    ConllSentence sentence;
-    AlignedSentence aligned;
-  };
-  std::vector<Example> load(const std::string& path, std::size_t limit) const;
-  train::Batch make_batch(const std::vector<Example>& data, const std::vector<std::size_t>& indices,
-                          const torch::Device& device) const;
+ protected:
+  std::int64_t length_of(const TokenExample& e) const override {
+    return static_cast<std::int64_t>(e.aligned.ids.size());
+  }
+  train::Batch make_batch(const std::vector<TokenExample>& data,
+                          const std::vector<std::size_t>& indices,
+                          const torch::Device& device) const override;
+  std::vector<nlohmann::json> predict_batch(const train::Batch& batch,
+                                            const std::vector<std::size_t>& chunk) override;
 
-  model::BertForTokenClassification model_;
-  peft::PeftMethod* method_;
+ private:
+  std::vector<TokenExample> load(const std::string& path, std::size_t limit) const;
+
+  ModelRef<model::TokenClassifier> model_;
+  ModelHooks hooks_;
   const tokenizer::Tokenizer& tokenizer_;
   std::vector<std::string> labels_;
   std::size_t max_length_;
   std::int64_t pad_id_;
-  std::int64_t eval_batch_size_;
-  std::vector<Example> train_;
-  std::vector<Example> eval_;
-  torch::Device device_;
 };
 
 }  // namespace pft::task

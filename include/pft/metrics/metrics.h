@@ -60,13 +60,14 @@ struct Entity {
 std::vector<Entity> extract_entities(const std::vector<std::string>& tags);
 
 /// Fraction of predictions equal to their reference after trimming surrounding whitespace.
-double exact_match(const std::vector<std::string>& predicted, const std::vector<std::string>& references);
+double exact_match(const std::vector<std::string>& predicted,
+                   const std::vector<std::string>& references);
 
 /// sacrebleu's 13a tokenization.
 std::vector<std::string> tokenize_13a(const std::string& line);
 
 struct BleuScore {
-  double score = 0;  // 0-100
+  double score = 0;                // 0-100
   std::vector<double> precisions;  // per n-gram order, 0-100
   double brevity_penalty = 0;
   std::int64_t sys_len = 0, ref_len = 0;
@@ -83,6 +84,7 @@ std::vector<std::string> tokenize_rouge(const std::string& text);
 struct RougeScores {
   double rouge1 = 0, rouge2 = 0, rougeL = 0;  // F1, mean over examples
 };
-RougeScores rouge(const std::vector<std::string>& predicted, const std::vector<std::string>& references);
+RougeScores rouge(const std::vector<std::string>& predicted,
+                  const std::vector<std::string>& references);
 
 }  // namespace pft::metrics

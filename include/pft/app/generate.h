@@ -1,6 +1,7 @@
 #pragma once
-// `pft generate`: prompts from JSONL -> tokenizer -> T5 -> generate() -> JSONL. The command
-// line only binds options; everything it does is here (docs/generation.md).
+// `pft generate`: prompts from JSONL -> tokenizer -> encoder-decoder model with its PEFT
+// adapter (the one run builder, app/run.h) -> generate() -> JSONL. The command line only
+// binds options; everything it does is here (docs/generation.md).
 
 #include <nlohmann/json.hpp>
 
@@ -12,9 +13,9 @@
 
 #include "pft/config/config.h"
 
-namespace pft::generate {
+namespace pft::app {
 
-struct RunOptions {
+struct GenerateOptions {
   /// Prompts: a JSONL file, or "-" for standard input.
   std::string input;
   /// Where the JSONL results go (written atomically); empty: standard output.
@@ -23,15 +24,20 @@ struct RunOptions {
   std::string input_field;
   /// Field the generated text is written to (the record's other fields are kept).
   std::string output_field = "generated";
+  /// Also write the generated token ids (without the decoder start token, ending with EOS when
+  /// one was generated) to the field `<output_field>_ids`.
+  bool with_ids = false;
   /// cpu, cuda, cuda:N or auto.
   std::string device = "auto";
   /// Prompts per generate() call.
   std::int64_t batch_size = 32;
+  /// A PEFT adapter folder (pft's or Python PEFT's) to apply; empty: the base model.
+  std::string adapter;
 };
 
 /// One prompt line.
 struct Prompt {
-  std::size_t line = 0;         // 1-based line in the input
+  std::size_t line = 0;  // 1-based line in the input
   nlohmann::ordered_json record;
   std::string text;
 };
@@ -43,12 +49,13 @@ struct Prompt {
 std::vector<Prompt> read_prompts(std::istream& in, const std::string& name,
                                  const std::string& input_field);
 
-/// Loads the model and tokenizer `config` names (model.path, tokenizer.path), generates with
+/// Loads the model and tokenizer `config` names (model.path, tokenizer.path) with the
+/// adapter, if any, through the run builder (app/run.h), generates with
 /// config.generate for every prompt and writes one JSON line per prompt, in input order.
 /// Prompts longer than tokenizer.max_length tokens (EOS included) are truncated to it, each
 /// with a warning naming its line and both lengths. With one prompt, no --output and a
 /// terminal on standard output, greedy and sampled text is printed as it is generated
 /// instead of as JSON.
-void run(const config::RunConfig& config, const RunOptions& options);
+void generate_run(const config::RunConfig& config, const GenerateOptions& options);
 
-}  // namespace pft::generate
+}  // namespace pft::app

@@ -1,33 +1,9 @@
-#include "pft/task/t5_tasks.h"
+#include "pft/task/encoder_decoder.h"
 
 #include "pft/generate/generate.h"
 #include "pft/task/prompt_input.h"
 
 namespace pft::task {
-
-std::unique_ptr<model::DecoderState> HookedT5::start(const torch::Tensor& input_ids,
-                                                     const torch::Tensor& attention_mask,
-                                                     std::int64_t copies) {
-  const auto device = model_->device();
-  const auto ids = input_ids.to(device);
-  const auto mask = attention_mask.defined() ? attention_mask.to(device) : torch::ones_like(ids);
-  // Virtual tokens and encoder prefixes (prefixes()) go into the encoder; the decoder's
-  // self-attention and cross-attention prefixes into its cache, as seq2seq_logits() does.
-  const auto embeds = put_soft_tokens(model_->embed(ids), soft_tokens_, soft_positions_);
-  const auto h = apply_input_hooks(method_, embeds, mask);
-  const auto hidden = model_->encode(h.embeds, h.mask, h.prefix_ptr());
-  std::optional<model::LayerPrefixes> self, cross;
-  if (method_ != nullptr) {
-    self = method_->decoder_prefixes(ids.size(0) * copies, device);
-    cross = method_->cross_attention_prefixes(ids.size(0), device);
-  }
-  return std::make_unique<model::T5DecoderCache>(model_->decoder->start_cache(
-      hidden, h.mask, self ? &*self : nullptr, copies, cross ? &*cross : nullptr));
-}
-
-torch::Tensor HookedT5::step(model::DecoderState& state, const torch::Tensor& tokens) {
-  return model_->step(state, tokens);
-}
 
 torch::Tensor seq2seq_loss(const torch::Tensor& logits, const torch::Tensor& labels) {
   return torch::nn::functional::cross_entropy(
@@ -42,21 +18,20 @@ torch::Tensor sequence_log_likelihood(const torch::Tensor& logits, const torch::
   return (picked * real.to(picked.dtype())).sum(-1);
 }
 
-torch::Tensor teacher_forced_loss(model::T5& model, peft::PeftMethod* method,
-                                  const train::Batch& batch, const torch::Tensor& soft_tokens) {
+torch::Tensor teacher_forced_loss(model::EncoderDecoderLM& model, const ModelHooks& hooks,
+                                  const train::Batch& batch) {
   const auto& labels = batch.tensors.at("labels");
-  const auto logits = seq2seq_logits(model, method, batch.tensors.at("input_ids"),
-                                     batch.tensors.at("attention_mask"), model->shift_right(labels),
-                                     torch::Tensor(), soft_tokens, soft_positions_of(batch.tensors));
+  const auto logits = seq2seq_logits(model, hooks, batch.tensors.at("input_ids"),
+                                     batch.tensors.at("attention_mask"), model.shift_right(labels),
+                                     torch::Tensor(), soft_positions_of(batch.tensors));
   return seq2seq_loss(logits, labels);
 }
 
-std::vector<std::string> generate_texts(model::T5& model, peft::PeftMethod* method,
+std::vector<std::string> generate_texts(model::EncoderDecoderLM& model, const ModelHooks& hooks,
                                         const tokenizer::Tokenizer& tokenizer,
                                         const train::Batch& batch,
-                                        const config::GenerateConfig& options,
-                                        const torch::Tensor& soft_tokens) {
-  HookedT5 hooked(model, method, soft_tokens, soft_positions_of(batch.tensors));
+                                        const config::GenerateConfig& options) {
+  HookedEncoderDecoder hooked(model, hooks, soft_positions_of(batch.tensors));
   std::vector<std::string> texts;
   for (const auto& ids : generate::generate(hooked, batch.tensors.at("input_ids"),
                                             batch.tensors.at("attention_mask"), options)) {

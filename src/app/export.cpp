@@ -1,4 +1,4 @@
-#include "pft/task/export.h"
+#include "pft/app/export.h"
 
 #include <unistd.h>
 
@@ -9,17 +9,17 @@
 
 #include "pft/io/checkpoint.h"
 #include "pft/io/safetensors.h"
-#include "pft/model/bert_loader.h"
-#include "pft/peft/full.h"
-#include "pft/task/run.h"
-#include "pft/task/sequence_classification.h"
+#include "pft/model/interfaces.h"
+#include "pft/model/registry.h"
+#include "pft/peft/registry.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
+#include "pft/util/strings.h"
 
 namespace fs = std::filesystem;
 
-namespace pft::task {
+namespace pft::app {
 
 namespace {
 
@@ -67,43 +67,90 @@ bool is_weight_file(const std::string& name) {
 
 }  // namespace
 
+namespace {
+
+/// The head an adapter was trained with (its task_type), when the family has it; else the
+/// family's first head.
+model::Head export_head(const model::FamilyDescriptor& family, const nlohmann::json& adapter) {
+  const auto task_type = adapter.value("task_type", std::string());
+  if (const auto* head = model::head_of_task_type(task_type);
+      head != nullptr && family.has(*head)) {
+    return *head;
+  }
+  return family.heads.begin()->first;
+}
+
+/// Fixed padded check inputs and the logits function of `loaded`, whatever its interface.
+std::function<torch::Tensor()> check_logits(const model::LoadedModel& loaded, CheckInputs& in,
+                                            const torch::Device& device) {
+  const auto vocab = loaded.info.vocab_size;
+  if (auto* lm = loaded.as<model::EncoderDecoderLM>()) {
+    const auto special = lm->special_tokens();
+    in.input_ids = padded_ids(vocab, 2, {10, 7, 4}, special.pad, in.attention_mask).to(device);
+    in.decoder_input_ids =
+        padded_ids(vocab, 2, {6, 4, 3}, special.pad, in.decoder_attention_mask).to(device);
+    in.decoder_input_ids.select(1, 0).fill_(special.decoder_start);
+    in.attention_mask = in.attention_mask.to(device);
+    in.decoder_attention_mask = in.decoder_attention_mask.to(device);
+    return [lm, &in] {
+      return lm->logits({lm->embed(in.input_ids), in.attention_mask, {}, nullptr},
+                        lm->embed(in.decoder_input_ids), in.decoder_attention_mask);
+    };
+  }
+  in.input_ids = padded_ids(vocab, 5, {12, 9, 5}, 0, in.attention_mask).to(device);
+  in.attention_mask = in.attention_mask.to(device);
+  if (auto* m = loaded.as<model::SequenceClassifier>()) {
+    return [m, &in] {
+      return m->classify({m->embed(in.input_ids), in.attention_mask, {}, nullptr});
+    };
+  }
+  if (auto* m = loaded.as<model::TokenClassifier>()) {
+    return [m, &in] {
+      return m->classify_tokens({m->embed(in.input_ids), in.attention_mask, {}, nullptr});
+    };
+  }
+  if (auto* m = loaded.as<model::MaskedLM>()) {
+    return [m, &in] {
+      return m->predict(m->encode({m->embed(in.input_ids), in.attention_mask, {}, nullptr}));
+    };
+  }
+  throw Error(ErrorKind::Runtime, "export: the model offers no interface to check");
+}
+
+}  // namespace
+
 ExportResult export_merged(const ExportOptions& o) {
   ExportResult result;
   if (fs::exists(o.output_dir) && !(fs::is_directory(o.output_dir) && fs::is_empty(o.output_dir))) {
     throw Error(ErrorKind::Usage,
                 "--output " + o.output_dir + ": exists and is not empty; choose a new folder");
   }
-  const auto model_config = io::read_model_config(o.model_dir);
-  result.model_type = model_config.value("model_type", std::string());
-  std::shared_ptr<torch::nn::Module> module;
-  peft::ModelInfo info;
-  model::BertForSequenceClassification bert{nullptr};
-  model::T5 t5{nullptr};
-  if (result.model_type == "bert") {
-    model::BertLoadOptions lo;
-    lo.device = o.device;
-    model::BertLoadInfo li;
-    bert = model::load_bert_for_sequence_classification(o.model_dir, lo, &li);
-    module = bert.ptr();
-    info = bert_model_info(li.config, o.model_dir, "SEQ_CLS");
-  } else if (result.model_type == "t5") {
-    t5 = model::load_t5(o.model_dir, o.device);
-    module = t5.ptr();
-    info = t5_model_info(t5->config(), o.model_dir, "SEQ_2_SEQ_LM");
-  } else {
-    throw Error(ErrorKind::Input, o.model_dir + "/config.json: model_type '" + result.model_type +
-                                      "': pft exports bert (sequence classification) and t5");
+  const auto registry = model::builtin_families();
+  const auto& family =
+      registry.at(model::read_model_type(o.model_dir), o.model_dir + "/config.json");
+  result.model_type = family.model_type;
+  auto method = peft::method_from_adapter(o.adapter_dir);
+  if (!method) {
+    throw Error(ErrorKind::Input, o.adapter_dir +
+                                      ": holds only a template's soft tokens, no PEFT adapter "
+                                      "to merge");
   }
-  auto method = method_for_eval(o.adapter_dir);
   result.peft_type = method->peft_type();
-  const bool weights_in_place = result.peft_type == "BITFIT" || result.peft_type == "FULL";
+  const bool weights_in_place = method->trains_base_weights();
   if (!method->can_merge() && !weights_in_place) {
     throw Error(ErrorKind::Input,
                 o.adapter_dir + ": a " + result.peft_type +
                     " adapter cannot be merged into the base weights (it adds computation, "
                     "not a weight update); use it with `pft eval --adapter`");
   }
-  auto adapted = peft::attach_method(module, std::move(method), info);
+  model::LoadRequest request;
+  request.path = o.model_dir;
+  request.head = export_head(family, peft::read_adapter_config(o.adapter_dir));
+  request.device = o.device;
+  const auto loaded = family.heads.at(request.head)(request);
+  result.head = model::head_name(request.head);
+  const auto& info = loaded.info;
+  auto adapted = peft::attach_method(loaded.module, std::move(method), info);
   adapted.model->eval();
   // The base weights before the adapter touches them (BitFit and full replace them in place).
   std::map<std::string, torch::Tensor> base;
@@ -111,7 +158,7 @@ ExportResult export_merged(const ExportOptions& o) {
   for (const auto& [name, t] : adapted.method->parameters()) own.insert(name);
   for (const auto& p : adapted.model->named_parameters()) {
     bool saved = false;
-    for (const auto& m : info.modules_to_save) saved = saved || peft::is_under(p.key(), m);
+    for (const auto& m : info.modules_to_save) saved = saved || is_path_under(p.key(), m);
     if (!saved && own.count(p.key()) == 0) base[p.key()] = p.value().detach().clone();
   }
   peft::load_adapter(adapted, o.adapter_dir);
@@ -119,28 +166,7 @@ ExportResult export_merged(const ExportOptions& o) {
   torch::manual_seed(20240601);
   CheckInputs in;
   torch::NoGradGuard no_grad;
-  std::function<torch::Tensor()> logits;
-  if (!bert.is_empty()) {
-    in.input_ids = padded_ids(info.vocab_size, 5, {12, 9, 5}, 0, in.attention_mask).to(o.device);
-    in.attention_mask = in.attention_mask.to(o.device);
-    logits = [&] { return bert->forward_ids(in.input_ids, in.attention_mask); };
-  } else {
-    const auto& c = t5->config();
-    in.input_ids =
-        padded_ids(c.vocab_size, 2, {10, 7, 4}, c.pad_token_id, in.attention_mask).to(o.device);
-    in.decoder_input_ids =
-        padded_ids(c.vocab_size, 2, {6, 4, 3}, c.pad_token_id, in.decoder_attention_mask)
-            .to(o.device);
-    in.decoder_input_ids.select(1, 0).fill_(c.decoder_start_token_id);
-    in.attention_mask = in.attention_mask.to(o.device);
-    in.decoder_attention_mask = in.decoder_attention_mask.to(o.device);
-    logits = [&] {
-      return t5
-          ->forward_ids(in.input_ids, in.attention_mask, in.decoder_input_ids,
-                        in.decoder_attention_mask)
-          .logits;
-    };
-  }
+  const auto logits = check_logits(loaded, in, o.device);
   const auto unmerged = logits();
   if (weights_in_place) {
     for (const auto& p : adapted.model->named_parameters()) {
@@ -163,9 +189,10 @@ ExportResult export_merged(const ExportOptions& o) {
   if (!o.check_file.empty()) {
     nlohmann::json check;
     check["model_type"] = result.model_type;
+    check["head"] = result.head;
     check["input_ids"] = to_nested(in.input_ids);
     check["attention_mask"] = to_nested(in.attention_mask);
-    if (!t5.is_empty()) {
+    if (in.decoder_input_ids.defined()) {
       check["decoder_input_ids"] = to_nested(in.decoder_input_ids);
       check["decoder_attention_mask"] = to_nested(in.decoder_attention_mask);
     }
@@ -209,4 +236,4 @@ ExportResult export_merged(const ExportOptions& o) {
   return result;
 }
 
-}  // namespace pft::task
+}  // namespace pft::app

@@ -10,11 +10,7 @@
 
 #include <string>
 
-#include "pft/model/t5.h"
-#include "pft/peft/method.h"
-#include "pft/task/seq2seq_peft.h"
-
-namespace pft::task {
+namespace pft::app {
 
 struct ExportOptions {
   std::string adapter_dir;
@@ -28,9 +24,10 @@ struct ExportOptions {
 };
 
 struct ExportResult {
-  std::string model_type;       // bert | t5
-  std::string peft_type;        // LORA, IA3, BITFIT, FULL
-  double weight_change = 0.0;   // largest change the adapter made to any base weight
+  std::string model_type;      // the checkpoint's model family
+  std::string head;            // the head exported (model::head_name), from the adapter's task_type
+  std::string peft_type;       // LORA, IA3, BITFIT, FULL
+  double weight_change = 0.0;  // largest change the adapter made to any base weight
   double max_logit_diff = 0.0;  // merged vs unmerged, on the check inputs
   std::int64_t tensors = 0;     // tensors written
 };
@@ -40,4 +37,4 @@ struct ExportResult {
 /// folder that exists and is not empty.
 ExportResult export_merged(const ExportOptions& options);
 
-}  // namespace pft::task
+}  // namespace pft::app

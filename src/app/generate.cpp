@@ -1,4 +1,4 @@
-#include "pft/generate/run.h"
+#include "pft/app/generate.h"
 
 #include <unistd.h>
 
@@ -7,8 +7,10 @@
 #include <iostream>
 #include <sstream>
 
+#include "pft/app/run.h"
 #include "pft/generate/generate.h"
-#include "pft/model/t5.h"
+#include "pft/model/interfaces.h"
+#include "pft/task/hooked_model.h"
 #include "pft/tokenizer/tokenizer.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
@@ -16,7 +18,7 @@
 #include "pft/util/progress.h"
 #include "pft/util/runtime.h"
 
-namespace pft::generate {
+namespace pft::app {
 
 namespace {
 
@@ -66,8 +68,9 @@ std::vector<Prompt> read_prompts(std::istream& in, const std::string& name,
     ++number;
     if (blank(line)) {
       throw Error(ErrorKind::Input,
-                  where(name, number) + ": empty line; every line must be a JSON object with the "
-                                        "prompt in \"" +
+                  where(name, number) +
+                      ": empty line; every line must be a JSON object with the "
+                      "prompt in \"" +
                       (input_field.empty() ? std::string("source\" or \"text") : input_field) +
                       "\"");
     }
@@ -86,10 +89,11 @@ std::vector<Prompt> read_prompts(std::istream& in, const std::string& name,
     if (field.empty()) field = prompt.record.contains("source") ? "source" : "text";
     const auto it = prompt.record.find(field);
     if (it == prompt.record.end()) {
-      throw Error(ErrorKind::Input,
-                  where(name, number) + ": no \"" + field + "\" field" +
-                      (input_field.empty() ? " (nor \"source\"); choose the field with --input-field"
-                                           : ""));
+      throw Error(
+          ErrorKind::Input,
+          where(name, number) + ": no \"" + field + "\" field" +
+              (input_field.empty() ? " (nor \"source\"); choose the field with --input-field"
+                                   : ""));
     }
     if (!it->is_string()) {
       throw Error(ErrorKind::Input, where(name, number) + ": \"" + field +
@@ -106,14 +110,12 @@ std::vector<Prompt> read_prompts(std::istream& in, const std::string& name,
   return prompts;
 }
 
-void run(const config::RunConfig& config, const RunOptions& options) {
-  if (config.model.type == "bert") {
-    throw Error(ErrorKind::Config, "model.type: `pft generate` needs an encoder-decoder (t5), got bert");
-  }
+void generate_run(const config::RunConfig& config, const GenerateOptions& options) {
   if (options.batch_size < 1) {
-    throw Error(ErrorKind::Usage, "--batch-size: must be >= 1, got " + std::to_string(options.batch_size));
+    throw Error(ErrorKind::Usage,
+                "--batch-size: must be >= 1, got " + std::to_string(options.batch_size));
   }
-  validate(config.generate);
+  generate::validate(config.generate);
   const auto device = resolve_device(options.device);
 
   std::vector<Prompt> prompts;
@@ -125,9 +127,11 @@ void run(const config::RunConfig& config, const RunOptions& options) {
     prompts = read_prompts(in, options.input, options.input_field);
   }
 
-  const auto tokenizer = tokenizer::load_tokenizer(config.tokenizer.path);
-  auto model = model::load_t5(config.model.path, device);
-  const auto vocab = model->config().vocab_size;
+  auto built = build_generation_run(config, device, options.adapter);
+  const auto& tokenizer = built.tokenizer;
+  auto& lm = *built.model.as<model::EncoderDecoderLM>();
+  task::HookedEncoderDecoder model(lm, task::ModelHooks(built.adapted.method.get()));
+  const auto vocab = built.model.info.vocab_size;
   const auto limit = static_cast<std::size_t>(config.tokenizer.max_length);
 
   std::vector<std::vector<std::int64_t>> encoded;
@@ -136,10 +140,10 @@ void run(const config::RunConfig& config, const RunOptions& options) {
   for (const auto& prompt : prompts) {
     auto ids = tokenizer->encode(prompt.text).ids;
     if (ids.size() > limit) {
-      log::warn("{}: the prompt has {} tokens, truncated to the first {} (tokenizer.max_length, "
-                "EOS included)",
-                where(options.input == "-" ? "<stdin>" : options.input, prompt.line), ids.size(),
-                limit);
+      log::warn(
+          "{}: the prompt has {} tokens, truncated to the first {} (tokenizer.max_length, "
+          "EOS included)",
+          where(options.input == "-" ? "<stdin>" : options.input, prompt.line), ids.size(), limit);
       tokenizer::EncodeOptions cut;
       cut.max_length = limit;
       ids = tokenizer->encode(prompt.text, cut).ids;
@@ -175,8 +179,8 @@ void run(const config::RunConfig& config, const RunOptions& options) {
     std::size_t longest = 0;
     for (auto i = begin; i < end; ++i) longest = std::max(longest, encoded[i].size());
     const auto rows = static_cast<std::int64_t>(end - begin);
-    auto ids = torch::full({rows, static_cast<std::int64_t>(longest)}, tokenizer->pad_id(),
-                           torch::kLong);
+    auto ids =
+        torch::full({rows, static_cast<std::int64_t>(longest)}, tokenizer->pad_id(), torch::kLong);
     auto mask = torch::zeros({rows, static_cast<std::int64_t>(longest)}, torch::kLong);
     for (auto i = begin; i < end; ++i) {
       const auto& row = encoded[i];
@@ -187,14 +191,13 @@ void run(const config::RunConfig& config, const RunOptions& options) {
     }
     std::vector<std::vector<std::int64_t>> results;
     if (stream) {
-      Streamer streamer(*tokenizer, model->special_tokens().eos);
-      results = generate(*model, ids, mask, config.generate,
-                         [&streamer](const auto& tokens, const auto& running) {
-                           streamer(tokens, running);
-                         });
+      Streamer streamer(*tokenizer, model.special_tokens().eos);
+      results = generate::generate(
+          model, ids, mask, config.generate,
+          [&streamer](const auto& tokens, const auto& running) { streamer(tokens, running); });
       std::cout << "\n" << std::flush;
     } else {
-      results = generate(*model, ids, mask, config.generate);
+      results = generate::generate(model, ids, mask, config.generate);
     }
     std::size_t batch_tokens = 0;
     for (auto i = begin; i < end; ++i) {
@@ -203,14 +206,15 @@ void run(const config::RunConfig& config, const RunOptions& options) {
       if (stream) continue;
       auto record = prompts[i].record;
       record[options.output_field] = tokenizer->decode(generated, /*skip_special_tokens=*/true);
+      if (options.with_ids) record[options.output_field + "_ids"] = generated;
       out << record.dump() << "\n";
     }
     if (!stream && options.output.empty()) out << std::flush;
     generated_tokens += batch_tokens;
-    log::debug("batch {}/{}: {} sequence(s), {} tokens in {:.4f} s", begin / batch + 1, batches,
-               end - begin, batch_tokens,
-               std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started)
-                   .count());
+    log::debug(
+        "batch {}/{}: {} sequence(s), {} tokens in {:.4f} s", begin / batch + 1, batches,
+        end - begin, batch_tokens,
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - batch_started).count());
     if (show_progress) progress.update(static_cast<std::int64_t>(end));
   }
   if (show_progress) progress.finish();
@@ -218,11 +222,11 @@ void run(const config::RunConfig& config, const RunOptions& options) {
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log::info("generated {} sequence(s), {} tokens in {:.2f} s ({:.1f} tokens/s){}{}",
-            prompts.size(), generated_tokens, seconds,
+  log::info("generated {} sequence(s), {} tokens in {:.2f} s ({:.1f} tokens/s){}{}", prompts.size(),
+            generated_tokens, seconds,
             seconds > 0 ? static_cast<double>(generated_tokens) / seconds : 0.0,
             truncated > 0 ? "; truncated prompts: " + std::to_string(truncated) : std::string(),
             options.output.empty() ? std::string() : "; wrote " + options.output);
 }
 
-}  // namespace pft::generate
+}  // namespace pft::app

@@ -1,4 +1,4 @@
-#include "pft/task/metrics.h"
+#include "pft/metrics/metrics.h"
 
 #include <algorithm>
 #include <cmath>
@@ -36,8 +36,9 @@ ClassificationReport classify(const std::vector<std::int64_t>& gold,
   for (std::size_t i = 0; i < gold.size(); ++i) {
     const auto g = gold[i], p = predicted[i];
     if (g < 0 || g >= k || p < 0 || p >= k) {
-      throw Error(ErrorKind::Runtime, "classification metrics: class index out of range at example " +
-                                          std::to_string(i));
+      throw Error(
+          ErrorKind::Runtime,
+          "classification metrics: class index out of range at example " + std::to_string(i));
     }
     if (g == p) {
       ++correct;
@@ -81,8 +82,8 @@ std::string format_report(const ClassificationReport& r) {
   for (const auto& c : r.per_class) width = std::max(width, c.label.size());
   std::ostringstream out;
   char line[256];
-  std::snprintf(line, sizeof line, "%*s %9s %9s %9s %9s\n", static_cast<int>(width), "", "precision",
-                "recall", "f1-score", "support");
+  std::snprintf(line, sizeof line, "%*s %9s %9s %9s %9s\n", static_cast<int>(width), "",
+                "precision", "recall", "f1-score", "support");
   out << line << "\n";
   for (const auto& c : r.per_class) {
     std::snprintf(line, sizeof line, "%*s %9.4f %9.4f %9.4f %9lld\n", static_cast<int>(width),
@@ -90,11 +91,12 @@ std::string format_report(const ClassificationReport& r) {
     out << line;
   }
   out << "\n";
-  std::snprintf(line, sizeof line, "%*s %9s %9s %9.4f %9lld\n", static_cast<int>(width), "accuracy", "",
-                "", r.accuracy, static_cast<long long>(r.count));
+  std::snprintf(line, sizeof line, "%*s %9s %9s %9.4f %9lld\n", static_cast<int>(width), "accuracy",
+                "", "", r.accuracy, static_cast<long long>(r.count));
   out << line;
-  std::snprintf(line, sizeof line, "%*s %9.4f %9.4f %9.4f %9lld\n", static_cast<int>(width), "macro avg",
-                r.macro_precision, r.macro_recall, r.macro_f1, static_cast<long long>(r.count));
+  std::snprintf(line, sizeof line, "%*s %9.4f %9.4f %9.4f %9lld\n", static_cast<int>(width),
+                "macro avg", r.macro_precision, r.macro_recall, r.macro_f1,
+                static_cast<long long>(r.count));
   out << line;
   return out.str();
 }
@@ -117,9 +119,10 @@ struct Tag {
 
 Tag parse_tag(const std::string& tag, std::size_t sentence, std::size_t position) {
   if (tag == "O") return {'O', {}};
-  if (tag.size() >= 2 && (tag[0] == 'B' || tag[0] == 'I') && tag[1] == '-') return {tag[0], tag.substr(2)};
-  throw Error(ErrorKind::Input, "entity metrics: sentence " + std::to_string(sentence + 1) + ", token " +
-                                    std::to_string(position + 1) + ": tag '" + tag +
+  if (tag.size() >= 2 && (tag[0] == 'B' || tag[0] == 'I') && tag[1] == '-')
+    return {tag[0], tag.substr(2)};
+  throw Error(ErrorKind::Input, "entity metrics: sentence " + std::to_string(sentence + 1) +
+                                    ", token " + std::to_string(position + 1) + ": tag '" + tag +
                                     "' is not O, B-TYPE or I-TYPE (IOB2)");
 }
 
@@ -146,7 +149,9 @@ std::vector<Entity> entities_of(const std::vector<std::string>& tags, std::size_
 
 }  // namespace
 
-std::vector<Entity> extract_entities(const std::vector<std::string>& tags) { return entities_of(tags, 0); }
+std::vector<Entity> extract_entities(const std::vector<std::string>& tags) {
+  return entities_of(tags, 0);
+}
 
 EntityScores entity_f1(const std::vector<std::vector<std::string>>& gold,
                        const std::vector<std::vector<std::string>>& predicted) {
@@ -155,9 +160,10 @@ EntityScores entity_f1(const std::vector<std::vector<std::string>>& gold,
   std::map<std::string, std::array<std::int64_t, 3>> counts;  // type -> gold, predicted, correct
   for (std::size_t i = 0; i < gold.size(); ++i) {
     if (gold[i].size() != predicted[i].size()) {
-      throw Error(ErrorKind::Runtime, "entity metrics: sentence " + std::to_string(i + 1) + " has " +
-                                          std::to_string(gold[i].size()) + " gold tags but " +
-                                          std::to_string(predicted[i].size()) + " predicted");
+      throw Error(ErrorKind::Runtime, "entity metrics: sentence " + std::to_string(i + 1) +
+                                          " has " + std::to_string(gold[i].size()) +
+                                          " gold tags but " + std::to_string(predicted[i].size()) +
+                                          " predicted");
     }
     const auto g = entities_of(gold[i], i);
     const auto p = entities_of(predicted[i], i);
@@ -202,10 +208,13 @@ std::string trim(const std::string& s) {
 std::size_t unicode_space(const std::string& s, std::size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
   if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) return 1;
-  const auto at = [&](std::size_t k) { return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0; };
+  const auto at = [&](std::size_t k) {
+    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+  };
   if (c == 0xC2 && (at(1) == 0x85 || at(1) == 0xA0)) return 2;
   if (c == 0xE1 && at(1) == 0x9A && at(2) == 0x80) return 3;  // U+1680
-  if (c == 0xE2 && at(1) == 0x80 && (at(2) <= 0x8A || at(2) == 0xA8 || at(2) == 0xA9 || at(2) == 0xAF)) {
+  if (c == 0xE2 && at(1) == 0x80 &&
+      (at(2) <= 0x8A || at(2) == 0xA8 || at(2) == 0xA9 || at(2) == 0xAF)) {
     return 3;  // U+2000-200A, U+2028, U+2029, U+202F
   }
   if (c == 0xE2 && at(1) == 0x81 && at(2) == 0x9F) return 3;  // U+205F
@@ -257,10 +266,12 @@ std::string substitute_pairs(const std::string& s, First first, Second second, E
 
 }  // namespace
 
-double exact_match(const std::vector<std::string>& predicted, const std::vector<std::string>& references) {
+double exact_match(const std::vector<std::string>& predicted,
+                   const std::vector<std::string>& references) {
   check_lengths(predicted.size(), references.size(), "exact match");
   std::size_t hits = 0;
-  for (std::size_t i = 0; i < predicted.size(); ++i) hits += trim(predicted[i]) == trim(references[i]);
+  for (std::size_t i = 0; i < predicted.size(); ++i)
+    hits += trim(predicted[i]) == trim(references[i]);
   return safe_div(hits, predicted.size());
 }
 
@@ -280,8 +291,9 @@ std::vector<std::string> tokenize_13a(const std::string& input) {
   std::string spaced;
   for (const char ch : line) {
     const auto c = static_cast<unsigned char>(ch);
-    const bool punct = (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) || (c >= 0x20 && c <= 0x26) ||
-                       (c >= 0x28 && c <= 0x2B) || (c >= 0x3A && c <= 0x40) || c == 0x2F;
+    const bool punct = (c >= 0x7B && c <= 0x7E) || (c >= 0x5B && c <= 0x60) ||
+                       (c >= 0x20 && c <= 0x26) || (c >= 0x28 && c <= 0x2B) ||
+                       (c >= 0x3A && c <= 0x40) || c == 0x2F;
     if (punct) {
       spaced += ' ';
       spaced += ch;
@@ -307,13 +319,14 @@ std::vector<std::string> tokenize_13a(const std::string& input) {
     o += b;
   });
   // ([0-9])(-) -> "\1 \2 "
-  spaced = substitute_pairs(spaced, is_digit, [](char c) { return c == '-'; },
-                            [](std::string& o, char a, char b) {
-                              o += a;
-                              o += ' ';
-                              o += b;
-                              o += ' ';
-                            });
+  spaced = substitute_pairs(
+      spaced, is_digit, [](char c) { return c == '-'; },
+      [](std::string& o, char a, char b) {
+        o += a;
+        o += ' ';
+        o += b;
+        o += ' ';
+      });
   return split_unicode_whitespace(spaced);
 }
 
@@ -380,7 +393,8 @@ BleuScore corpus_bleu(const std::vector<std::string>& hypotheses,
   if (out.sys_len == 0) {
     out.brevity_penalty = 0.0;
   } else if (out.sys_len < out.ref_len) {
-    out.brevity_penalty = std::exp(1.0 - static_cast<double>(out.ref_len) / static_cast<double>(out.sys_len));
+    out.brevity_penalty =
+        std::exp(1.0 - static_cast<double>(out.ref_len) / static_cast<double>(out.sys_len));
   } else {
     out.brevity_penalty = 1.0;
   }
@@ -408,7 +422,8 @@ std::vector<std::string> tokenize_rouge(const std::string& text) {
 
 namespace {
 
-double rouge_n(const std::vector<std::string>& pred, const std::vector<std::string>& ref, std::size_t n) {
+double rouge_n(const std::vector<std::string>& pred, const std::vector<std::string>& ref,
+               std::size_t n) {
   const auto p = ngrams(pred, n, n), r = ngrams(ref, n, n);
   std::int64_t overlap = 0, p_total = 0, r_total = 0;
   for (const auto& [g, c] : p) {
@@ -437,7 +452,8 @@ double rouge_l(const std::vector<std::string>& pred, const std::vector<std::stri
 
 }  // namespace
 
-RougeScores rouge(const std::vector<std::string>& predicted, const std::vector<std::string>& references) {
+RougeScores rouge(const std::vector<std::string>& predicted,
+                  const std::vector<std::string>& references) {
   check_lengths(predicted.size(), references.size(), "ROUGE");
   RougeScores s;
   for (std::size_t i = 0; i < predicted.size(); ++i) {
