@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "pft/app/run.h"
 #include "pft/config/config.h"
-#include "pft/task/run.h"
 #include "pft/train/trainer.h"
 #include "pft/util/fs.h"
 #include "support/fixed_batch.h"
@@ -79,7 +79,7 @@ class MethodsTrain : public ::testing::Test {
     // Full fine-tuning moves every weight and wants a smaller step.
     const auto doc = config(peft, dir_->file(name), peft["method"] == "full" ? 3e-3 : 1e-2);
     const auto c = pft::config::from_json(doc, name, pft::config::Purpose::Train);
-    auto run = pft::task::build_run(c, torch::kCPU, /*training=*/true);
+    auto run = pft::app::build_run(c, torch::kCPU, /*training=*/true);
     std::map<std::string, torch::Tensor> before;
     for (const auto& p : run.adapted.model->named_parameters())
       before[p.key()] = p.value().detach().clone();

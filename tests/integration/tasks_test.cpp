@@ -12,14 +12,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pft/app/run.h"
 #include "pft/config/config.h"
 #include "pft/io/safetensors.h"
-#include "pft/model/bert.h"
-#include "pft/model/t5.h"
+#include "pft/model/bert/bert.h"
+#include "pft/model/t5/t5.h"
 #include "pft/peft/method.h"
 #include "pft/task/cloze.h"
-#include "pft/task/run.h"
-#include "pft/task/t5_tasks.h"
+#include "pft/task/encoder_decoder.h"
 #include "pft/train/trainer.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
@@ -293,17 +293,16 @@ TEST_F(TaskConfigs, TranslationTrainsAndReportsBleuAndRouge) {
 TEST_F(TaskConfigs, T5GradientCheckpointingWritesTheSameAdapter) {
   // Prefix tuning puts prefixes into the encoder, the decoder and the cross-attention, all
   // of them inputs of the recomputed blocks. Byte-exact in fp32.
-  const std::vector<std::string> common{"--set", "generate.max_new_tokens=4",
-                                        "--set", "train.precision=fp32",
-                                        "--set", "peft.method=prefix_tuning",
-                                        "--set", "peft.num_virtual_tokens=3"};
+  const std::vector<std::string> common{
+      "--set", "generate.max_new_tokens=4", "--set", "train.precision=fp32",
+      "--set", "peft.method=prefix_tuning", "--set", "peft.num_virtual_tokens=3"};
   auto with = common;
   with.insert(with.end(), {"--set", "train.gradient_checkpointing=true"});
-  const auto plain = train("translation.json", "t5", "m30k_train.jsonl", "m30k_dev.jsonl",
-                           "mt_plain", common);
+  const auto plain =
+      train("translation.json", "t5", "m30k_train.jsonl", "m30k_dev.jsonl", "mt_plain", common);
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
-  const auto recomputed = train("translation.json", "t5", "m30k_train.jsonl", "m30k_dev.jsonl",
-                                "mt_recomputed", with);
+  const auto recomputed =
+      train("translation.json", "t5", "m30k_train.jsonl", "m30k_dev.jsonl", "mt_recomputed", with);
   ASSERT_EQ(recomputed.exit_code, 0) << recomputed.err;
   const auto a = pft::read_file(file("mt_plain") + "/adapter/adapter_model.safetensors");
   const auto b = pft::read_file(file("mt_recomputed") + "/adapter/adapter_model.safetensors");
@@ -325,25 +324,28 @@ namespace {
 
 // The cloze config on the tiny masked-LM model and the SST-2 slices, with `overrides`.
 pft::config::RunConfig cloze_config(const std::string& dir, std::vector<std::string> overrides) {
-  std::vector<std::string> sets{"model.path=" + dir + "/mlm", "data.train=" + dir + "/sst_train.jsonl",
-                                "data.eval=" + dir + "/sst_dev.jsonl", "train.log_every=1",
-                                "train.eval_every=0", "train.batch_size=8"};
+  std::vector<std::string> sets{"model.path=" + dir + "/mlm",
+                                "data.train=" + dir + "/sst_train.jsonl",
+                                "data.eval=" + dir + "/sst_dev.jsonl",
+                                "train.log_every=1",
+                                "train.eval_every=0",
+                                "train.batch_size=8"};
   sets.insert(sets.end(), overrides.begin(), overrides.end());
   return pft::config::load(pft::test::source_dir() + "/configs/sentiment_cloze.json", sets,
                            pft::config::Purpose::Train);
 }
 
-torch::Tensor soft_table(const pft::task::Run& run) {
+torch::Tensor soft_table(const pft::app::Run& run) {
   return run.adapted.model->named_parameters()[pft::peft::kTemplateSoftTokens];
 }
 
 }  // namespace
 
 TEST_F(TaskConfigs, SoftTokensReplaceTheirPositionsAfterPromptTuningsVirtualTokens) {
-  const auto c = cloze_config(dir_->path(), {"prompt.template={soft:2} {text} It was {soft}{mask}.",
-                                             "peft.method=prompt_tuning",
-                                             "peft.num_virtual_tokens=3"});
-  auto run = pft::task::build_run(c, torch::kCPU, /*training=*/true);
+  const auto c =
+      cloze_config(dir_->path(), {"prompt.template={soft:2} {text} It was {soft}{mask}.",
+                                  "peft.method=prompt_tuning", "peft.num_virtual_tokens=3"});
+  auto run = pft::app::build_run(c, torch::kCPU, /*training=*/true);
   auto& cloze = dynamic_cast<pft::task::ClozeTask&>(*run.task);
   const auto batch = cloze.train_batch({0, 1, 2, 3, 4}, torch::kCPU);
   const auto& ids = batch.tensors.at("input_ids");
@@ -376,10 +378,10 @@ TEST_F(TaskConfigs, SoftTokensReplaceTheirPositionsAfterPromptTuningsVirtualToke
   }
   const auto full = run.adapted.method->prepend_virtual_tokens(embeds);
   ASSERT_EQ(full.size(1), ids.size(1) + 3);
-  const auto mask = torch::cat({torch::ones({5, 3}, torch::kInt64), batch.tensors.at("attention_mask")}, 1);
+  const auto mask =
+      torch::cat({torch::ones({5, 3}, torch::kInt64), batch.tensors.at("attention_mask")}, 1);
   const auto hidden = model->bert->forward(full, mask, torch::Tensor(), nullptr).last_hidden_state;
-  const auto want =
-      model->predict(hidden.index({torch::arange(5), mask_positions + 3}));
+  const auto want = model->predict(hidden.index({torch::arange(5), mask_positions + 3}));
   const double diff = (got - want).abs().max().item<double>();
   std::cout << "cloze with {soft} and prompt tuning vs by hand: max abs diff " << diff << "\n";
   EXPECT_LE(diff, 1e-6);
@@ -395,7 +397,7 @@ TEST_F(TaskConfigs, T5SoftTokensReplaceTheirEncoderPositionsAfterPromptTuning) {
        "data.eval=" + file("sst_dev.jsonl"), "prompt.template={soft:2}sst2 sentence: {text} {soft}",
        "peft.method=prompt_tuning", "peft.num_virtual_tokens=3"},
       pft::config::Purpose::Train);
-  auto run = pft::task::build_run(c, torch::kCPU, /*training=*/true);
+  auto run = pft::app::build_run(c, torch::kCPU, /*training=*/true);
   const auto batch = pft::test::first_examples(run, 4);
   const auto& ids = batch.tensors.at("input_ids");
   const auto& positions = batch.tensors.at("soft_positions");
@@ -417,10 +419,12 @@ TEST_F(TaskConfigs, T5SoftTokensReplaceTheirEncoderPositionsAfterPromptTuning) {
     for (std::int64_t k = 0; k < 3; ++k) embeds[b][positions[b][k].item<std::int64_t>()] = table[k];
   }
   const auto full = run.adapted.method->prepend_virtual_tokens(embeds);
-  const auto mask = torch::cat({torch::ones({4, 3}, torch::kInt64), batch.tensors.at("attention_mask")}, 1);
+  const auto mask =
+      torch::cat({torch::ones({4, 3}, torch::kInt64), batch.tensors.at("attention_mask")}, 1);
   const auto& labels = batch.tensors.at("labels");
-  const auto logits = model->forward(full, mask, model->embed(model->shift_right(labels)),
-                                     torch::Tensor(), nullptr, nullptr, nullptr)
+  const auto logits = model
+                          ->forward(full, mask, model->embed(model->shift_right(labels)),
+                                    torch::Tensor(), nullptr, nullptr, nullptr)
                           .logits;
   const double want = pft::task::seq2seq_loss(logits, labels).item<double>();
   std::cout << "text_to_text with {soft} and prompt tuning vs by hand: loss " << loss
@@ -432,10 +436,10 @@ TEST_F(TaskConfigs, T5SoftTokensReplaceTheirEncoderPositionsAfterPromptTuning) {
 }
 
 TEST_F(TaskConfigs, SoftTokensStartAsWordEmbeddingsOfTheVocabularyOrOfAText) {
-  const auto words_of = [](pft::task::Run& run) {
+  const auto words_of = [](pft::app::Run& run) {
     return run.adapted.model->named_parameters()["bert.embeddings.word_embeddings.weight"];
   };
-  auto text = pft::task::build_run(
+  auto text = pft::app::build_run(
       cloze_config(dir_->path(), {"prompt.template={soft:3} {text} It was {mask}.",
                                   "prompt.soft_init=text", "prompt.soft_init_text=great movie"}),
       torch::kCPU, /*training=*/true);
@@ -445,7 +449,7 @@ TEST_F(TaskConfigs, SoftTokensStartAsWordEmbeddingsOfTheVocabularyOrOfAText) {
   const auto want = words_of(text).index_select(0, torch::tensor({great, movie, great}));
   EXPECT_TRUE(torch::equal(soft_table(text), want));
   // vocab: every row is the embedding of some token.
-  auto vocab = pft::task::build_run(
+  auto vocab = pft::app::build_run(
       cloze_config(dir_->path(), {"prompt.template={soft:3} {text} It was {mask}."}), torch::kCPU,
       /*training=*/true);
   const auto words = words_of(vocab);
@@ -467,14 +471,15 @@ TEST_F(TaskConfigs, SoftTokensAloneTrainWithMethodNoneAndReloadForEval) {
   }
   pft::test::write_text(file("sst_positive.jsonl"), positive);
   const auto out = file("soft_none");
-  const auto c = cloze_config(dir_->path(), {"prompt.template={text} It was {soft:4}{mask}.",
-                                             "peft.method=none", "train.max_steps=24",
-                                             "train.lr=5e-2", "train.lr_scheduler=constant",
-                                             "train.log_every=12", "train.output_dir=" + out,
-                                             "data.train=" + file("sst_positive.jsonl")});
-  auto run = pft::task::build_run(c, torch::kCPU, /*training=*/true);
+  const auto c = cloze_config(
+      dir_->path(),
+      {"prompt.template={text} It was {soft:4}{mask}.", "peft.method=none", "train.max_steps=24",
+       "train.lr=5e-2", "train.lr_scheduler=constant", "train.log_every=12",
+       "train.output_dir=" + out, "data.train=" + file("sst_positive.jsonl")});
+  auto run = pft::app::build_run(c, torch::kCPU, /*training=*/true);
   std::map<std::string, torch::Tensor> before;
-  for (const auto& p : run.adapted.model->named_parameters()) before[p.key()] = p.value().detach().clone();
+  for (const auto& p : run.adapted.model->named_parameters())
+    before[p.key()] = p.value().detach().clone();
   const auto trainable = run.adapted.trainable();
   ASSERT_EQ(trainable.size(), 1u);
   EXPECT_EQ(trainable[0].first, pft::peft::kTemplateSoftTokens);
@@ -490,7 +495,8 @@ TEST_F(TaskConfigs, SoftTokensAloneTrainWithMethodNoneAndReloadForEval) {
     if (p.key() == pft::peft::kTemplateSoftTokens) {
       EXPECT_FALSE(torch::equal(p.value(), before.at(p.key())));
     } else {
-      EXPECT_TRUE(torch::equal(p.value(), before.at(p.key()))) << "frozen tensor changed: " << p.key();
+      EXPECT_TRUE(torch::equal(p.value(), before.at(p.key())))
+          << "frozen tensor changed: " << p.key();
     }
   }
   EXPECT_EQ(losses(out + "/metrics.jsonl").size(), 2u);
@@ -506,7 +512,7 @@ TEST_F(TaskConfigs, SoftTokensAloneTrainWithMethodNoneAndReloadForEval) {
   }
   auto eval_config = c;
   eval_config.peft.method = "none";
-  auto loaded = pft::task::build_run(eval_config, torch::kCPU, /*training=*/false, out + "/adapter");
+  auto loaded = pft::app::build_run(eval_config, torch::kCPU, /*training=*/false, out + "/adapter");
   EXPECT_FALSE(soft_table(loaded).requires_grad());
   EXPECT_TRUE(torch::equal(soft_table(loaded), soft_table(run)));
   loaded.adapted.model->eval();
@@ -521,7 +527,7 @@ TEST_F(TaskConfigs, SoftTokensAloneTrainWithMethodNoneAndReloadForEval) {
   auto other = eval_config;
   other.prompt.template_text = "{text} It was {soft:2}{mask}.";
   try {
-    pft::task::build_run(other, torch::kCPU, false, out + "/adapter");
+    pft::app::build_run(other, torch::kCPU, false, out + "/adapter");
     ADD_FAILURE() << "expected an error";
   } catch (const pft::Error& e) {
     const std::string what = e.what();
@@ -531,7 +537,7 @@ TEST_F(TaskConfigs, SoftTokensAloneTrainWithMethodNoneAndReloadForEval) {
   }
   // Without an adapter there are no soft tokens to evaluate with: a config error.
   try {
-    pft::task::build_run(eval_config, torch::kCPU, false);
+    pft::app::build_run(eval_config, torch::kCPU, false);
     ADD_FAILURE() << "expected an error";
   } catch (const pft::Error& e) {
     EXPECT_EQ(e.kind(), pft::ErrorKind::Config);
@@ -541,16 +547,17 @@ TEST_F(TaskConfigs, SoftTokensAloneTrainWithMethodNoneAndReloadForEval) {
 
 TEST_F(TaskConfigs, ClozeWithSoftSlotsTrainsEvaluatesAndResumesExactly) {
   const std::vector<std::string> soft{"--set", "prompt.template={soft:2} {text} It was {mask}.",
-                                      "--set", "train.save_every=3", "--set", "train.keep_last=2"};
+                                      "--set", "train.save_every=3",
+                                      "--set", "train.keep_last=2"};
   auto extra = soft;
   extra.insert(extra.end(), {"--set", "train.max_steps=6"});
-  const auto r = train("sentiment_cloze.json", "mlm", "sst_train.jsonl", "sst_dev.jsonl",
-                       "cloze_soft", extra);
+  const auto r =
+      train("sentiment_cloze.json", "mlm", "sst_train.jsonl", "sst_dev.jsonl", "cloze_soft", extra);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // LoRA's adapter as PEFT reads it, the soft tokens beside it.
   EXPECT_TRUE(fs::exists(file("cloze_soft/adapter/adapter_model.safetensors")));
-  const auto saved = pft::io::read_safetensors(
-      file("cloze_soft/adapter/") + pft::peft::kTemplateSoftTokensFile);
+  const auto saved =
+      pft::io::read_safetensors(file("cloze_soft/adapter/") + pft::peft::kTemplateSoftTokensFile);
   ASSERT_EQ(saved.tensors.count(pft::peft::kTemplateSoftTokens), 1u);
   EXPECT_EQ(saved.tensors.at(pft::peft::kTemplateSoftTokens).sizes().vec(),
             (std::vector<std::int64_t>{2, 32}));
@@ -559,21 +566,20 @@ TEST_F(TaskConfigs, ClozeWithSoftSlotsTrainsEvaluatesAndResumesExactly) {
                       "cloze_soft/adapter", tmpl),
                  {"accuracy", "macro_f1"}, 24, "cloze_soft.jsonl");
   // Zero-shot with soft slots: nothing says what the soft tokens are.
-  const auto zero = run_pft({"eval", "--config", config("sentiment_cloze.json"), "--threads", "1",
-                             "--set", "model.path=" + file("mlm"), "--data", file("sst_dev.jsonl"),
-                             "--set", "prompt.template={soft:2} {text} It was {mask}.", "--set",
-                             "peft.method=none"});
+  const auto zero =
+      run_pft({"eval", "--config", config("sentiment_cloze.json"), "--threads", "1", "--set",
+               "model.path=" + file("mlm"), "--data", file("sst_dev.jsonl"), "--set",
+               "prompt.template={soft:2} {text} It was {mask}.", "--set", "peft.method=none"});
   EXPECT_EQ(zero.exit_code, 2) << zero.err;
   EXPECT_NE(zero.err.find("{soft} slots"), std::string::npos) << zero.err;
 
   // An adapter folder without the soft tokens: an error naming the missing file.
   fs::copy(file("cloze_soft/adapter"), file("no_soft"), fs::copy_options::recursive);
   fs::remove(file("no_soft/") + pft::peft::kTemplateSoftTokensFile);
-  const auto missing = run_pft({"eval", "--config", config("sentiment_cloze.json"), "--threads",
-                                "1", "--set", "model.path=" + file("mlm"), "--data",
-                                file("sst_dev.jsonl"), "--set",
-                                "prompt.template={soft:2} {text} It was {mask}.", "--adapter",
-                                file("no_soft")});
+  const auto missing =
+      run_pft({"eval", "--config", config("sentiment_cloze.json"), "--threads", "1", "--set",
+               "model.path=" + file("mlm"), "--data", file("sst_dev.jsonl"), "--set",
+               "prompt.template={soft:2} {text} It was {mask}.", "--adapter", file("no_soft")});
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
   EXPECT_NE(missing.err.find("template_soft_tokens.safetensors: missing"), std::string::npos)
       << missing.err;
@@ -595,23 +601,26 @@ TEST_F(TaskConfigs, ClozeWithSoftSlotsTrainsEvaluatesAndResumesExactly) {
 }
 
 TEST_F(TaskConfigs, T5TasksTrainSoftSlotsWithPromptTuning) {
-  const std::vector<std::string> t2t{"--set", "prompt.template={soft:2}sst2 sentence: {text} {soft}",
-                                     "--set", "peft.method=prompt_tuning", "--set",
-                                     "peft.num_virtual_tokens=4"};
-  expect_trained(train("sentiment_t5.json", "t5", "sst_train.jsonl", "sst_dev.jsonl", "t2t_soft", t2t),
-                 "t2t_soft", "accuracy");
+  const std::vector<std::string> t2t{
+      "--set", "prompt.template={soft:2}sst2 sentence: {text} {soft}",
+      "--set", "peft.method=prompt_tuning",
+      "--set", "peft.num_virtual_tokens=4"};
+  expect_trained(
+      train("sentiment_t5.json", "t5", "sst_train.jsonl", "sst_dev.jsonl", "t2t_soft", t2t),
+      "t2t_soft", "accuracy");
   EXPECT_TRUE(fs::exists(file("t2t_soft/adapter/") + pft::peft::kTemplateSoftTokensFile));
   expect_metrics(eval("sentiment_t5.json", "t5", "sst_dev.jsonl", "t2t_soft.jsonl",
                       "t2t_soft/adapter", {t2t[0], t2t[1]}),
                  {"accuracy"}, 24, "t2t_soft.jsonl");
-  const std::vector<std::string> mt{"--set",
-                                    "prompt.template=translate {soft:3} English to German: {source}",
-                                    "--set", "generate.max_new_tokens=4"};
-  expect_trained(train("translation.json", "t5", "m30k_train.jsonl", "m30k_dev.jsonl", "mt_soft", mt),
-                 "mt_soft", "bleu");
-  expect_metrics(eval("translation.json", "t5", "m30k_dev.jsonl", "mt_soft.jsonl", "mt_soft/adapter",
-                      mt),
-                 {"bleu"}, 12, "mt_soft.jsonl");
+  const std::vector<std::string> mt{
+      "--set", "prompt.template=translate {soft:3} English to German: {source}", "--set",
+      "generate.max_new_tokens=4"};
+  expect_trained(
+      train("translation.json", "t5", "m30k_train.jsonl", "m30k_dev.jsonl", "mt_soft", mt),
+      "mt_soft", "bleu");
+  expect_metrics(
+      eval("translation.json", "t5", "m30k_dev.jsonl", "mt_soft.jsonl", "mt_soft/adapter", mt),
+      {"bleu"}, 12, "mt_soft.jsonl");
 }
 
 // ---- adapters of the NER and seq2seq tasks in Python PEFT -----------------------------------
@@ -658,11 +667,13 @@ TEST_F(TaskConfigs, PythonPeftLoadsTheNerAdapterWithItsClassifierAndTheSameLogit
   const auto doc = json::parse(pft::read_file(adapter + "/adapter_config.json"));
   EXPECT_EQ(doc["task_type"], "TOKEN_CLS");
   EXPECT_EQ(doc["modules_to_save"], json::array({"classifier"}));
-  const auto c = pft::config::load(config("ner.json"), {"model.path=" + file("ner"), "data.eval=" + file("conll_dev.txt")},
-                                   pft::config::Purpose::Eval);
-  auto run = pft::task::build_run(c, torch::kCPU, /*training=*/false, adapter);
+  const auto c = pft::config::load(
+      config("ner.json"), {"model.path=" + file("ner"), "data.eval=" + file("conll_dev.txt")},
+      pft::config::Purpose::Eval);
+  auto run = pft::app::build_run(c, torch::kCPU, /*training=*/false, adapter);
   run.adapted.model->eval();
-  auto model = std::dynamic_pointer_cast<pft::model::BertForTokenClassificationImpl>(run.adapted.model);
+  auto model =
+      std::dynamic_pointer_cast<pft::model::BertForTokenClassificationImpl>(run.adapted.model);
   ASSERT_TRUE(model);
   const auto inputs = encoder_inputs(
       *run.tokenizer, {"EU rejects German call to boycott British lamb .", "Peter Blackburn"});
@@ -671,7 +682,8 @@ TEST_F(TaskConfigs, PythonPeftLoadsTheNerAdapterWithItsClassifierAndTheSameLogit
   ASSERT_EQ(mine.size(2), 9);
   // LoRA trained too (B starts at zero), not only the classifier.
   double lora_b = 0;
-  for (const auto& [name, t] : pft::io::read_safetensors(adapter + "/adapter_model.safetensors").tensors) {
+  for (const auto& [name, t] :
+       pft::io::read_safetensors(adapter + "/adapter_model.safetensors").tensors) {
     if (name.find("lora_B") != std::string::npos) lora_b += t.abs().sum().item<double>();
   }
   EXPECT_GT(lora_b, 0);
@@ -679,9 +691,10 @@ TEST_F(TaskConfigs, PythonPeftLoadsTheNerAdapterWithItsClassifierAndTheSameLogit
   std::cout << "token_classification LoRA adapter, pft vs PEFT: max abs diff " << diff << "\n";
   EXPECT_LE(diff, 1e-5);
   // Non-trivial: the trained classifier and LoRA move the logits beyond the tolerance.
-  auto base = pft::task::build_run(c, torch::kCPU, false);
+  auto base = pft::app::build_run(c, torch::kCPU, false);
   base.adapted.model->eval();
-  auto plain = std::dynamic_pointer_cast<pft::model::BertForTokenClassificationImpl>(base.adapted.model);
+  auto plain =
+      std::dynamic_pointer_cast<pft::model::BertForTokenClassificationImpl>(base.adapted.model);
   EXPECT_GT((plain->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask")) - mine)
                 .abs()
                 .max()
@@ -697,9 +710,11 @@ TEST_F(TaskConfigs, PythonPeftLoadsTheSeq2SeqAdapterWithTheSameLogits) {
   const auto adapter = file("mt_py/adapter");
   EXPECT_EQ(json::parse(pft::read_file(adapter + "/adapter_config.json"))["task_type"],
             "SEQ_2_SEQ_LM");
-  const auto c = pft::config::load(config("translation.json"), {"model.path=" + file("t5"), "data.eval=" + file("m30k_dev.jsonl")},
-                                   pft::config::Purpose::Eval);
-  auto run = pft::task::build_run(c, torch::kCPU, /*training=*/false, adapter);
+  const auto c =
+      pft::config::load(config("translation.json"),
+                        {"model.path=" + file("t5"), "data.eval=" + file("m30k_dev.jsonl")},
+                        pft::config::Purpose::Eval);
+  auto run = pft::app::build_run(c, torch::kCPU, /*training=*/false, adapter);
   run.adapted.model->eval();
   auto model = std::dynamic_pointer_cast<pft::model::T5Impl>(run.adapted.model);
   ASSERT_TRUE(model);
@@ -710,20 +725,21 @@ TEST_F(TaskConfigs, PythonPeftLoadsTheSeq2SeqAdapterWithTheSameLogits) {
   inputs["decoder_input_ids"] = t5->shift_right(targets.at("input_ids"));
   inputs["decoder_attention_mask"] = targets.at("attention_mask");
   torch::NoGradGuard no_grad;
-  const auto mine = t5->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask"),
-                                    inputs.at("decoder_input_ids"),
-                                    inputs.at("decoder_attention_mask"))
-                        .logits;
+  const auto mine =
+      t5->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask"),
+                      inputs.at("decoder_input_ids"), inputs.at("decoder_attention_mask"))
+          .logits;
   const double diff = peft_logits_diff(file("t5"), adapter, inputs, mine, file("mt_py"));
   std::cout << "seq2seq LoRA adapter, pft vs PEFT: max abs diff " << diff << "\n";
   EXPECT_LE(diff, 1e-5);
   // Non-trivial: LoRA moved the logits.
-  auto base = pft::task::build_run(c, torch::kCPU, false);
+  auto base = pft::app::build_run(c, torch::kCPU, false);
   base.adapted.model->eval();
   pft::model::T5 plain(std::dynamic_pointer_cast<pft::model::T5Impl>(base.adapted.model));
-  const auto before = plain->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask"),
-                                         inputs.at("decoder_input_ids"),
-                                         inputs.at("decoder_attention_mask"))
-                          .logits;
+  const auto before =
+      plain
+          ->forward_ids(inputs.at("input_ids"), inputs.at("attention_mask"),
+                        inputs.at("decoder_input_ids"), inputs.at("decoder_attention_mask"))
+          .logits;
   EXPECT_GT((before - mine).abs().max().item<double>(), 1e-4);
 }

@@ -16,8 +16,8 @@
 #include <iostream>
 
 #include "pft/io/checkpoint.h"
-#include "pft/model/bert.h"
-#include "pft/model/bert_loader.h"
+#include "pft/model/bert/bert.h"
+#include "pft/model/bert/loader.h"
 #include "pft/util/error.h"
 #include "support/test_util.h"
 

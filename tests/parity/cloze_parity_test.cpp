@@ -12,7 +12,7 @@
 
 #include "pft/data/jsonl.h"
 #include "pft/io/safetensors.h"
-#include "pft/model/bert_loader.h"
+#include "pft/model/bert/loader.h"
 #include "pft/task/cloze.h"
 #include "pft/tokenizer/tokenizer.h"
 #include "support/test_util.h"
@@ -39,7 +39,8 @@ TEST(ClozeParity, MaskLogitsAndLabelScoresEqualTransformersBertForMaskedLM) {
   const auto tok = pft::tokenizer::load_tokenizer(c.tokenizer.path);
   auto model = pft::model::load_bert_for_masked_lm(c.model.path);
   model->eval();
-  pft::task::ClozeTask task(model, nullptr, *tok, c, labels, torch::kCPU, /*load_train=*/false);
+  pft::task::ClozeTask task(model.ptr(), nullptr, *tok, c, labels, torch::kCPU,
+                            /*load_train=*/false);
 
   const pft::task::PromptEncoder encoder(c, *tok, nullptr, "text");
   std::vector<pft::task::PromptExample> examples;

@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pft/task/metrics.h"
+#include "pft/metrics/metrics.h"
 #include "pft/util/fs.h"
 #include "support/test_util.h"
 
@@ -20,7 +20,8 @@ namespace {
 
 constexpr double kTol = 1e-6;
 
-std::vector<std::vector<std::string>> conll_tags(const std::string& path, std::size_t max_sentences) {
+std::vector<std::vector<std::string>> conll_tags(const std::string& path,
+                                                 std::size_t max_sentences) {
   std::ifstream in(path);
   std::vector<std::vector<std::string>> sentences;
   std::vector<std::string> cur;
@@ -84,7 +85,8 @@ class MetricsParity : public ::testing::Test {
     // Entities: CoNLL-2003 dev tags, and predictions with seeded tag corruptions,
     // including I- tags with no B- before them.
     gold_tags_ = conll_tags(pft::test::shared_data("conll2003/valid.txt"), 800);
-    const std::vector<std::string> tagset{"O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG", "I-ORG", "B-MISC", "I-MISC"};
+    const std::vector<std::string> tagset{"O",     "B-PER", "I-PER",  "B-LOC", "I-LOC",
+                                          "B-ORG", "I-ORG", "B-MISC", "I-MISC"};
     std::uniform_int_distribution<std::size_t> pick(0, tagset.size() - 1);
     for (const auto& sentence : gold_tags_) {
       std::vector<std::string> p = sentence;
@@ -103,15 +105,16 @@ class MetricsParity : public ::testing::Test {
       rouge_pred_.push_back(perturb(source, rng));
       rouge_ref_.push_back(source);
     }
-    hyp_[0] = "";             // an empty hypothesis
-    hyp_[1] = ref1_[1];       // an exact one
+    hyp_[0] = "";                                         // an empty hypothesis
+    hyp_[1] = ref1_[1];                                   // an exact one
     hyp_[2] = "3-4 km, 5.5% (ok) &amp; \"quoted\" x.y.";  // 13a's special cases
     input_["bleu"] = {{"hyp", hyp_}, {"refs", {ref1_, ref2_}}};
     input_["rouge"] = {{"pred", rouge_pred_}, {"ref", rouge_ref_}};
 
     dir_ = new pft::test::TempDir();
     pft::write_file_atomic(dir_->file("in.json"), input_.dump());
-    const auto r = pft::test::run_python("metrics_reference.py", {dir_->file("in.json"), dir_->file("out.json")});
+    const auto r = pft::test::run_python("metrics_reference.py",
+                                         {dir_->file("in.json"), dir_->file("out.json")});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     reference_ = json::parse(pft::read_file(dir_->file("out.json")));
   }
@@ -135,7 +138,8 @@ TEST_F(MetricsParity, ClassificationEqualsScikitLearn) {
     const auto& in = input_["classification"][c];
     const auto& ref = reference_["classification"][c];
     std::vector<std::string> labels;
-    for (int i = 0; i < in["k"].get<int>(); ++i) labels.push_back(std::string(1, static_cast<char>('a' + i)));
+    for (int i = 0; i < in["k"].get<int>(); ++i)
+      labels.push_back(std::string(1, static_cast<char>('a' + i)));
     const auto r = m::classify(in["gold"].get<std::vector<std::int64_t>>(),
                                in["pred"].get<std::vector<std::int64_t>>(), labels);
     EXPECT_NEAR(r.accuracy, ref["accuracy"].get<double>(), kTol);
@@ -143,7 +147,8 @@ TEST_F(MetricsParity, ClassificationEqualsScikitLearn) {
     EXPECT_NEAR(r.micro_f1, ref["micro_f1"].get<double>(), kTol);
     EXPECT_NEAR(r.weighted_f1, ref["weighted_f1"].get<double>(), kTol);
     for (std::size_t k = 0; k < labels.size(); ++k) {
-      EXPECT_NEAR(r.per_class[k].precision, ref["precision"][k].get<double>(), kTol) << "class " << k;
+      EXPECT_NEAR(r.per_class[k].precision, ref["precision"][k].get<double>(), kTol)
+          << "class " << k;
       EXPECT_NEAR(r.per_class[k].recall, ref["recall"][k].get<double>(), kTol) << "class " << k;
       EXPECT_NEAR(r.per_class[k].f1, ref["f1"][k].get<double>(), kTol) << "class " << k;
       EXPECT_EQ(r.per_class[k].support, ref["support"][k].get<std::int64_t>()) << "class " << k;
@@ -163,7 +168,8 @@ TEST_F(MetricsParity, EntityF1EqualsSeqevalStrict) {
 TEST_F(MetricsParity, Tokenizer13aEqualsSacrebleu) {
   ASSERT_TRUE(reference_.contains("bleu_tokens"));
   for (std::size_t i = 0; i < hyp_.size(); ++i) {
-    EXPECT_EQ(m::tokenize_13a(hyp_[i]), reference_["bleu_tokens"][i].get<std::vector<std::string>>())
+    EXPECT_EQ(m::tokenize_13a(hyp_[i]),
+              reference_["bleu_tokens"][i].get<std::vector<std::string>>())
         << "line " << i << ": " << hyp_[i];
   }
 }
@@ -176,7 +182,8 @@ TEST_F(MetricsParity, CorpusBleuEqualsSacrebleu) {
   EXPECT_NEAR(b.brevity_penalty, ref["bp"].get<double>(), kTol);
   EXPECT_EQ(b.sys_len, ref["sys_len"].get<std::int64_t>());
   EXPECT_EQ(b.ref_len, ref["ref_len"].get<std::int64_t>());
-  for (std::size_t n = 0; n < 4; ++n) EXPECT_NEAR(b.precisions[n], ref["precisions"][n].get<double>(), kTol);
+  for (std::size_t n = 0; n < 4; ++n)
+    EXPECT_NEAR(b.precisions[n], ref["precisions"][n].get<double>(), kTol);
   EXPECT_GT(b.score, 10.0);
   EXPECT_LT(b.score, 100.0);
 }

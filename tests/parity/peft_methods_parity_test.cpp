@@ -15,12 +15,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pft/app/export.h"
+#include "pft/app/run.h"
 #include "pft/io/safetensors.h"
-#include "pft/model/bert_loader.h"
-#include "pft/model/t5.h"
+#include "pft/model/bert/family.h"
+#include "pft/model/bert/loader.h"
+#include "pft/model/t5/family.h"
+#include "pft/model/t5/t5.h"
 #include "pft/peft/method.h"
-#include "pft/task/export.h"
-#include "pft/task/run.h"
+#include "pft/peft/registry.h"
 #include "pft/task/sequence_classification.h"
 #include "support/test_util.h"
 
@@ -46,18 +49,18 @@ Loaded load(const std::string& kind, const std::string& model_dir,
   if (kind == "bert") {
     pft::model::BertLoadInfo info;
     auto model = pft::model::load_bert_for_sequence_classification(model_dir, {}, &info);
-    l.adapted =
-        pft::peft::attach_method(model.ptr(), std::move(method),
-                                 pft::task::bert_model_info(info.config, model_dir, "SEQ_CLS"));
+    l.adapted = pft::peft::attach_method(
+        model.ptr(), std::move(method),
+        pft::model::bert_model_info(info.config, model_dir,
+                                    pft::model::Head::SequenceClassification));
     l.logits = [model](const Tensors& in) mutable {
       torch::NoGradGuard no_grad;
       return model->forward_ids(in.at("input_ids"), in.at("attention_mask"));
     };
   } else {
     auto model = pft::model::load_t5(model_dir);
-    l.adapted = pft::peft::attach_method(
-        model.ptr(), std::move(method),
-        pft::task::t5_model_info(model->config(), model_dir, "SEQ_2_SEQ_LM"));
+    l.adapted = pft::peft::attach_method(model.ptr(), std::move(method),
+                                         pft::model::t5_model_info(model->config(), model_dir));
     l.logits = [model](const Tensors& in) mutable {
       torch::NoGradGuard no_grad;
       return model
@@ -102,7 +105,7 @@ TEST_F(PeftMethodsParity, AdaptersFromPythonPeftGiveTheSameLogits) {
   for (const auto& c : cases()) {
     SCOPED_TRACE(c.first + ":" + c.second);
     const std::string adapter = case_dir(c) + "/adapter";
-    auto l = load(c.first, model_dir(c.first), pft::task::method_for_eval(adapter));
+    auto l = load(c.first, model_dir(c.first), pft::peft::method_from_adapter(adapter));
     pft::peft::load_adapter(l.adapted, adapter);
     const auto ref = reference(c);
     const auto got = l.logits(ref);
@@ -120,8 +123,8 @@ TEST_F(PeftMethodsParity, AdaptersSavedByPftLoadInPythonPeft) {
     SCOPED_TRACE(c.first + ":" + c.second);
     pft::config::PeftConfig pc;
     pc.method = c.second;
-    pc.r = 4;
-    pc.lora_alpha = 8;
+    pc.get<pft::peft::LoraConfig>().r = 4;
+    pc.get<pft::peft::LoraConfig>().lora_alpha = 8;
     auto l = load(c.first, model_dir(c.first), pft::peft::make_method(pc));
     torch::manual_seed(5);
     {
@@ -152,7 +155,7 @@ TEST_F(PeftMethodsParity, MergedEqualsUnmerged) {
   for (const auto& c : cases()) {
     SCOPED_TRACE(c.first + ":" + c.second);
     const std::string adapter = case_dir(c) + "/adapter";
-    auto l = load(c.first, model_dir(c.first), pft::task::method_for_eval(adapter));
+    auto l = load(c.first, model_dir(c.first), pft::peft::method_from_adapter(adapter));
     pft::peft::load_adapter(l.adapted, adapter);
     const auto ref = reference(c);
     const auto unmerged = l.logits(ref);

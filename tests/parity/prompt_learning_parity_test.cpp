@@ -19,12 +19,15 @@
 #include <iostream>
 
 #include "pft/io/safetensors.h"
-#include "pft/model/bert_loader.h"
-#include "pft/model/t5.h"
+#include "pft/model/bert/family.h"
+#include "pft/model/bert/loader.h"
+#include "pft/model/t5/family.h"
+#include "pft/model/t5/t5.h"
 #include "pft/peft/method.h"
 #include "pft/peft/prompt_learning.h"
-#include "pft/peft/prompt_tuning.h"
-#include "pft/task/seq2seq_peft.h"
+#include "pft/peft/prompt_tuning/prompt_tuning.h"
+#include "pft/peft/registry.h"
+#include "pft/task/hooked_model.h"
 #include "pft/task/sequence_classification.h"
 #include "pft/tokenizer/tokenizer.h"
 #include "pft/util/error.h"
@@ -115,16 +118,17 @@ class PromptLearning : public ::testing::Test {
   static torch::Tensor t5_logits(pft::peft::AdaptedModel& a, pft::model::T5& model) {
     auto b = t5_batch();
     torch::NoGradGuard no_grad;
-    return pft::task::seq2seq_logits(model, a.method.get(), b["input_ids"], b["attention_mask"],
-                                     b["decoder_input_ids"], b["decoder_attention_mask"]);
+    return pft::task::seq2seq_logits(*model, pft::task::ModelHooks(a.method.get()), b["input_ids"],
+                                     b["attention_mask"], b["decoder_input_ids"],
+                                     b["decoder_attention_mask"]);
   }
 
   /// Teacher-forced cross entropy on the batch (targets: the decoder inputs shifted left).
   static torch::Tensor t5_loss(pft::peft::AdaptedModel& a, pft::model::T5& model) {
     auto b = t5_batch();
-    const auto logits =
-        pft::task::seq2seq_logits(model, a.method.get(), b["input_ids"], b["attention_mask"],
-                                  b["decoder_input_ids"], b["decoder_attention_mask"]);
+    const auto logits = pft::task::seq2seq_logits(
+        *model, pft::task::ModelHooks(a.method.get()), b["input_ids"], b["attention_mask"],
+        b["decoder_input_ids"], b["decoder_attention_mask"]);
     return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
                                                 b["decoder_input_ids"].roll(-1, 1).reshape({-1}));
   }
@@ -151,11 +155,10 @@ TEST_F(PromptLearning, T5AdaptersSavedByPeftGiveTheSameLogitsInPft) {
   for (const auto& name : names) {
     const auto adapter = dir_->file("t5_" + name + "/adapter");
     auto model = pft::model::load_t5(t5());
-    auto method = pft::peft::prompt_learning_method_from_adapter_config(
-        pft::peft::read_adapter_config(adapter), adapter + "/adapter_config.json");
+    auto method = pft::peft::method_from_adapter(adapter);
     ASSERT_TRUE(method) << name;
     auto a = pft::peft::attach_method(model.ptr(), std::move(method),
-                                      pft::task::t5_model_info(model->config(), t5()));
+                                      pft::model::t5_model_info(model->config(), t5()));
     pft::peft::load_adapter(a, adapter);
     const auto ref = pft::io::read_safetensors(dir_->file("t5_" + name + "/logits.safetensors"))
                          .tensors.at("logits");
@@ -172,18 +175,18 @@ std::vector<std::pair<std::string, pft::config::PeftConfig>> pft_cases() {
   c.num_virtual_tokens = 4;
   c.method = "prefix_tuning";
   out.emplace_back("prefix", c);
-  c.prefix_projection = true;
+  c.get<pft::peft::PrefixTuningConfig>().prefix_projection = true;
   c.encoder_hidden_size = 16;
   out.emplace_back("prefix_proj", c);
   c = {};
   c.num_virtual_tokens = 4;
   c.method = "prompt_tuning";
-  c.prompt_tuning_init = "SAMPLE_VOCAB";
+  c.get<pft::peft::PromptTuningConfig>().prompt_tuning_init = "SAMPLE_VOCAB";
   out.emplace_back("prompt", c);
   c.method = "p_tuning";
   c.encoder_hidden_size = 12;
   out.emplace_back("ptuning_mlp", c);
-  c.encoder_reparameterization_type = "LSTM";
+  c.get<pft::peft::PTuningConfig>().encoder_reparameterization_type = "LSTM";
   out.emplace_back("ptuning_lstm", c);
   return out;
 }
@@ -244,10 +247,11 @@ TEST_F(PromptLearning, BertTrainingLowersTheLossKeepsTheBaseAndPeftLoadsTheAdapt
     auto model = pft::model::load_bert_for_sequence_classification(bert(), lo);
     pft::model::BertLoadInfo info;
     info.config = pft::model::read_bert_config(bert());
-    auto a = pft::peft::attach_method(model.ptr(), pft::peft::make_method(peft_config),
-                                      pft::task::bert_model_info(info.config, bert(), "SEQ_CLS"));
+    auto a = pft::peft::attach_method(
+        model.ptr(), pft::peft::make_method(peft_config),
+        pft::model::bert_model_info(info.config, bert(), pft::model::Head::SequenceClassification));
     const auto before = base_tensors(a);
-    pft::task::SequenceClassificationTask task(model, a.method.get(), *tok, rc, lo.labels,
+    pft::task::SequenceClassificationTask task(model.ptr(), a.method.get(), *tok, rc, lo.labels,
                                                torch::kCPU, false);
     pft::train::Batch batch;
     std::vector<std::int64_t> ids, mask, types;
@@ -304,7 +308,7 @@ TEST_F(PromptLearning, T5TrainingLowersTheLossKeepsTheBaseAndPeftLoadsTheAdapter
     torch::manual_seed(12);
     auto model = pft::model::load_t5(t5());
     auto a = pft::peft::attach_method(model.ptr(), pft::peft::make_method(peft_config),
-                                      pft::task::t5_model_info(model->config(), t5()));
+                                      pft::model::t5_model_info(model->config(), t5()));
     const auto before = base_tensors(a);
     const auto [first, last] = train_steps(
         a, [&] { return t5_loss(a, model); }, 15, 1e-2);
@@ -337,11 +341,11 @@ TEST_F(PromptLearning, T5FullPrefixPlacementMatchesTransformersBlocks) {
     pft::config::PeftConfig c;
     c.method = "prefix_tuning";
     c.num_virtual_tokens = 3;
-    c.prefix_placement = "full";
-    c.prefix_projection = projection;
+    c.get<pft::peft::PrefixTuningConfig>().prefix_placement = "full";
+    c.get<pft::peft::PrefixTuningConfig>().prefix_projection = projection;
     c.encoder_hidden_size = 16;
     auto a = pft::peft::attach_method(model.ptr(), pft::peft::make_method(c),
-                                      pft::task::t5_model_info(model->config(), t5()));
+                                      pft::model::t5_model_info(model->config(), t5()));
     // Every attention layer gets its own prefix: encoder 2, decoder self 2, cross 2 layers.
     const auto saved = a.method->state_dict().at("prompt_embeddings");
     EXPECT_EQ(saved.sizes(), (std::vector<std::int64_t>{3, (2 + 2 * 2) * 2 * 32}));
@@ -355,10 +359,8 @@ TEST_F(PromptLearning, T5FullPrefixPlacementMatchesTransformersBlocks) {
     ours[adapter] = t5_logits(a, model);
     // Reloaded by pft (inference mode) it gives the same logits.
     auto model2 = pft::model::load_t5(t5());
-    auto a2 = pft::peft::attach_method(model2.ptr(),
-                                       pft::peft::prompt_learning_method_from_adapter_config(
-                                           config, adapter + "/adapter_config.json"),
-                                       pft::task::t5_model_info(model2->config(), t5()));
+    auto a2 = pft::peft::attach_method(model2.ptr(), pft::peft::method_from_adapter(adapter),
+                                       pft::model::t5_model_info(model2->config(), t5()));
     pft::peft::load_adapter(a2, adapter);
     EXPECT_LE(max_abs_diff(t5_logits(a2, model2), ours[adapter]), kTolerance);
   }
@@ -381,15 +383,14 @@ TEST_F(PromptLearning, TextInitEqualsPeftsInitialPrompt) {
   pft::config::PeftConfig c;
   c.method = "prompt_tuning";
   c.num_virtual_tokens = 7;
-  c.prompt_tuning_init = "TEXT";
-  c.prompt_tuning_init_text = "great movie";
+  c.get<pft::peft::PromptTuningConfig>().prompt_tuning_init = "TEXT";
+  c.get<pft::peft::PromptTuningConfig>().prompt_tuning_init_text = "great movie";
   auto method = pft::peft::make_method(c);
-  auto* prompt = dynamic_cast<pft::peft::PromptTuningMethod*>(method.get());
-  ASSERT_NE(prompt, nullptr);
-  prompt->set_init_ids(tok->encode(c.prompt_tuning_init_text).ids);
+  method->prepare(*tok);
   auto a = pft::peft::attach_method(
       model.ptr(), std::move(method),
-      pft::task::bert_model_info(pft::model::read_bert_config(bert()), bert(), "SEQ_CLS"));
+      pft::model::bert_model_info(pft::model::read_bert_config(bert()), bert(),
+                                  pft::model::Head::SequenceClassification));
   const auto ours = a.method->state_dict().at("prompt_embeddings");
   const auto ref = pft::io::read_safetensors(dir_->file("bert_prompt_text/initial.safetensors"))
                        .tensors.at("prompt_embeddings");

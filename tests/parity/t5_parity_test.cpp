@@ -15,7 +15,7 @@
 
 #include "pft/generate/generate.h"
 #include "pft/io/safetensors.h"
-#include "pft/model/t5.h"
+#include "pft/model/t5/t5.h"
 #include "support/test_util.h"
 
 namespace {
@@ -117,8 +117,8 @@ void check_variant(const std::string& dir, const std::string& version) {
       max_abs_diff(model->encode(model->embed(src), src_mask, &encoder_prefixes),
                    ref.at("prefix_encoder_hidden"));
   EXPECT_LE(prefix_encoder_diff, kTolerance);
-  const auto prefixed = model->forward(model->embed(src), src_mask, model->embed(dec_ids),
-                                       dec_mask, nullptr, &decoder_prefixes);
+  const auto prefixed = model->forward(model->embed(src), src_mask, model->embed(dec_ids), dec_mask,
+                                       nullptr, &decoder_prefixes);
   const double prefix_logits_diff = max_abs_diff(prefixed.logits, ref.at("prefix_logits"));
   EXPECT_LE(prefix_logits_diff, kTolerance);
 
@@ -131,8 +131,8 @@ void check_variant(const std::string& dir, const std::string& version) {
     const auto actual = pft::generate::generate(*model, ids, mask, options);
     ASSERT_EQ(actual.size(), expected.size());
     for (std::size_t i = 0; i < expected.size(); ++i) {
-      EXPECT_EQ(actual[i], expected[i]) << "prompt " << i << ": pft " << show(actual[i])
-                                        << " transformers " << show(expected[i]);
+      EXPECT_EQ(actual[i], expected[i])
+          << "prompt " << i << ": pft " << show(actual[i]) << " transformers " << show(expected[i]);
       ++compared;
     }
     if (options.do_sample) {

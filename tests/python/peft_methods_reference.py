@@ -26,7 +26,8 @@ import sys
 import torch
 from peft import IA3Config, LoraConfig, PeftModel, get_peft_model
 from safetensors.torch import load_file, save_file
-from transformers import (AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification,
+from transformers import (AutoModelForMaskedLM, AutoModelForSeq2SeqLM, AutoModelForSequenceClassification,
+                          AutoModelForTokenClassification, BertConfig, BertForSequenceClassification,
                           BertForTokenClassification, T5Config, T5ForConditionalGeneration)
 
 
@@ -117,11 +118,13 @@ def load(model_dir, adapter_dir, inputs_file, out_file):
 
 def export(exported_dir, check_file):
     check = json.load(open(check_file))
-    if check["model_type"] == "t5":
-        model = T5ForConditionalGeneration.from_pretrained(exported_dir).eval()
+    # The exported head, as pft names it (pft/model/family.h).
+    auto_class = {"seq2seq_lm": AutoModelForSeq2SeqLM, "sequence_classification": AutoModelForSequenceClassification,
+                  "token_classification": AutoModelForTokenClassification, "masked_lm": AutoModelForMaskedLM}
+    model = auto_class[check["head"]].from_pretrained(exported_dir).eval()
+    if check["head"] == "seq2seq_lm":
         names = ["input_ids", "attention_mask", "decoder_input_ids", "decoder_attention_mask"]
     else:
-        model = AutoModelForSequenceClassification.from_pretrained(exported_dir).eval()
         names = ["input_ids", "attention_mask"]
     inputs = {n: torch.tensor(check[n], dtype=torch.long) for n in names}
     got = logits(model, inputs)

@@ -9,8 +9,8 @@
 #include <algorithm>
 #include <optional>
 
-#include "pft/model/bert.h"
-#include "pft/model/bert_config.h"
+#include "pft/model/bert/bert.h"
+#include "pft/model/bert/config.h"
 #include "pft/model/linear.h"
 #include "pft/train/precision.h"
 #include "pft/util/error.h"

@@ -6,11 +6,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "pft/model/bert.h"
-#include "pft/model/bert_config.h"
+#include "pft/model/bert/bert.h"
+#include "pft/model/bert/config.h"
 #include "pft/model/checkpointing.h"
-#include "pft/model/t5.h"
-#include "pft/peft/lora.h"
+#include "pft/model/t5/t5.h"
+#include "pft/peft/lora/lora.h"
 
 using nlohmann::json;
 
@@ -81,12 +81,19 @@ Outcome step(pft::model::BertModel& model, bool checkpointing,
 }
 
 pft::model::T5Config tiny_t5() {
-  return pft::model::T5Config::from_json(
-      json{{"model_type", "t5"}, {"vocab_size", 40}, {"d_model", 16}, {"d_kv", 4},
-           {"d_ff", 24}, {"num_layers", 2}, {"num_decoder_layers", 3}, {"num_heads", 4},
-           {"relative_attention_num_buckets", 8}, {"relative_attention_max_distance", 16},
-           {"feed_forward_proj", "gated-gelu"}, {"dropout_rate", 0.2}},
-      "tiny-t5/config.json");
+  return pft::model::T5Config::from_json(json{{"model_type", "t5"},
+                                              {"vocab_size", 40},
+                                              {"d_model", 16},
+                                              {"d_kv", 4},
+                                              {"d_ff", 24},
+                                              {"num_layers", 2},
+                                              {"num_decoder_layers", 3},
+                                              {"num_heads", 4},
+                                              {"relative_attention_num_buckets", 8},
+                                              {"relative_attention_max_distance", 16},
+                                              {"feed_forward_proj", "gated-gelu"},
+                                              {"dropout_rate", 0.2}},
+                                         "tiny-t5/config.json");
 }
 
 // Key/value prefixes [rows, heads, 2, d_kv] for `layers` layers, trainable.
@@ -120,9 +127,9 @@ Outcome t5_step(pft::model::T5& model, bool checkpointing,
   auto decoder_mask = torch::ones({3, 5}, torch::kLong);
   decoder_mask[0][4] = 0;
   const auto* p = prefixes != nullptr ? prefixes->data() : nullptr;
-  const auto out = model->forward(model->embed(ids), mask, model->embed(model->shift_right(labels)),
-                                  decoder_mask, p ? &p[0] : nullptr, p ? &p[1] : nullptr,
-                                  p ? &p[2] : nullptr);
+  const auto out =
+      model->forward(model->embed(ids), mask, model->embed(model->shift_right(labels)),
+                     decoder_mask, p ? &p[0] : nullptr, p ? &p[1] : nullptr, p ? &p[2] : nullptr);
   return backward(out.logits.pow(2).mean(), *model, stacks);
 }
 
@@ -187,8 +194,10 @@ TEST(GradientCheckpointing, T5FullFineTuningGetsTheSameGradients) {
   expect_same(plain, recomputed);
   // Every tensor trains, the position biases of both stacks included.
   EXPECT_EQ(plain.grads.size(), model->parameters().size());
-  EXPECT_TRUE(plain.grads.count("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"));
-  EXPECT_TRUE(plain.grads.count("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"));
+  EXPECT_TRUE(
+      plain.grads.count("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"));
+  EXPECT_TRUE(
+      plain.grads.count("decoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"));
 }
 
 TEST(GradientCheckpointing, T5FrozenBaseWithLoraAndPrefixesGetsTheSameGradients) {

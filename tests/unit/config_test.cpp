@@ -84,13 +84,14 @@ TEST(Config, UnknownKeySuggestsTheNearMiss) {
 TEST(Config, UnknownKeyFoundInAnotherSection) {
   const auto message = config_error(
       [] { pft::config::from_json(json::parse(R"({"train": {"lora_alpha": 4}})"), "f.json"); });
-  EXPECT_NE(message.find("f.json: train.lora_alpha: unknown key (did you mean 'peft.lora_alpha'?)"), std::string::npos)
+  EXPECT_NE(message.find("f.json: train.lora_alpha: unknown key (did you mean 'peft.lora_alpha'?)"),
+            std::string::npos)
       << message;
 }
 
 TEST(Config, UnknownSection) {
-  const auto message = config_error(
-      [] { pft::config::from_json(json::parse(R"({"trian": {}})"), "f.json"); });
+  const auto message =
+      config_error([] { pft::config::from_json(json::parse(R"({"trian": {}})"), "f.json"); });
   EXPECT_NE(message.find("f.json: trian: unknown key (did you mean 'train'?)"), std::string::npos)
       << message;
 }
@@ -102,19 +103,23 @@ TEST(Config, WrongTypesNameThePathAndTheExpectation) {
       "task": {"labels": ["a", 1]},
       "model": {"path": 3},
       "prompt": {"verbalizer": {"pos": 1}}
-    })"), "f.json");
+    })"),
+                           "f.json");
   });
   // Every problem is reported at once, one per line.
   EXPECT_NE(message.find("f.json: train.batch_size: expected an integer, got string \"16\""),
-            std::string::npos) << message;
-  EXPECT_NE(message.find("f.json: train.lr: expected a number, got boolean true"), std::string::npos)
+            std::string::npos)
+      << message;
+  EXPECT_NE(message.find("f.json: train.lr: expected a number, got boolean true"),
+            std::string::npos)
       << message;
   EXPECT_NE(message.find("f.json: task.labels: expected an array of strings"), std::string::npos)
       << message;
   EXPECT_NE(message.find("f.json: model.path: expected a string, got number 3"), std::string::npos)
       << message;
   EXPECT_NE(message.find("f.json: prompt.verbalizer: expected an object mapping each label"),
-            std::string::npos) << message;
+            std::string::npos)
+      << message;
 }
 
 TEST(Config, NonIntegralNumberIsNotAnInteger) {
@@ -131,7 +136,8 @@ TEST(Config, SectionMustBeAnObject) {
 }
 
 TEST(Config, TopLevelMustBeAnObject) {
-  const auto message = config_error([] { pft::config::from_json(json::parse("[1, 2]"), "f.json"); });
+  const auto message =
+      config_error([] { pft::config::from_json(json::parse("[1, 2]"), "f.json"); });
   EXPECT_NE(message.find("f.json: expected a JSON object at the top level"), std::string::npos)
       << message;
 }
@@ -142,9 +148,11 @@ TEST(Config, OutOfRangeValues) {
       "train": {"batch_size": 0, "lr": -1},
       "peft": {"lora_dropout": 1.0},
       "generate": {"top_p": 0}
-    })"), "f.json");
+    })"),
+                           "f.json");
   });
-  EXPECT_NE(message.find("f.json: train.batch_size: must be >= 1, got 0"), std::string::npos) << message;
+  EXPECT_NE(message.find("f.json: train.batch_size: must be >= 1, got 0"), std::string::npos)
+      << message;
   EXPECT_NE(message.find("f.json: train.lr: must be > 0, got -1"), std::string::npos) << message;
   EXPECT_NE(message.find("f.json: peft.lora_dropout: must be in [0, 1), got 1"), std::string::npos)
       << message;
@@ -166,7 +174,8 @@ TEST(Config, CrossFieldRule) {
         json::parse(R"({"generate": {"min_new_tokens": 10, "max_new_tokens": 5}})"), "f.json");
   });
   EXPECT_NE(message.find("generate.min_new_tokens: must be <= generate.max_new_tokens (5), got 10"),
-            std::string::npos) << message;
+            std::string::npos)
+      << message;
 }
 
 TEST(Config, RequiredKeysDependOnTheCommand) {
@@ -175,13 +184,16 @@ TEST(Config, RequiredKeysDependOnTheCommand) {
   // ...but training needs a model, data and a method that trains something.
   const auto message =
       config_error([] { pft::config::from_json(json::object(), "f.json", Purpose::Train); });
-  EXPECT_NE(message.find("f.json: model.path: required by `pft train` but missing"), std::string::npos)
+  EXPECT_NE(message.find("f.json: model.path: required by `pft train` but missing"),
+            std::string::npos)
       << message;
-  EXPECT_NE(message.find("f.json: data.train: required by `pft train` but missing"), std::string::npos)
+  EXPECT_NE(message.find("f.json: data.train: required by `pft train` but missing"),
+            std::string::npos)
       << message;
   EXPECT_NE(message.find("f.json: peft.method: `none` leaves nothing to train"), std::string::npos)
       << message;
-  const auto eval = config_error([] { pft::config::from_json(json::object(), "f.json", Purpose::Eval); });
+  const auto eval =
+      config_error([] { pft::config::from_json(json::object(), "f.json", Purpose::Eval); });
   EXPECT_NE(eval.find("model.path: required by `pft eval`"), std::string::npos) << eval;
 }
 
@@ -219,11 +231,11 @@ TEST(Config, MissingFileIsAConfigError) {
 TEST(Config, OverridesAcceptEveryKindOfValue) {
   pft::test::TempDir dir;
   const auto path = write_config(dir, R"({"train": {"lr": 1e-4}, "model": {"path": "/m"}})");
-  const auto c = pft::config::load(
-      path, {"train.lr=3e-4", "train.batch_size=4", "generate.do_sample=true",
-             "task.labels=[\"a\",\"b\"]", "prompt.verbalizer={\"a\":[\"x\"]}",
-             "train.output_dir=2024", "model.path=\"/quoted\"", "data.text_field=sentence",
-             "peft={\"method\":\"lora\",\"r\":4}"});
+  const auto c =
+      pft::config::load(path, {"train.lr=3e-4", "train.batch_size=4", "generate.do_sample=true",
+                               "task.labels=[\"a\",\"b\"]", "prompt.verbalizer={\"a\":[\"x\"]}",
+                               "train.output_dir=2024", "model.path=\"/quoted\"",
+                               "data.text_field=sentence", "peft={\"method\":\"lora\",\"r\":4}"});
   EXPECT_DOUBLE_EQ(c.train.lr, 3e-4);
   EXPECT_EQ(c.train.batch_size, 4);
   EXPECT_TRUE(c.generate.do_sample);
@@ -233,7 +245,7 @@ TEST(Config, OverridesAcceptEveryKindOfValue) {
   EXPECT_EQ(c.model.path, "/quoted");
   EXPECT_EQ(c.data.text_field, "sentence");
   EXPECT_EQ(c.peft.method, "lora");
-  EXPECT_EQ(c.peft.r, 4);
+  EXPECT_EQ(c.peft.get<pft::peft::LoraConfig>().r, 4);
 }
 
 TEST(Config, LaterOverridesWin) {
@@ -245,7 +257,8 @@ TEST(Config, OverrideOfUnknownKeyIsTheSameErrorAsInAFile) {
   const auto message = config_error([] { pft::config::load("", {"train.bacth_size=8"}); });
   EXPECT_NE(message.find("--set train.bacth_size=8: train.bacth_size: unknown key (did you mean "
                          "'train.batch_size'?)"),
-            std::string::npos) << message;
+            std::string::npos)
+      << message;
   const auto deep = config_error([] { pft::config::load("", {"train.lr.x=1"}); });
   EXPECT_NE(deep.find("--set train.lr.x=1: train.lr.x: unknown key"), std::string::npos) << deep;
   const auto section = config_error([] { pft::config::load("", {"tran.lr=1"}); });
@@ -258,10 +271,12 @@ TEST(Config, OverrideWithWrongTypeNamesTheOverride) {
   const auto message = config_error([&] { pft::config::load(path, {"train.batch_size=abc"}); });
   EXPECT_NE(message.find("--set train.batch_size=abc: train.batch_size: expected an integer, got "
                          "string \"abc\""),
-            std::string::npos) << message;
+            std::string::npos)
+      << message;
   const auto range = config_error([&] { pft::config::load(path, {"train.batch_size=-2"}); });
   EXPECT_NE(range.find("--set train.batch_size=-2: train.batch_size: must be >= 1, got -2"),
-            std::string::npos) << range;
+            std::string::npos)
+      << range;
 }
 
 TEST(Config, MalformedOverride) {
@@ -275,18 +290,20 @@ TEST(Config, PathsExpandHomeAndVariables) {
   ::setenv("PFT_TEST_ROOT", "/data/root", 1);
   ::unsetenv("PFT_TEST_UNSET");
   const auto c = pft::config::load(
-      "", {"data.train=${PFT_TEST_ROOT}/train.jsonl", "data.eval=${PFT_TEST_UNSET:-/fallback}/dev.jsonl",
-           "model.path=~/models/bert"});
+      "", {"data.train=${PFT_TEST_ROOT}/train.jsonl",
+           "data.eval=${PFT_TEST_UNSET:-/fallback}/dev.jsonl", "model.path=~/models/bert"});
   EXPECT_EQ(c.data.train, "/data/root/train.jsonl");
   EXPECT_EQ(c.data.eval, "/fallback/dev.jsonl");
   EXPECT_EQ(c.model.path, std::string(std::getenv("HOME")) + "/models/bert");
-  const auto message = config_error([] { pft::config::load("", {"data.test=${PFT_TEST_UNSET}/x"}); });
+  const auto message =
+      config_error([] { pft::config::load("", {"data.test=${PFT_TEST_UNSET}/x"}); });
   EXPECT_NE(message.find("data.test"), std::string::npos) << message;
   EXPECT_NE(message.find("PFT_TEST_UNSET"), std::string::npos) << message;
 }
 
 TEST(Config, ResolvedConfigRoundTrips) {
-  const auto c = pft::config::load("", {"train.lr=0.01", "peft.method=lora", "task.labels=[\"x\"]"});
+  const auto c =
+      pft::config::load("", {"train.lr=0.01", "peft.method=lora", "task.labels=[\"x\"]"});
   const auto resolved = pft::config::to_json(c);
   const auto again = pft::config::from_json(json::parse(resolved.dump()), "resolved");
   EXPECT_EQ(pft::config::to_json(again), resolved);
@@ -309,8 +326,8 @@ TEST(Config, DocsAreCurrent) {
 }
 
 TEST(Config, ShippedConfigsAreValid) {
-  for (const char* name : {"example.json", "sentiment.json", "sentiment_cloze.json", "sentiment_t5.json",
-                           "ner.json", "translation.json"}) {
+  for (const char* name : {"example.json", "sentiment.json", "sentiment_cloze.json",
+                           "sentiment_t5.json", "ner.json", "translation.json"}) {
     const std::string path = pft::test::source_dir() + "/configs/" + name;
     EXPECT_NO_THROW(pft::config::load(path, {}, Purpose::Train)) << path;
   }

@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "pft/model/linear.h"
-#include "pft/peft/lora.h"
+#include "pft/peft/lora/lora.h"
 #include "pft/util/error.h"
 
 using pft::model::Linear;
@@ -33,7 +33,8 @@ TORCH_MODULE(Block);
 
 struct Toy : torch::nn::Module {
   Toy() {
-    for (int i = 0; i < 2; ++i) blocks.push_back(register_module("layer" + std::to_string(i), Block()));
+    for (int i = 0; i < 2; ++i)
+      blocks.push_back(register_module("layer" + std::to_string(i), Block()));
   }
   torch::Tensor forward(torch::Tensor x) {
     for (auto& b : blocks) x = b->forward(x);
@@ -72,7 +73,8 @@ TEST(Lora, StartsAsTheBaseFunctionAndNamesItsParametersLikePeft) {
   const auto before = model.forward(x);
   pft::peft::Lora lora(model, options({"query", "value"}));
   EXPECT_EQ(lora.target_paths(),
-            (std::vector<std::string>{"layer0.self.query", "layer0.self.value", "layer1.self.query", "layer1.self.value"}));
+            (std::vector<std::string>{"layer0.self.query", "layer0.self.value", "layer1.self.query",
+                                      "layer1.self.value"}));
   EXPECT_TRUE(torch::equal(model.forward(x), before));  // B = 0
   const auto params = lora.parameters();
   ASSERT_EQ(params.size(), 8u);
@@ -140,7 +142,8 @@ TEST(Lora, ConfigErrorsNameTheKey) {
     FAIL();
   } catch (const pft::Error& e) {
     const std::string m = e.what();
-    EXPECT_NE(m.find("peft.target_modules: [qery] matches no linear layer"), std::string::npos) << m;
+    EXPECT_NE(m.find("peft.target_modules: [qery] matches no linear layer"), std::string::npos)
+        << m;
     EXPECT_NE(m.find("query"), std::string::npos) << m;  // lists what exists
   }
   auto o = options({"query"});

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "pft/task/metrics.h"
+#include "pft/metrics/metrics.h"
 #include "pft/util/error.h"
 
 namespace m = pft::metrics;
@@ -12,11 +12,11 @@ TEST(Metrics, ClassificationWorkedExample) {
   // gold: a a b b c; pred: a b b b a
   const auto r = m::classify({0, 0, 1, 1, 2}, {0, 1, 1, 1, 0}, {"a", "b", "c"});
   EXPECT_DOUBLE_EQ(r.accuracy, 3.0 / 5);
-  EXPECT_DOUBLE_EQ(r.per_class[0].precision, 0.5);   // a: tp 1, fp 1
-  EXPECT_DOUBLE_EQ(r.per_class[0].recall, 0.5);      // a: fn 1
+  EXPECT_DOUBLE_EQ(r.per_class[0].precision, 0.5);  // a: tp 1, fp 1
+  EXPECT_DOUBLE_EQ(r.per_class[0].recall, 0.5);     // a: fn 1
   EXPECT_DOUBLE_EQ(r.per_class[1].precision, 2.0 / 3);
   EXPECT_DOUBLE_EQ(r.per_class[1].recall, 1.0);
-  EXPECT_DOUBLE_EQ(r.per_class[2].f1, 0.0);          // never predicted: zero_division=0
+  EXPECT_DOUBLE_EQ(r.per_class[2].f1, 0.0);  // never predicted: zero_division=0
   EXPECT_DOUBLE_EQ(r.macro_f1, (0.5 + 0.8 + 0.0) / 3);
   EXPECT_DOUBLE_EQ(r.micro_f1, 0.6);
   EXPECT_NE(m::format_report(r).find("macro avg"), std::string::npos);
@@ -54,5 +54,6 @@ TEST(Metrics, RougeWorkedExample) {
   EXPECT_NEAR(r.rouge1, 2.0 / 3, 1e-12);
   EXPECT_NEAR(r.rouge2, 0.5, 1e-12);
   EXPECT_NEAR(r.rougeL, 2.0 / 3, 1e-12);
-  EXPECT_EQ(m::tokenize_rouge("Don't STOP-me 42x"), (std::vector<std::string>{"don", "t", "stop", "me", "42x"}));
+  EXPECT_EQ(m::tokenize_rouge("Don't STOP-me 42x"),
+            (std::vector<std::string>{"don", "t", "stop", "me", "42x"}));
 }

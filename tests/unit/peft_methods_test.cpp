@@ -4,13 +4,15 @@
 
 #include <gtest/gtest.h>
 
-#include "pft/model/bert.h"
-#include "pft/model/t5.h"
-#include "pft/peft/adapter.h"
-#include "pft/peft/bitfit.h"
-#include "pft/peft/full.h"
-#include "pft/peft/ia3.h"
-#include "pft/task/export.h"
+#include "pft/app/export.h"
+#include "pft/model/bert/bert.h"
+#include "pft/model/bert/family.h"
+#include "pft/model/t5/family.h"
+#include "pft/model/t5/t5.h"
+#include "pft/peft/adapter/adapter.h"
+#include "pft/peft/bitfit/bitfit.h"
+#include "pft/peft/full/full.h"
+#include "pft/peft/ia3/ia3.h"
 #include "pft/task/sequence_classification.h"
 #include "pft/util/error.h"
 
@@ -38,8 +40,10 @@ struct Bert {
     return model->forward_ids(ids, mask);
   }
   pft::peft::AdaptedModel attach(std::unique_ptr<pft::peft::PeftMethod> method) {
-    return pft::peft::attach_method(model.ptr(), std::move(method),
-                                    pft::task::bert_model_info(model->config, "(code)", "SEQ_CLS"));
+    return pft::peft::attach_method(
+        model.ptr(), std::move(method),
+        pft::model::bert_model_info(model->config, "(code)",
+                                    pft::model::Head::SequenceClassification));
   }
   pft::model::BertForSequenceClassification model;
   torch::Tensor ids, mask;
@@ -62,7 +66,7 @@ pft::model::T5 small_t5() {
 }
 
 pft::peft::ModelInfo t5_info(const pft::model::T5& t5) {
-  return pft::task::t5_model_info(t5->config(), "(code)", "SEQ_2_SEQ_LM");
+  return pft::model::t5_model_info(t5->config(), "(code)");
 }
 
 }  // namespace

@@ -12,7 +12,7 @@
 
 #include "pft/generate/generate.h"
 #include "pft/io/safetensors.h"
-#include "pft/model/t5.h"
+#include "pft/model/t5/t5.h"
 #include "pft/train/precision.h"
 #include "pft/util/error.h"
 #include "support/test_util.h"
@@ -37,13 +37,20 @@ void expect_error(F&& f, pft::ErrorKind kind, const std::string& needle) {
 }
 
 T5Config tiny_config(bool gated = true) {
-  return T5Config::from_json(
-      json{{"model_type", "t5"}, {"vocab_size", 40}, {"d_model", 16}, {"d_kv", 4},
-           {"d_ff", 24}, {"num_layers", 2}, {"num_decoder_layers", 2}, {"num_heads", 4},
-           {"relative_attention_num_buckets", 8}, {"relative_attention_max_distance", 16},
-           {"feed_forward_proj", gated ? "gated-gelu" : "relu"}, {"tie_word_embeddings", !gated},
-           {"dropout_rate", 0.0}},
-      "config.json");
+  return T5Config::from_json(json{{"model_type", "t5"},
+                                  {"vocab_size", 40},
+                                  {"d_model", 16},
+                                  {"d_kv", 4},
+                                  {"d_ff", 24},
+                                  {"num_layers", 2},
+                                  {"num_decoder_layers", 2},
+                                  {"num_heads", 4},
+                                  {"relative_attention_num_buckets", 8},
+                                  {"relative_attention_max_distance", 16},
+                                  {"feed_forward_proj", gated ? "gated-gelu" : "relu"},
+                                  {"tie_word_embeddings", !gated},
+                                  {"dropout_rate", 0.0}},
+                             "config.json");
 }
 
 // A random model with a stronger EOS row, so that sequences end at different lengths.
@@ -67,14 +74,15 @@ TEST(T5Config, DefaultsAndDerivedValues) {
   EXPECT_EQ(c.decoder_start_token_id, 0);
   EXPECT_EQ(c.eos_token_ids, std::vector<std::int64_t>{1});
 
-  const auto v11 = T5Config::from_json(
-      json{{"feed_forward_proj", "gated-gelu"}, {"tie_word_embeddings", false},
-           {"pad_token_id", 5}, {"eos_token_id", json::array({1, 7})}},
-      "config.json");
+  const auto v11 = T5Config::from_json(json{{"feed_forward_proj", "gated-gelu"},
+                                            {"tie_word_embeddings", false},
+                                            {"pad_token_id", 5},
+                                            {"eos_token_id", json::array({1, 7})}},
+                                       "config.json");
   EXPECT_TRUE(v11.is_gated_act);
   EXPECT_EQ(v11.dense_act_fn, "gelu_new");
-  EXPECT_FALSE(v11.scale_decoder_outputs);          // follows tie_word_embeddings
-  EXPECT_EQ(v11.decoder_start_token_id, 5);         // absent: pad_token_id
+  EXPECT_FALSE(v11.scale_decoder_outputs);   // follows tie_word_embeddings
+  EXPECT_EQ(v11.decoder_start_token_id, 5);  // absent: pad_token_id
   EXPECT_EQ(v11.eos_token_ids, (std::vector<std::int64_t>{1, 7}));
 
   // transformers 5 writes scale_decoder_outputs next to a forced tie_word_embeddings: true.
@@ -132,7 +140,8 @@ TEST(T5Model, ModulesCarryHuggingFaceNames) {
   }
   // Only block 0 owns the position bias; a tied model has no lm_head. Per encoder block
   // q,k,v,o + norm + wi,wo + norm; decoder blocks add the cross-attention's 4 + norm.
-  EXPECT_EQ(names.count("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight"), 0u);
+  EXPECT_EQ(names.count("encoder.block.1.layer.0.SelfAttention.relative_attention_bias.weight"),
+            0u);
   EXPECT_EQ(names.count("lm_head.weight"), 0u);
   EXPECT_EQ(names.size(), 1u + (2 * 8 + 1 + 1) + (2 * 13 + 1 + 1));  // = transformers' 47 keys
 
@@ -218,8 +227,8 @@ TEST(T5Model, PrefixGradientsFlowAndPaddingDoesNotLeak) {
   }
   const auto ids = torch::tensor({{5, 6, 7, 1}, {8, 9, 1, 0}});
   const auto mask = torch::tensor({{1, 1, 1, 1}, {1, 1, 1, 0}});
-  const auto out = model->forward(model->embed(ids), mask, model->embed(ids.narrow(1, 0, 3)),
-                                  {}, &prefixes, &prefixes);
+  const auto out = model->forward(model->embed(ids), mask, model->embed(ids.narrow(1, 0, 3)), {},
+                                  &prefixes, &prefixes);
   out.logits.sum().backward();
   for (const auto& p : prefixes.layers) {
     ASSERT_TRUE(p.key.grad().defined());
@@ -228,8 +237,8 @@ TEST(T5Model, PrefixGradientsFlowAndPaddingDoesNotLeak) {
   // Row 1 alone, unpadded, gives the same encoder output as in the padded batch.
   torch::NoGradGuard no_grad;
   const auto batch = model->encode(model->embed(ids), mask, &prefixes);
-  const auto alone = model->encode(model->embed(ids.narrow(0, 1, 1).narrow(1, 0, 3)), {},
-                                   &prefixes);
+  const auto alone =
+      model->encode(model->embed(ids.narrow(0, 1, 1).narrow(1, 0, 3)), {}, &prefixes);
   EXPECT_LE((batch[1].narrow(0, 0, 3) - alone[0]).abs().max().item<double>(), 1e-5);
 }
 
@@ -241,7 +250,8 @@ TEST(T5Model, CacheSelectFollowsRows) {
   const auto enc = model->encode(model->embed(src), mask);
   // Feeds `first` then, after select(index), `next`; compares with a fresh cache over the
   // selected rows fed both tokens at once.
-  const auto check = [&](std::int64_t copies, const torch::Tensor& index, std::int64_t copies_after) {
+  const auto check = [&](std::int64_t copies, const torch::Tensor& index,
+                         std::int64_t copies_after) {
     const auto rows = 2 * copies;
     auto cache = model->decoder->start_cache(enc, mask, nullptr, copies);
     const auto first = torch::arange(rows).view({rows, 1}) + 2;
@@ -257,17 +267,21 @@ TEST(T5Model, CacheSelectFollowsRows) {
         model->embed(torch::cat({first.index_select(0, index), next}, 1)), {}, fresh);
     EXPECT_LE((stepped.select(1, 0) - full.select(1, 1)).abs().max().item<double>(), 1e-5);
   };
-  check(1, torch::tensor({1, 0, 1}), 1);        // rows swapped and repeated
+  check(1, torch::tensor({1, 0, 1}), 1);           // rows swapped and repeated
   check(3, torch::tensor({2, 2, 0, 4, 3, 3}), 3);  // beams reordered within their source
   check(3, torch::tensor({0, 4, 1, 5, 2, 3}), 1);  // rows leave their source's group
 }
 
 TEST(T5Model, LoadNamesMissingTensors) {
   pft::test::TempDir dir;
-  pft::test::write_text(dir.file("config.json"),
-                        json{{"model_type", "t5"}, {"vocab_size", 40}, {"d_model", 16}, {"d_kv", 4},
-                             {"d_ff", 24}, {"num_layers", 1}, {"num_heads", 4}}
-                            .dump());
+  pft::test::write_text(dir.file("config.json"), json{{"model_type", "t5"},
+                                                      {"vocab_size", 40},
+                                                      {"d_model", 16},
+                                                      {"d_kv", 4},
+                                                      {"d_ff", 24},
+                                                      {"num_layers", 1},
+                                                      {"num_heads", 4}}
+                                                     .dump());
   pft::io::save_safetensors(dir.file("model.safetensors"),
                             {{"shared.weight", torch::zeros({40, 16})}});
   expect_error([&] { pft::model::load_t5(dir.path()); }, pft::ErrorKind::Input,
@@ -288,8 +302,11 @@ TEST(Generate, OptionsAreValidated) {
   expect_error([&] { pft::generate::generate(*model, ids, {}, o); }, pft::ErrorKind::Config,
                "generate.top_p: must be in (0, 1]");
   o = {};
-  expect_error([&] { pft::generate::generate(*model, torch::zeros({0, 3}, torch::kLong), {}, o); },
-               pft::ErrorKind::Input, "expected input_ids of shape [batch >= 1, length >= 1]");
+  expect_error(
+      [&] {
+        pft::generate::generate(*model, torch::zeros({0, 3}, torch::kLong), {}, o);
+      },
+      pft::ErrorKind::Input, "expected input_ids of shape [batch >= 1, length >= 1]");
 }
 
 TEST(Generate, BatchedPaddedRowsEqualRowsAlone) {

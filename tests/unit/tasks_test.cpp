@@ -9,8 +9,8 @@
 #include "pft/config/config.h"
 #include "pft/prompt/template.h"
 #include "pft/task/cloze.h"
+#include "pft/task/encoder_decoder.h"
 #include "pft/task/prompt_input.h"
-#include "pft/task/t5_tasks.h"
 #include "pft/task/text_to_text.h"
 #include "pft/task/token_classification.h"
 #include "pft/tokenizer/tokenizer.h"
@@ -331,7 +331,8 @@ void expect_soft_cases(const pft::tokenizer::Tokenizer& tok, const std::string& 
 }  // namespace
 
 TEST(PromptSoftSlots, BertIdsAreTheTextsWithTheSoftPositionsInserted) {
-  const auto text = static_cast<std::int64_t>(uncased().tokenize_ids("a gripping, funny film").size());
+  const auto text =
+      static_cast<std::int64_t>(uncased().tokenize_ids("a gripping, funny film").size());
   const auto whole = static_cast<std::int64_t>(
       uncased().encode("a gripping, funny film It was [MASK].").ids.size());
   expect_soft_cases(
@@ -345,7 +346,8 @@ TEST(PromptSoftSlots, BertIdsAreTheTextsWithTheSoftPositionsInserted) {
        {"{text} It was {mask}.{soft:3}", "a gripping, funny film It was [MASK].",
         range(whole - 1, 3)},
        // Two slots, one glued to the mask.
-       {"{soft}{text} It was {soft:2}{mask}.", "a gripping, funny film It was [MASK].",
+       {"{soft}{text} It was {soft:2}{mask}.",
+        "a gripping, funny film It was [MASK].",
         {1, 1 + text + 3, 1 + text + 4}}});
 }
 
@@ -403,7 +405,8 @@ TEST(PromptSoftSlots, SoftVectorsReplaceExactlyTheirPositionsAndOnlyTheyGetGradi
   const auto out = task::put_soft_tokens(embeds, table, positions);
   auto manual = embeds.clone();
   for (std::int64_t b = 0; b < 2; ++b) {
-    for (std::int64_t k = 0; k < 3; ++k) manual[b][positions[b][k].item<std::int64_t>()] = table[k].detach();
+    for (std::int64_t k = 0; k < 3; ++k)
+      manual[b][positions[b][k].item<std::int64_t>()] = table[k].detach();
   }
   EXPECT_EQ((out - manual).abs().max().item<float>(), 0.0f);
   out.sum().backward();
