@@ -127,6 +127,7 @@ void run(const config::RunConfig& config, const RunOptions& options) {
 
   const auto tokenizer = tokenizer::load_tokenizer(config.tokenizer.path);
   auto model = model::load_t5(config.model.path, device);
+  const auto compute_type = model::resolve_compute_type(config.generate.compute_type, device);
   const auto vocab = model->config().vocab_size;
   const auto limit = static_cast<std::size_t>(config.tokenizer.max_length);
 
@@ -218,9 +219,10 @@ void run(const config::RunConfig& config, const RunOptions& options) {
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log::info("generated {} sequence(s), {} tokens in {:.2f} s ({:.1f} tokens/s){}{}",
+  log::info("generated {} sequence(s), {} tokens in {:.2f} s ({:.1f} tokens/s, {} weights){}{}",
             prompts.size(), generated_tokens, seconds,
             seconds > 0 ? static_cast<double>(generated_tokens) / seconds : 0.0,
+            model::compute_type_name(compute_type),
             truncated > 0 ? "; truncated prompts: " + std::to_string(truncated) : std::string(),
             options.output.empty() ? std::string() : "; wrote " + options.output);
 }

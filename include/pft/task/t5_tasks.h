@@ -39,6 +39,10 @@ class HookedT5 : public model::Seq2SeqLM {
   torch::Tensor step(model::DecoderState& state, const torch::Tensor& tokens) override;
   model::SpecialTokens special_tokens() const override { return model_->special_tokens(); }
   torch::Device device() const override { return model_->device(); }
+  void set_decode_compute_type(model::ComputeType type) override {
+    model_->set_decode_compute_type(type);
+  }
+  model::ComputeType decode_compute_type() const override { return model_->decode_compute_type(); }
 
  private:
   model::T5 model_;
