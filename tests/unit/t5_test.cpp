@@ -397,7 +397,9 @@ TEST(Generate, TheComputeTypeReachesEveryDecodingProductOnlyWhileDecoding) {
         EXPECT_EQ(l->inference_compute_type(), ComputeType::Float32);
       }
     }
-    if (!tied) EXPECT_EQ(model->lm_head->inference_compute_type(), ComputeType::Int8);
+    if (!tied) {
+      EXPECT_EQ(model->lm_head->inference_compute_type(), ComputeType::Int8);
+    }
     model->set_decode_compute_type(ComputeType::Float32);
     // generate() applies generate.compute_type for its run and sets the previous type back.
     pft::config::GenerateConfig o;
