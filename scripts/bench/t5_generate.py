@@ -15,58 +15,31 @@ generated tokens of the returned sequences (up to and including EOS), which are 
 tokens: the script checks that pft's texts equal transformers'.
 """
 
-import argparse
 import json
 import os
-import re
 import statistics
-import subprocess
 import sys
 import time
 
 import sentencepiece as spm
 import torch
 import transformers
-from transformers import T5Config, T5ForConditionalGeneration
 
-from benchutil import cpu_name
-
-PFT_BATCH = re.compile(r"batch (\d+)/(\d+): (\d+) sequence\(s\), (\d+) tokens in ([0-9.]+) s")
+from benchutil import (cpu_name, generation_arguments, multi30k_prompts, pft_generate_speed,
+                       random_t5_small)
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pft", required=True, help="the pft binary")
-    parser.add_argument("--data", required=True, help="the shared data folder")
-    parser.add_argument("--work", required=True, help="scratch folder (model, prompts, outputs)")
-    parser.add_argument("--threads", type=int, default=os.cpu_count())
-    parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--prompts", type=int, default=16)
-    parser.add_argument("--max-new-tokens", type=int, default=32)
-    parser.add_argument("--json", help="also write the raw measurements here")
+    parser = generation_arguments()
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
     model_dir = os.path.join(args.work, "model")
     spiece = os.path.join(args.data, "tokenizers/t5-small/spiece.model")
-    config = T5Config(vocab_size=32128, d_model=512, d_kv=64, d_ff=2048, num_layers=6,
-                      num_decoder_layers=6, num_heads=8, feed_forward_proj="relu",
-                      tie_word_embeddings=True, decoder_start_token_id=0, eos_token_id=1,
-                      pad_token_id=0)
-    if not os.path.exists(os.path.join(model_dir, "model.safetensors")):
-        T5ForConditionalGeneration(config).save_pretrained(model_dir)
-        with open(spiece, "rb") as src, open(os.path.join(model_dir, "spiece.model"), "wb") as dst:
-            dst.write(src.read())
-    model = T5ForConditionalGeneration.from_pretrained(model_dir).eval()
+    model = random_t5_small(model_dir, args.data)
 
     sp = spm.SentencePieceProcessor(model_file=spiece)
-    texts = []
-    with open(os.path.join(args.data, "multi30k/dev.jsonl")) as f:
-        for line in f:
-            texts.append("translate English to German: " + json.loads(line)["source"])
-            if len(texts) == args.prompts:
-                break
+    texts = multi30k_prompts(args.data, args.prompts)
     encoded = [sp.encode(t) + [1] for t in texts]
 
     def decode(ids):
@@ -104,30 +77,12 @@ def main():
     cold = {}
 
     def run_pft(batch, beams):
-        # The first batch warms the process up; the timed prompts come after it.
-        prompts_file = os.path.join(args.work, f"prompts-{batch}.jsonl")
-        with open(prompts_file, "w") as f:
-            for t in (texts * batch)[:batch] + texts:
-                f.write(json.dumps({"source": t}) + "\n")
-        out = os.path.join(args.work, "pft.jsonl")
-        cmd = [args.pft, "generate", "--model", model_dir, "--input", prompts_file,
-               "--output", out, "--device", "cpu", "--threads", str(args.threads),
-               "--batch-size", str(batch), "--num-beams", str(beams),
-               "--max-new-tokens", str(args.max_new_tokens), "--log-level", "debug"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            sys.exit(f"pft failed ({proc.returncode}):\n{proc.stderr}")
-        batches = [m.groups() for m in PFT_BATCH.finditer(proc.stderr)]
-        if len(batches) < 2:
-            sys.exit(f"no per-batch timings in pft's log:\n{proc.stderr}")
-        warm = batches[1:]
-        tokens = sum(int(b[3]) for b in warm)
-        seconds = sum(float(b[4]) for b in warm)
-        cold.setdefault(f"{'greedy' if beams == 1 else 'beam4'}/{batch}", []).append(
-            int(batches[0][3]) / float(batches[0][4]))
-        with open(out) as f:
-            generated = [json.loads(line)["generated"] for line in f][batch:]
-        return tokens / seconds, generated
+        # float32 weights: the outputs are compared with transformers' float32 ones.
+        speed, generated, cold_speed = pft_generate_speed(
+            args.pft, args.work, model_dir, texts, batch, args.threads, args.max_new_tokens,
+            ["--num-beams", str(beams), "--compute-type", "float32"])
+        cold.setdefault(f"{'greedy' if beams == 1 else 'beam4'}/{batch}", []).append(cold_speed)
+        return speed, generated
 
     settings = [("greedy", 1), ("beam4", 4)]
     batches = [1, 16]

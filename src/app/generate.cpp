@@ -131,6 +131,7 @@ void generate_run(const config::RunConfig& config, const GenerateOptions& option
   const auto& tokenizer = built.tokenizer;
   auto& lm = *built.model.as<model::EncoderDecoderLM>();
   task::HookedEncoderDecoder model(lm, task::ModelHooks(built.adapted.method.get()));
+  const auto compute_type = model::resolve_compute_type(config.generate.compute_type, device);
   const auto vocab = built.model.info.vocab_size;
   const auto limit = static_cast<std::size_t>(config.tokenizer.max_length);
 
@@ -222,9 +223,10 @@ void generate_run(const config::RunConfig& config, const GenerateOptions& option
 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  log::info("generated {} sequence(s), {} tokens in {:.2f} s ({:.1f} tokens/s){}{}", prompts.size(),
-            generated_tokens, seconds,
+  log::info("generated {} sequence(s), {} tokens in {:.2f} s ({:.1f} tokens/s, {} weights){}{}",
+            prompts.size(), generated_tokens, seconds,
             seconds > 0 ? static_cast<double>(generated_tokens) / seconds : 0.0,
+            model::compute_type_name(compute_type),
             truncated > 0 ? "; truncated prompts: " + std::to_string(truncated) : std::string(),
             options.output.empty() ? std::string() : "; wrote " + options.output);
 }

@@ -80,6 +80,12 @@ void setup_generate(Program& program) {
       ->check(CLI::Range(0.0, 1.0));
   override_option<std::int64_t>(*sub, o, "--seed", "generate.seed", "Seed of the sampler")
       ->check(CLI::NonNegativeNumber);
+  sub->add_option_function<std::string>(
+         "--compute-type",
+         [options](const std::string& v) { options->sets.push_back("generate.compute_type=" + v); },
+         "Weights of the decoder's products: auto, float32, bfloat16 or int8")
+      ->check(CLI::IsMember({"auto", "float32", "bfloat16", "int8"}))
+      ->group("Generation (override the config's generate section)");
   sub->add_flag_function(
          "--early-stopping",
          [options](std::int64_t) { options->sets.push_back("generate.early_stopping=true"); },

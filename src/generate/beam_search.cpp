@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "pft/generate/generate.h"
 #include "pft/generate/logits_process.h"
 
 namespace pft::generate {
@@ -27,6 +28,7 @@ std::vector<std::vector<std::int64_t>> beam_search(model::Seq2SeqLM& model,
                                                    const torch::Tensor& attention_mask,
                                                    const config::GenerateConfig& options) {
   c10::InferenceMode inference;
+  const ComputeTypeScope compute_type(model, options);
   const auto special = model.special_tokens();
   const auto device = model.device();
   const auto batch = input_ids.size(0);

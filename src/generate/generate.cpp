@@ -35,6 +35,13 @@ std::vector<std::int64_t> crop(const torch::Tensor& row, const std::vector<std::
 
 }  // namespace
 
+ComputeTypeScope::ComputeTypeScope(model::Seq2SeqLM& model, const config::GenerateConfig& options)
+    : model_(model), previous_(model.decode_compute_type()) {
+  model_.set_decode_compute_type(model::resolve_compute_type(options.compute_type, model.device()));
+}
+
+ComputeTypeScope::~ComputeTypeScope() { model_.set_decode_compute_type(previous_); }
+
 void validate(const config::GenerateConfig& o) {
   if (o.max_new_tokens < 1) bad_option("max_new_tokens", "must be >= 1, got " + std::to_string(o.max_new_tokens));
   if (o.min_new_tokens < 0) bad_option("min_new_tokens", "must be >= 0, got " + std::to_string(o.min_new_tokens));
@@ -53,6 +60,7 @@ void validate(const config::GenerateConfig& o) {
     bad_option("top_p", "must be in (0, 1], got " + std::to_string(o.top_p));
   }
   if (o.seed < 0) bad_option("seed", "must be >= 0, got " + std::to_string(o.seed));
+  (void)model::resolve_compute_type(o.compute_type, torch::Device(torch::kCPU));
 }
 
 std::vector<std::vector<std::int64_t>> generate(model::Seq2SeqLM& model,
@@ -75,6 +83,7 @@ std::vector<std::vector<std::int64_t>> greedy_or_sample(model::Seq2SeqLM& model,
                                                         const config::GenerateConfig& options,
                                                         const StepCallback& on_step) {
   c10::InferenceMode inference;
+  const ComputeTypeScope compute_type(model, options);
   const auto special = model.special_tokens();
   const auto device = model.device();
   const auto rows = input_ids.size(0);

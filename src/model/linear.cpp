@@ -47,14 +47,14 @@ torch::Tensor LinearImpl::operand(const torch::Tensor& t, std::size_t slot) {
 }
 
 torch::Tensor LinearImpl::forward(const torch::Tensor& input) {
-  if (extensions_.empty()) return project(input, operand(weight, 0), operand(bias, 1));
+  if (extensions_.empty()) return reduced_.project(input, operand(weight, 0), operand(bias, 1));
   torch::Tensor x = input;
   for (const auto& e : extensions_) x = e->pre(x);
   const bool unchanged = x.is_same(input);
   // Under autocast, one cast of the input for the product and the extensions (LoRA's A)
   // rather than one each; their input gradients are then summed in the autocast dtype.
   x = autocast_operand(x);
-  torch::Tensor y = project(x, operand(weight, 0), operand(bias, 1));
+  torch::Tensor y = reduced_.project(x, operand(weight, 0), operand(bias, 1));
   const auto& original = unchanged ? x : input;
   for (const auto& e : extensions_) y = e->post(original, y);
   return y;
@@ -77,6 +77,17 @@ std::size_t LinearImpl::remove_extensions(const std::string& name) {
                                    [&](const auto& e) { return e->name() == name; }),
                     extensions_.end());
   return before - extensions_.size();
+}
+
+std::size_t set_inference_compute_type(torch::nn::Module& module, ComputeType type) {
+  std::size_t count = 0;
+  for (const auto& child : module.modules(/*include_self=*/true)) {
+    if (auto* linear = dynamic_cast<LinearImpl*>(child.get())) {
+      linear->set_inference_compute_type(type);
+      ++count;
+    }
+  }
+  return count;
 }
 
 }  // namespace pft::model

@@ -79,21 +79,23 @@ TEST_F(GenerateCli, EndToEnd) {
   SCOPED_TRACE("greedy into a file");
   const auto out = dir_.file("greedy.jsonl");
   auto r = run_pft({"generate", "--model", model(), "--input", prompts(), "--output", out,
-                    "--max-new-tokens", "8", "--no-repeat-ngram-size", "1", "--batch-size", "2"});
+                    "--max-new-tokens", "8", "--no-repeat-ngram-size", "1", "--batch-size", "2",
+                    "--compute-type", "float32"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   check(parse_lines(read(out)), "greedy");
 
   SCOPED_TRACE("beam search, prompts from standard input, results on standard output");
   r = run_pft({"generate", "--model", model(), "--input", "-", "--num-beams", "4", "--set",
-               "generate.max_new_tokens=8", "--set", "generate.no_repeat_ngram_size=1",
-               "--output-field", "prediction"},
+               "generate.max_new_tokens=8", "--set", "generate.no_repeat_ngram_size=1", "--set",
+               "generate.compute_type=float32", "--output-field", "prediction"},
               read(prompts()));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   check(parse_lines(r.out), "beam", "prediction");
 
   SCOPED_TRACE("prompts longer than tokenizer.max_length are cut to it, each with a warning");
   r = run_pft({"generate", "--model", model(), "--input", prompts(), "--max-new-tokens", "8",
-               "--no-repeat-ngram-size", "1", "--set", "tokenizer.max_length=4"});
+               "--no-repeat-ngram-size", "1", "--set", "tokenizer.max_length=4", "--compute-type",
+               "float32"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   check(parse_lines(r.out), "truncated");
   const auto lengths = expected_.at("lengths");
@@ -125,7 +127,8 @@ TEST_F(GenerateCli, EndToEnd) {
   write_text(input, "{\"source\": \"Hello\"}\n");
   const std::string command = std::string(PFT_BINARY) + " generate --model " + model() +
                               " --input " + input +
-                              " --max-new-tokens 8 --no-repeat-ngram-size 1 --log-level warn";
+                              " --max-new-tokens 8 --no-repeat-ngram-size 1 --compute-type float32"
+                              " --log-level warn";
   const auto tty = pft::test::run_process({"/usr/bin/script", "-qec", command, "/dev/null"});
   ASSERT_EQ(tty.exit_code, 0) << tty.out << tty.err;
   // The text of prompt 4 ("Hello").

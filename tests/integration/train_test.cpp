@@ -345,6 +345,38 @@ TEST_F(TrainRun, SweepRunsTheGridAndTabulatesTheSummaries) {
   EXPECT_FALSE(fs::exists(out + "/learning_rate=1e-3"));
 }
 
+TEST_F(TrainRun, SweepRunsJobsAtOnceOnTheirShareOfTheCores) {
+  const std::string out = run_dir("sweep_jobs");
+  std::vector<std::string> args{"env",      std::string("PFT=") + PFT_BINARY,
+                                "bash",     pft::test::source_dir() + "/scripts/sweep.sh",
+                                "--config", config_path(),
+                                "--out",    out,
+                                "--jobs",   "2"};
+  for (const char* a : {"--grid", "train.lr=1e-3,5e-4", "--grid", "peft.r=2", "--", "--set",
+                        "train.max_steps=4", "--log-level", "debug"}) {
+    args.push_back(a);
+  }
+  const auto r = pft::test::run_process(args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto cores = std::max(1u, std::thread::hardware_concurrency());
+  const auto share = std::to_string(std::max(1u, cores / 2));
+  EXPECT_NE(r.err.find("[sweep] 2 runs at once, " + share + " thread(s) each"), std::string::npos)
+      << r.err;
+  const std::string table = pft::read_file(out + "/results.md");
+  EXPECT_NE(table.find("| 1e-3 | 2 | 0."), std::string::npos) << table;
+  EXPECT_NE(table.find("| 5e-4 | 2 | 0."), std::string::npos) << table;
+  for (const char* run : {"lr=1e-3_r=2", "lr=5e-4_r=2"}) {
+    EXPECT_TRUE(fs::exists(out + "/" + run + "/summary.json")) << run;
+    // Each run's output is in its log: the share of the cores, and no oversubscription.
+    const auto log = pft::read_file(out + "/" + run + ".log");
+    EXPECT_EQ(log.find("intra-op threads,"), std::string::npos) << log;
+  }
+  // A bad --jobs is a usage error before anything runs.
+  auto bad = args;
+  bad[9] = "0";
+  EXPECT_EQ(pft::test::run_process(bad).exit_code, 2);
+}
+
 TEST_F(TrainRun, Bf16AutocastTrainsOnTheCpuAndFp16IsRefusedThere) {
   const auto r = train("bf16", {"--set", "train.precision=bf16"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -43,6 +43,7 @@ pft::config::GenerateConfig options_from(const nlohmann::json& o) {
   c.top_k = o.value("top_k", std::int64_t{50});
   c.top_p = o.value("top_p", 1.0);
   c.seed = o.value("seed", std::int64_t{0});
+  c.compute_type = "float32";  // transformers decodes with the float32 weights
   return c;
 }
 

@@ -140,3 +140,53 @@ TEST(Linear, UnderAutocastTheProductAndItsExtensionsShareOneCastOfTheInput) {
   layer(x);
   EXPECT_EQ(see->seen, torch::kFloat);
 }
+
+TEST(Linear, AnInferenceComputeTypeLeavesTrainingBitsAlone) {
+  torch::manual_seed(21);
+  Linear plain(64, 40), reduced(64, 40);
+  {
+    torch::NoGradGuard no_grad;
+    reduced->weight.copy_(plain->weight);
+    reduced->bias.copy_(plain->bias);
+  }
+  reduced->set_inference_compute_type(pft::model::ComputeType::Int8);
+  reduced->add_extension(
+      std::make_shared<AddLowRank>(torch::randn({4, 64}), torch::randn({40, 4})));
+  plain->add_extension(reduced->extensions().front());
+  // Training: the same output and gradients, bit for bit, on few rows as on many.
+  for (std::int64_t rows : {2, 100}) {
+    const auto x = torch::randn({rows, 64});
+    const auto a = plain(x), b = reduced(x);
+    EXPECT_TRUE(torch::equal(a, b)) << rows;
+    a.sum().backward();
+    b.sum().backward();
+    EXPECT_TRUE(torch::equal(plain->weight.grad(), reduced->weight.grad())) << rows;
+    plain->zero_grad();
+    reduced->zero_grad();
+  }
+  EXPECT_FALSE(reduced->reduced_weight().data().defined());
+  // Decoding: the int8 copy for the product, the extension on top in float32.
+  c10::InferenceMode inference;
+  const auto x = torch::randn({3, 64});
+  const auto y = reduced(x);
+  EXPECT_EQ(reduced->reduced_weight().data().scalar_type(), torch::kInt8);
+  pft::model::ReducedWeight expected;
+  expected.set_type(pft::model::ComputeType::Int8);
+  const auto want =
+      reduced->extensions().front()->post(x, expected.project(x, plain->weight, plain->bias));
+  EXPECT_TRUE(torch::equal(y, want));
+  EXPECT_FALSE(torch::equal(y, plain(x)));
+}
+
+TEST(Linear, AModuleSwitchesEveryLinearInside) {
+  torch::nn::Sequential stack(Linear(8, 8), torch::nn::ReLU(), Linear(8, 4));
+  EXPECT_EQ(pft::model::set_inference_compute_type(*stack, pft::model::ComputeType::BFloat16), 2u);
+  for (const auto& m : stack->modules(false)) {
+    if (auto* l = dynamic_cast<pft::model::LinearImpl*>(m.get())) {
+      EXPECT_EQ(l->inference_compute_type(), pft::model::ComputeType::BFloat16);
+    }
+  }
+  Linear single(8, 8);
+  EXPECT_EQ(pft::model::set_inference_compute_type(*single, pft::model::ComputeType::Int8), 1u);
+  EXPECT_EQ(single->inference_compute_type(), pft::model::ComputeType::Int8);
+}

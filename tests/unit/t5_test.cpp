@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -373,6 +374,66 @@ TEST(Generate, SeedsRepeatAndDiffer) {
   EXPECT_EQ(pft::generate::generate(*model, ids, {}, o), b);
 }
 
+TEST(Generate, TheComputeTypeReachesEveryDecodingProductOnlyWhileDecoding) {
+  using pft::model::ComputeType;
+  for (const bool tied : {false, true}) {
+    torch::manual_seed(12);
+    T5 model(T5Options(tiny_config(/*gated=*/!tied)).own_lm_head(!tied));
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& p : model->parameters()) p.normal_(0.0, 0.5);
+    }
+    model->eval();
+    const auto ids = torch::tensor({{5, 6, 7, 8, 9, 1}, {10, 11, 1, 0, 0, 0}});
+    const auto mask = (ids != 0).to(torch::kLong);
+    // One step's logits in each type.
+    std::map<ComputeType, torch::Tensor> logits;
+    for (const auto type : {ComputeType::Float32, ComputeType::BFloat16, ComputeType::Int8}) {
+      c10::InferenceMode inference;
+      model->set_decode_compute_type(type);
+      auto state = model->start(ids, mask, 1);
+      logits[type] = model->step(*state, torch::zeros({2}, torch::kLong));
+    }
+    const auto& exact = logits.at(ComputeType::Float32);
+    const double range = exact.abs().max().item<double>();
+    for (const auto type : {ComputeType::BFloat16, ComputeType::Int8}) {
+      const double err = (logits.at(type) - exact).abs().max().item<double>() / range;
+      EXPECT_GT(err, 0.0) << pft::model::compute_type_name(type) << " tied=" << tied;
+      EXPECT_LT(err, 0.05) << pft::model::compute_type_name(type) << " tied=" << tied;
+    }
+    // Every Linear of the decoder and the output projection follow the model's type; the
+    // encoder's never change.
+    model->set_decode_compute_type(ComputeType::Int8);
+    for (const auto& m : model->decoder->modules()) {
+      if (auto* l = dynamic_cast<pft::model::LinearImpl*>(m.get())) {
+        EXPECT_EQ(l->inference_compute_type(), ComputeType::Int8);
+      }
+    }
+    for (const auto& m : model->encoder->modules()) {
+      if (auto* l = dynamic_cast<pft::model::LinearImpl*>(m.get())) {
+        EXPECT_EQ(l->inference_compute_type(), ComputeType::Float32);
+      }
+    }
+    if (!tied) {
+      EXPECT_EQ(model->lm_head->inference_compute_type(), ComputeType::Int8);
+    }
+    model->set_decode_compute_type(ComputeType::Float32);
+    // generate() applies generate.compute_type for its run and sets the previous type back.
+    pft::config::GenerateConfig o;
+    o.max_new_tokens = 6;
+    o.compute_type = "float32";
+    EXPECT_EQ(pft::generate::generate(*model, ids, mask, o).size(), 2u);
+    o.compute_type = "auto";
+    const auto automatic = pft::generate::generate(*model, ids, mask, o);
+    EXPECT_EQ(model->decode_compute_type(), ComputeType::Float32);
+    o.compute_type = "int8";
+    EXPECT_EQ(pft::generate::generate(*model, ids, mask, o), automatic);  // auto: int8 here
+    o.num_beams = 2;
+    pft::generate::generate(*model, ids, mask, o);
+    EXPECT_EQ(model->decode_compute_type(), ComputeType::Float32);
+  }
+}
+
 TEST(Generate, StepCallbackSeesEveryGreedyToken) {
   auto model = random_model(8);
   const auto ids = torch::randint(2, 40, {2, 4});
@@ -400,6 +461,8 @@ TEST(Generate, CudaGivesTheCpuIds_CUDA) {
   const auto mask = (ids != 0).to(torch::kLong);
   pft::config::GenerateConfig greedy, beams, sample;
   greedy.max_new_tokens = beams.max_new_tokens = sample.max_new_tokens = 10;
+  // float32 on both devices ("auto" is int8 on the CPU only).
+  greedy.compute_type = beams.compute_type = sample.compute_type = "float32";
   beams.num_beams = 3;
   sample.do_sample = true;
   sample.seed = 3;

@@ -287,6 +287,7 @@ struct GenerateConfig {
   std::int64_t top_k = 50;
   double top_p = 1.0;
   std::int64_t seed = 0;
+  std::string compute_type = "auto";
 
   template <class V>
   void visit(V&& v) {
@@ -305,6 +306,10 @@ struct GenerateConfig {
     v("top_k", top_k, "Sample among the k most likely tokens (0: all).", rules::at_least(0));
     v("top_p", top_p, "Nucleus sampling mass.", rules::between(0, 1, true, false));
     v("seed", seed, "Seed of the sampler.", rules::at_least(0));
+    v("compute_type", compute_type,
+      "Weights of the decoder's products while decoding: float32, bfloat16, int8 (one scale "
+      "per output channel) or auto (int8 on a CPU, float32 elsewhere).",
+      rules::one_of({"auto", "float32", "bfloat16", "int8"}));
   }
 };
 

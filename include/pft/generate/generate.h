@@ -26,6 +26,21 @@ namespace pft::generate {
 using StepCallback =
     std::function<void(const std::vector<std::int64_t>& tokens, const std::vector<bool>& running)>;
 
+/// For its lifetime, the model decodes with the compute type that `options.compute_type`
+/// resolves to on the model's device (model::resolve_compute_type); the previous one is set
+/// back after. Greedy search, sampling and beam search each hold one.
+class ComputeTypeScope {
+ public:
+  ComputeTypeScope(model::Seq2SeqLM& model, const config::GenerateConfig& options);
+  ~ComputeTypeScope();
+  ComputeTypeScope(const ComputeTypeScope&) = delete;
+  ComputeTypeScope& operator=(const ComputeTypeScope&) = delete;
+
+ private:
+  model::Seq2SeqLM& model_;
+  model::ComputeType previous_;
+};
+
 /// Checks the options the config loader also checks, for callers that fill the struct
 /// themselves; throws pft::Error (Config) naming `generate.<key>`.
 void validate(const config::GenerateConfig& options);

@@ -14,12 +14,19 @@
 // Under autocast a layer with extensions casts its (transformed) input once, and the product
 // and the extensions share that copy: post() sees x in the autocast dtype unless a pre()
 // changed it.
+//
+// A layer's inference compute type (float32 by default) lets its few-row products under
+// inference mode (decoding) read a bfloat16 or int8 copy of the weight (ReducedWeight,
+// pft/model/project.h); a model switches it on for its decoding products with
+// set_inference_compute_type(module, type). Training and every other product are unchanged.
 
 #include <torch/torch.h>
 
 #include <memory>
+
 #include <string>
 #include <vector>
+#include "pft/model/project.h"
 
 namespace pft::model {
 
@@ -56,6 +63,12 @@ class LinearImpl : public torch::nn::Cloneable<LinearImpl> {
   std::size_t remove_extensions(const std::string& name);
   const std::vector<std::shared_ptr<LinearExtension>>& extensions() const { return extensions_; }
 
+  /// The weight's type in few-row products under inference mode (ReducedWeight).
+  void set_inference_compute_type(ComputeType type) { reduced_.set_type(type); }
+  ComputeType inference_compute_type() const { return reduced_.type(); }
+  /// The reduced copy of the weight (for tests and inspection).
+  const ReducedWeight& reduced_weight() const { return reduced_; }
+
   torch::nn::LinearOptions options;
   torch::Tensor weight;  // [out_features, in_features]
   torch::Tensor bias;    // [out_features], undefined without bias
@@ -73,9 +86,14 @@ class LinearImpl : public torch::nn::Cloneable<LinearImpl> {
     std::int64_t version = 0;
   };
   CastCopy cast_[2];  // weight, bias
+  ReducedWeight reduced_;
   std::vector<std::shared_ptr<LinearExtension>> extensions_;
 };
 
 TORCH_MODULE(Linear);
+
+/// Sets the inference compute type of every Linear in `module` (itself included); returns how
+/// many there are. A model calls it on the part that decodes (T5: the decoder stack).
+std::size_t set_inference_compute_type(torch::nn::Module& module, ComputeType type);
 
 }  // namespace pft::model

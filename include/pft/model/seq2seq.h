@@ -9,6 +9,8 @@
 #include <memory>
 #include <vector>
 
+#include "pft/model/project.h"
+
 namespace pft::model {
 
 /// Ids that steer decoding, from the checkpoint's config.json.
@@ -41,6 +43,11 @@ class Seq2SeqLM {
   virtual torch::Tensor step(DecoderState& state, const torch::Tensor& tokens) = 0;
   virtual SpecialTokens special_tokens() const = 0;
   virtual torch::Device device() const = 0;
+  /// The compute type of the decoder's few-row products in the steps that follow
+  /// (pft/model/project.h); a model without reduced kernels decodes in float32 and ignores it.
+  virtual void set_decode_compute_type(ComputeType type) { (void)type; }
+  /// The compute type set last (float32 when never set or ignored).
+  virtual ComputeType decode_compute_type() const { return ComputeType::Float32; }
 };
 
 }  // namespace pft::model

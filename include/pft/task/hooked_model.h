@@ -86,6 +86,10 @@ class HookedEncoderDecoder : public model::Seq2SeqLM {
   }
   model::SpecialTokens special_tokens() const override { return model_.special_tokens(); }
   torch::Device device() const override { return model_.device(); }
+  void set_decode_compute_type(model::ComputeType type) override {
+    model_.set_decode_compute_type(type);
+  }
+  model::ComputeType decode_compute_type() const override { return model_.decode_compute_type(); }
 
  private:
   model::EncoderDecoderLM& model_;

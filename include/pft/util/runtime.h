@@ -11,8 +11,24 @@ namespace pft {
 /// error that says so; `auto` picks cuda:0 when available, else cpu.
 torch::Device resolve_device(const std::string& name);
 
-/// Applies --threads (0: LibTorch's default, one per physical core).
+/// Applies --threads (0: LibTorch's default, one per physical core, but no more than
+/// usable_cores()), then warns when the intra-op thread count exceeds usable_cores(): threads
+/// beyond the cores a process may run on wait for each other in every parallel region (and
+/// spin while they wait).
 void apply_threads(int threads);
+
+/// The CPU cores this process may run on: the CPUs of its affinity mask (sched_getaffinity;
+/// taskset, a container's cpuset), capped by its cgroup's CPU quota (cgroup v2 `cpu.max`,
+/// v1 `cpu.cfs_quota_us` / `cpu.cfs_period_us`), rounded up; at least 1.
+int usable_cores();
+
+/// The cores a cgroup v2 `cpu.max` line ("QUOTA PERIOD") allows, rounded up; 0 for "max" (no
+/// limit) or text that is not such a line.
+int cgroup_quota_cores(const std::string& cpu_max);
+
+/// The warning apply_threads() logs for `threads` intra-op threads on `cores` usable cores;
+/// empty when threads <= cores.
+std::string oversubscription_warning(int threads, int cores);
 
 /// Keeps freed tensor memory in the process (glibc only; a no-op elsewhere, and where the
 /// user set glibc.malloc tunables in GLIBC_TUNABLES). By default glibc hands blocks above a

@@ -743,7 +743,7 @@ torch::Tensor T5Impl::lm_logits(const torch::Tensor& decoder_hidden) {
   const auto hidden = c.scale_decoder_outputs
                           ? decoder_hidden * std::pow(static_cast<double>(c.d_model), -0.5)
                           : decoder_hidden;
-  return lm_head ? lm_head(hidden) : project(hidden, shared->weight);
+  return lm_head ? lm_head(hidden) : tied_output_.project(hidden, shared->weight);
 }
 
 T5Output T5Impl::forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
@@ -802,6 +802,12 @@ SpecialTokens T5Impl::special_tokens() const {
 }
 
 torch::Device T5Impl::device() const { return shared->weight.device(); }
+
+void T5Impl::set_decode_compute_type(ComputeType type) {
+  set_inference_compute_type(*decoder, type);
+  if (lm_head) lm_head->set_inference_compute_type(type);
+  tied_output_.set_type(type);
+}
 
 T5 load_t5(const std::string& dir, const torch::Device& device) {
   const auto config = T5Config::from_json(io::read_model_config(dir), dir + "/config.json");

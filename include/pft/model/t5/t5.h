@@ -351,6 +351,9 @@ class T5Impl : public torch::nn::Cloneable<T5Impl>, public EncoderDecoderLM {
   torch::Tensor step(DecoderState& state, const torch::Tensor& tokens) override;
   SpecialTokens special_tokens() const override;
   torch::Device device() const override;
+  /// Switches the decoder's products and the output projection to `type`.
+  void set_decode_compute_type(ComputeType type) override;
+  ComputeType decode_compute_type() const override { return tied_output_.type(); }
 
   const T5Config& config() const { return options_.config; }
   bool has_own_lm_head() const { return options_.own_lm_head(); }
@@ -362,6 +365,7 @@ class T5Impl : public torch::nn::Cloneable<T5Impl>, public EncoderDecoderLM {
 
  private:
   T5Options options_;
+  ReducedWeight tied_output_;  // the output projection's copy when it is `shared`
 };
 TORCH_MODULE(T5);
 
