@@ -7,7 +7,8 @@
 #     --grid peft.method=lora,ia3 --grid train.lr=1e-4,5e-4 [-- extra pft train options]
 #
 # A run folder that already holds summary.json is kept (re-running the sweep continues it);
-# one that was interrupted is resumed. A failed run is reported in the table with its exit
+# one that was interrupted is resumed, and one that failed before its first checkpoint is
+# started again. A failed run is reported in the table with its exit
 # code and does not stop the sweep; the script exits 1 when any run failed, 2 on bad usage.
 # Environment: PFT (the pft binary; default build/pft).
 set -euo pipefail
@@ -15,7 +16,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pft="${PFT:-${PFT_BUILD_DIR:-$root/build}/pft}"
 
 usage() {
-  sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -92,6 +93,10 @@ for idx in "${!combos[@]}"; do
   elif [ -d "$dir/checkpoints" ]; then
     echo "[sweep] ${names[$idx]}: resuming" >&2
     "$pft" train --resume "$dir" "${extra[@]}" || code=$?
+  elif [ -d "$dir" ]; then
+    # A run that failed before its first checkpoint: nothing to continue, so start it again.
+    echo "[sweep] ${names[$idx]}: ${combos[$idx]} (again)" >&2
+    "$pft" train --config "$config" "${sets[@]}" --output "$dir" --overwrite "${extra[@]}" || code=$?
   else
     echo "[sweep] ${names[$idx]}: ${combos[$idx]}" >&2
     "$pft" train --config "$config" "${sets[@]}" --output "$dir" "${extra[@]}" || code=$?
