@@ -46,6 +46,8 @@ nlohmann::json parse_json_file(const std::string& path) {
     }
     throw Error(ErrorKind::Input, path + ":" + std::to_string(line) + ":" + std::to_string(column) +
                                       ": invalid JSON: " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw Error(ErrorKind::Input, path + ": a number beyond a 64-bit float: " + e.what());
   }
 }
 
