@@ -69,7 +69,8 @@ std::vector<std::string> fingerprint_differences(const json& recorded, const jso
                   ": the folder's files differ from those the run started with (" + files + ")");
   }
   const auto files_then = recorded.value("files", json::object());
-  for (const auto& [key, now] : current.value("files", json::object()).items()) {
+  const auto files_now = current.value("files", json::object());
+  for (const auto& [key, now] : files_now.items()) {
     const json then = files_then.value(key, json());
     if (then != now) {
       out.push_back(key +
