@@ -131,7 +131,7 @@ void check_jsonl(Problems& p, const std::string& key, const std::string& path, s
     const auto missing = [&](const std::string& field, const std::string& by) {
       std::string keys;
       for (const auto& item : r.value.items()) keys += (keys.empty() ? "" : ", ") + item.key();
-      p.add(by, where + ": no field '" + field + "' (the record has: " + keys + ")");
+      p.add(by, where + ": no field \"" + field + "\" (the record has: " + keys + ")");
     };
     if (fields.tmpl) {
       bool ok = true;
@@ -280,8 +280,10 @@ void preflight(const config::RunConfig& c, config::Purpose purpose) {
     if (conll) {
       check_conll(p, key, path, limit, labels);
     } else {
+      // pft eval may take its labels from the checkpoint; the task checks them when it reads
+      // the data, after the model has said how many classes it has.
       check_jsonl(p, key, path, limit, fields, label_field,
-                  type == "seq2seq" ? std::vector<std::string>{} : labels,
+                  type == "seq2seq" || !train ? std::vector<std::string>{} : labels,
                   /*all_labelled=*/train, is_train && labels.empty() ? &seen : nullptr);
     }
   }
