@@ -49,7 +49,7 @@ for i in $(seq 1 "$kills"); do
   fi
   pid=$!
   # A random moment within the reference run's length (start-up included).
-  delay_ms=$(( 300 + RANDOM % (ref_seconds * 1000 / 2 + 1) ))
+  delay_ms=$(( 300 + (RANDOM * 32768 + RANDOM) % (ref_seconds * 1000 / 2 + 1) ))  # RANDOM is 15 bits
   sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
   if kill -9 "$pid" 2>/dev/null; then
     wait "$pid" 2>/dev/null || true
