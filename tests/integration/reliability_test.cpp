@@ -355,9 +355,9 @@ TEST_F(Reliability, ResumeRefusesAChangedRunUnlessToldOtherwise) {
 
 // 7. Step counts that overflow.
 TEST_F(Reliability, IntegerKeysOutsideWhatTheScheduleRepresentsAreRefused) {
-  for (const std::string& set :
-       {"train.epochs=9223372036854775807", "train.batch_size=9223372036854775807",
-        "train.max_steps=18446744073709551615", "train.max_steps=9223372036854775807"}) {
+  for (const auto& set : std::vector<std::string>{
+           "train.epochs=9223372036854775807", "train.batch_size=9223372036854775807",
+           "train.max_steps=18446744073709551615", "train.max_steps=9223372036854775807"}) {
     const auto r = train("overflow", {"--dry-run", "--set", set});
     EXPECT_EQ(r.exit_code, 2) << set << ": " << r.err;
     EXPECT_TRUE(has(r, set.substr(0, set.find('=')))) << r.err;
