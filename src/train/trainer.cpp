@@ -245,6 +245,7 @@ EvalResult Trainer::evaluate_and_track(State& s) {
 }
 
 void Trainer::save_checkpoint(const State& s) {
+  last_saved_step_ = s.step;  // on every rank: they must agree on when to save
   if (!is_main()) {
     if (dist_ != nullptr) dist_->barrier();  // resume needs rank 0's checkpoint complete
     return;
@@ -274,7 +275,6 @@ void Trainer::save_checkpoint(const State& s) {
     write_file_atomic((fs::path(tmp) / "trainer_state.json").string(),
                       to_json(state).dump(2) + "\n");
   });
-  last_saved_step_ = s.step;
   auto names = list_checkpoints(run_dir_);
   while (static_cast<std::int64_t>(names.size()) > options_.keep_last) {
     fs::remove_all(root / names.front());
