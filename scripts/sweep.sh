@@ -12,7 +12,8 @@
 # threads that sleep instead of spinning when they wait (OMP_WAIT_POLICY=PASSIVE,
 # GOMP_SPINCOUNT=0), so runs do not take cycles from each other. With --jobs > 1 each run's
 # output goes to OUT/NAME.log. A run folder that already holds summary.json is kept
-# (re-running the sweep continues it); one that was interrupted is resumed. A failed run is
+# (re-running the sweep continues it); one that was interrupted is resumed, and one that
+# failed before its first checkpoint is started again. A failed run is
 # reported in the table with its exit code and does not stop the sweep; the script exits 1
 # when any run failed, 2 on bad usage. Environment: PFT (the pft binary; default build/pft).
 set -euo pipefail
@@ -20,7 +21,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 pft="${PFT:-${PFT_BUILD_DIR:-$root/build}/pft}"
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -143,6 +144,10 @@ run_one() {
   elif [ -d "$dir/checkpoints" ]; then
     echo "[sweep] ${names[$idx]}: resuming" >&2
     cmd+=("$pft" train --resume "$dir" "${threads[@]}" "${extra[@]}")
+  elif [ -d "$dir" ]; then
+    # A run that failed before its first checkpoint: nothing to continue, so start it again.
+    echo "[sweep] ${names[$idx]}: ${combos[$idx]} (again)" >&2
+    cmd+=("$pft" train --config "$config" "${sets[@]}" --output "$dir" --overwrite "${threads[@]}" "${extra[@]}")
   else
     echo "[sweep] ${names[$idx]}: ${combos[$idx]}" >&2
     cmd+=("$pft" train --config "$config" "${sets[@]}" --output "$dir" "${threads[@]}" "${extra[@]}")

@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 
 #include "cli/commands.h"
+#include "pft/peft/identity.h"
+#include "pft/task/preflight.h"
 #include "pft/app/run.h"
 #include "pft/train/precision.h"
 #include "pft/util/error.h"
@@ -26,6 +29,28 @@ struct EvalOptions {
   bool json = false;
 };
 
+// --predictions must not name a file the run reads (it would be overwritten).
+void refuse_overwriting_inputs(const config::RunConfig& c) {
+  namespace fs = std::filesystem;
+  const auto& out = c.eval.predictions;
+  if (out.empty()) return;
+  for (const auto& [key, path] :
+       {std::pair<const char*, const std::string&>{"data.eval", c.data.eval},
+        {"data.train", c.data.train},
+        {"data.test", c.data.test},
+        {"prompt.demos", c.prompt.demos}}) {
+    std::error_code ec;
+    const bool same =
+        !path.empty() && (fs::equivalent(out, path, ec) ||
+                          fs::weakly_canonical(out, ec) == fs::weakly_canonical(path, ec));
+    if (same) {
+      throw Error(ErrorKind::Usage,
+                  "--predictions " + out + ": is " + key +
+                      " itself; writing the predictions there would destroy the data");
+    }
+  }
+}
+
 int run_eval(const Program& program, const EvalOptions& options) {
   // --model, --data and --predictions are config overrides, checked like any --set.
   CommonOptions common = program.common;
@@ -36,13 +61,12 @@ int run_eval(const Program& program, const EvalOptions& options) {
   const auto config = load_config(common, config::Purpose::Eval);
   std::vector<Expectation> expectations;
   for (const auto& text : options.expect) expectations.push_back(parse_expectation(text));
-  if (config.data.eval.empty()) {
-    throw Error(ErrorKind::Config,
-                "data.eval: required by `pft eval` but missing (set it in the config, or pass "
-                "--data FILE)");
-  }
+  task::preflight(config, config::Purpose::Eval);
+  refuse_overwriting_inputs(config);
   const auto device = resolve_device(common.device);
   auto run = app::build_run(config, device, /*training=*/false, options.adapter);
+  if (!options.adapter.empty())
+    peft::check_adapter_identity(options.adapter, config.model.path, run.labels);
   run.adapted.model->eval();
   train::EvalResult result;
   const auto start = std::chrono::steady_clock::now();
@@ -58,6 +82,14 @@ int run_eval(const Program& program, const EvalOptions& options) {
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (result.examples == 0)
+    throw Error(ErrorKind::Input, config.data.eval + ": no examples to evaluate");
+  if (result.metrics.empty() && config.eval.predictions.empty()) {
+    throw Error(ErrorKind::Input,
+                config.data.eval +
+                    ": no example has a label, so there is nothing to score; pass "
+                    "--predictions FILE to write the predictions");
+  }
   if (options.json) {
     nlohmann::ordered_json doc;
     doc["examples"] = result.examples;

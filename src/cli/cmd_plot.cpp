@@ -3,7 +3,7 @@
 #include <memory>
 
 #include "cli/commands.h"
-#include "pft/train/trainer.h"
+#include "pft/train/plot.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 

@@ -1,6 +1,8 @@
 #include "pft/config/config.h"
 
+#include <cfloat>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -88,6 +90,11 @@ std::string read_value(const json& j, std::string& out) {
 }
 
 std::string read_value(const json& j, std::int64_t& out) {
+  if (j.is_number_unsigned() &&
+      j.get<std::uint64_t>() >
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+    return "an integer of at most " + std::to_string(std::numeric_limits<std::int64_t>::max());
+  }
   if (j.is_number_integer()) {
     out = j.get<std::int64_t>();
     return {};
@@ -223,11 +230,40 @@ struct SectionValidator {
                    "must be " + rule.describe() + ", got " + format_number(x));
     }
   }
+  // Every integer is also a step count, a size or a seed that doubles (the schedule) and
+  // 64-bit arithmetic must hold exactly; every number is computed in 32-bit floats.
+  static constexpr std::int64_t kMaxInteger = std::int64_t{1} << 53;
   void operator()(const char* key, std::int64_t& value, const char*, const Rule& rule) {
-    check_number(section + "." + key, static_cast<double>(value), rule);
+    const std::string path = section + "." + key;
+    if (value > kMaxInteger || value < -kMaxInteger) {
+      problems.add(origin_of(origins, path, source), path,
+                   "must be at most 2^53 (" + std::to_string(kMaxInteger) + ") in size, got " +
+                       std::to_string(value));
+      return;
+    }
+    check_number(path, static_cast<double>(value), rule);
   }
   void operator()(const char* key, double& value, const char*, const Rule& rule) {
-    check_number(section + "." + key, value, rule);
+    const std::string path = section + "." + key;
+    if (std::isfinite(value) && std::fabs(value) > FLT_MAX) {
+      problems.add(origin_of(origins, path, source), path,
+                   "must be at most " + format_number(FLT_MAX) +
+                       " in size (LibTorch computes in 32-bit floats), got " +
+                       format_number(value));
+      return;
+    }
+    check_number(path, value, rule);
+  }
+  void operator()(const char* key, std::vector<std::int64_t>& values, const char*, const Rule&) {
+    const std::string path = section + "." + key;
+    for (const auto value : values) {
+      if (value > kMaxInteger || value < -kMaxInteger) {
+        problems.add(
+            origin_of(origins, path, source), path,
+            "holds " + std::to_string(value) + "; every element must be at most 2^53 in size");
+        return;
+      }
+    }
   }
   void operator()(const char* key, std::string& value, const char*, const Rule& rule) {
     const std::string path = section + "." + key;
@@ -445,6 +481,7 @@ struct DuplicateKeyCheck {
   std::vector<std::set<std::string>> seen;
   std::vector<std::string> path;
   std::string duplicate;
+  std::string last_key;  // dotted path of the key read last
 
   bool operator()(int depth, json::parse_event_t event, json& parsed) {
     switch (event) {
@@ -466,6 +503,10 @@ struct DuplicateKeyCheck {
         }
         if (path.size() <= static_cast<std::size_t>(depth)) path.resize(depth + 1);
         path[depth] = key;
+        last_key.clear();
+        for (std::size_t i = 1; i <= static_cast<std::size_t>(depth) && i < path.size(); ++i) {
+          if (!path[i].empty()) last_key += (last_key.empty() ? "" : ".") + path[i];
+        }
         break;
       }
       default:
@@ -486,6 +527,16 @@ json parse_json_text(const std::string& text, const std::string& source) {
     doc = json::parse(text, [&check](int depth, json::parse_event_t event, json& parsed) {
       return check(depth, event, parsed);
     });
+  } catch (const json::out_of_range& e) {
+    // nlohmann parses a number beyond a double's range as an error without a position; the
+    // last key read is the one whose value it was.
+    std::string reason = e.what();
+    if (const auto bracket = reason.find("] "); bracket != std::string::npos)
+      reason = reason.substr(bracket + 2);
+    throw Error(ErrorKind::Config,
+                source + ": " +
+                    (check.last_key.empty() ? std::string("(top level)") : check.last_key) + ": " +
+                    reason + " (a number must fit a 64-bit float)");
   } catch (const json::parse_error& e) {
     // Position of the offending byte as line:column (both 1-based).
     const std::size_t byte = e.byte == 0 ? 0 : e.byte - 1;
@@ -568,6 +619,9 @@ void apply_override(json& doc, const std::string& assignment) {
   } else {
     try {
       value = json::parse(raw);
+    } catch (const json::out_of_range&) {
+      throw Error(ErrorKind::Config,
+                  where + ": " + key + ": the number " + raw + " does not fit a 64-bit float");
     } catch (const json::parse_error&) {
       value = raw;  // the reader then reports "expected an integer, got string ..."
     }

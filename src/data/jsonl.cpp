@@ -45,6 +45,9 @@ bool JsonlReader::next(JsonlRecord& record) {
       // nlohmann's message starts with its own error id; the column is what helps.
       throw Error(ErrorKind::Input, where(path_, line_) + ": malformed JSON at column " +
                                         std::to_string(e.byte) + ": " + e.what());
+    } catch (const nlohmann::json::out_of_range& e) {
+      throw Error(ErrorKind::Input,
+                  where(path_, line_) + ": a number beyond a 64-bit float: " + e.what());
     }
     if (!value.is_object()) {
       throw Error(ErrorKind::Input,

@@ -46,6 +46,8 @@ nlohmann::json parse_json_file(const std::string& path) {
     }
     throw Error(ErrorKind::Input, path + ":" + std::to_string(line) + ":" + std::to_string(column) +
                                       ": invalid JSON: " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw Error(ErrorKind::Input, path + ": a number beyond a 64-bit float: " + e.what());
   }
 }
 
@@ -192,7 +194,13 @@ std::string shape_text(torch::IntArrayRef shape) {
 
 nlohmann::json read_model_config(const std::string& dir) {
   std::error_code ec;
-  const std::string path = fs::is_directory(dir, ec) ? join_path(dir, "config.json") : dir;
+  const bool folder = fs::is_directory(dir, ec);
+  if (!folder && fs::exists(dir, ec) && fs::path(dir).filename() != "config.json") {
+    throw Error(ErrorKind::Input, dir +
+                                      ": not a model folder (a file; a Hugging Face model folder "
+                                      "holds config.json next to its weights)");
+  }
+  const std::string path = folder ? join_path(dir, "config.json") : dir;
   if (!fs::exists(path, ec)) {
     throw Error(ErrorKind::Input, path +
                                       ": not found (a Hugging Face model folder holds "
@@ -204,6 +212,50 @@ nlohmann::json read_model_config(const std::string& dir) {
                                       std::string(config.type_name()));
   }
   return config;
+}
+
+namespace {
+
+// The weight files of a folder in transformers' order of preference: the first that exists,
+// with its shards. Empty when there is none.
+std::vector<std::string> weight_files_of(const std::string& dir) {
+  std::error_code ec;
+  for (const char* name : {"model.safetensors", "model.safetensors.index.json", "pytorch_model.bin",
+                           "pytorch_model.bin.index.json"}) {
+    const std::string file = join_path(dir, name);
+    if (!fs::is_regular_file(file, ec)) continue;
+    std::vector<std::string> files{file};
+    if (ends_with(file, ".index.json")) {
+      const auto index = parse_json_file(file);
+      std::set<std::string> shards;
+      if (index.is_object() && index.contains("weight_map") && index["weight_map"].is_object()) {
+        for (const auto& [tensor, shard] : index["weight_map"].items()) {
+          if (shard.is_string()) shards.insert(join_path(dir, shard.get<std::string>()));
+        }
+      }
+      files.insert(files.end(), shards.begin(), shards.end());
+    }
+    return files;
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> model_files(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw Error(ErrorKind::Input, dir + ": not a model folder");
+  }
+  auto files = weight_files_of(dir);
+  if (files.empty()) read_state_dict(dir);  // throws its "no weights found"
+  for (const char* name : {"config.json", "vocab.txt", "spiece.model", "tokenizer.json",
+                           "tokenizer_config.json", "special_tokens_map.json"}) {
+    const std::string file = join_path(dir, name);
+    if (fs::is_regular_file(file, ec)) files.push_back(file);
+  }
+  std::sort(files.begin(), files.end());
+  return files;
 }
 
 StateDict read_state_dict(const std::string& path) {

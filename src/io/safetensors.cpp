@@ -412,6 +412,10 @@ SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::st
          "header is not valid JSON at byte " + std::to_string(e.byte) +
              (current.empty() ? std::string() : " (in the entry of tensor '" + current + "')") +
              ": " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {  // a number beyond a double's range
+    fail(file, "header holds a number out of range" +
+                   (current.empty() ? std::string() : " (in the entry of tensor '" + current + "')") +
+                   ": " + e.what());
   }
   if (!header.is_object()) fail(file, "header must be a JSON object");
   if (!duplicate.empty()) fail(file, duplicate);

@@ -53,4 +53,42 @@ const std::string& Verbalizer::answer(const std::string& label) const {
   return words_[*index].front();
 }
 
+void check_distinguishable(const Verbalizer& verbalizer,
+                           const std::vector<std::vector<std::vector<std::int64_t>>>& scored,
+                           const std::function<std::string(std::int64_t)>& token_text,
+                           const std::string& how) {
+  for (std::size_t a = 0; a < scored.size(); ++a) {
+    for (std::size_t b = a + 1; b < scored.size(); ++b) {
+      for (std::size_t i = 0; i < scored[a].size(); ++i) {
+        for (std::size_t j = 0; j < scored[b].size(); ++j) {
+          if (scored[a][i] != scored[b][j]) continue;
+          std::string tokens;
+          for (const auto id : scored[a][i]) {
+            if (!tokens.empty()) tokens += ' ';
+            tokens += token_text(id);
+          }
+          throw Error(ErrorKind::Config,
+                      "prompt.verbalizer: '" + verbalizer.words(a).at(i) + "' (label '" +
+                          verbalizer.labels()[a] + "') and '" + verbalizer.words(b).at(j) +
+                          "' (label '" + verbalizer.labels()[b] + "') are both scored as '" +
+                          tokens + "' (" + how + "), so the two labels cannot be told apart",
+                      "choose label words whose scored tokens differ");
+        }
+      }
+    }
+  }
+}
+
+void check_distinguishable(const Verbalizer& verbalizer,
+                           const std::vector<std::vector<std::int64_t>>& scored,
+                           const std::function<std::string(std::int64_t)>& token_text,
+                           const std::string& how) {
+  std::vector<std::vector<std::vector<std::int64_t>>> words;
+  for (const auto& ids : scored) {
+    words.emplace_back();
+    for (const auto id : ids) words.back().push_back({id});
+  }
+  check_distinguishable(verbalizer, words, token_text, how);
+}
+
 }  // namespace pft::prompt

@@ -35,6 +35,9 @@ LabelWords label_word_ids(const prompt::Verbalizer& verbalizer,
     }
     out.ids.push_back(std::move(ids));
   }
+  prompt::check_distinguishable(
+      verbalizer, out.ids, [&](std::int64_t id) { return tokenizer.id_to_token(id); },
+      "a cloze label word is scored by its first token");
   return out;
 }
 

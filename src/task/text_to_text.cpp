@@ -33,6 +33,12 @@ RankCandidates rank_candidates(const prompt::Verbalizer& verbalizer,
       c.label.push_back(static_cast<std::int64_t>(k));
     }
   }
+  std::vector<std::vector<std::vector<std::int64_t>>> scored(verbalizer.num_labels());
+  for (std::size_t i = 0; i < c.targets.size(); ++i)
+    scored[static_cast<std::size_t>(c.label[i])].push_back(c.targets[i]);
+  prompt::check_distinguishable(
+      verbalizer, scored, [&](std::int64_t id) { return tokenizer.id_to_token(id); },
+      "a text-to-text answer is scored as a whole");
   return c;
 }
 

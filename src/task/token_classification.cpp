@@ -22,42 +22,6 @@ namespace {
 constexpr std::int64_t kIgnore = -100;
 }
 
-std::vector<ConllSentence> read_conll(const std::string& path, std::size_t limit) {
-  std::ifstream in(path);
-  if (!in) throw Error(ErrorKind::Input, path + ": cannot open the CoNLL file");
-  std::vector<ConllSentence> out;
-  ConllSentence current;
-  std::string line;
-  std::size_t number = 0;
-  const auto finish = [&] {
-    if (!current.words.empty()) out.push_back(std::move(current));
-    current = ConllSentence();
-  };
-  while (std::getline(in, line)) {
-    ++number;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    std::istringstream columns(line);
-    std::vector<std::string> cols;
-    for (std::string c; columns >> c;) cols.push_back(c);
-    if (cols.empty()) {
-      finish();
-      if (limit > 0 && out.size() >= limit) break;
-      continue;
-    }
-    if (cols[0] == "-DOCSTART-") continue;
-    if (cols.size() < 2) {
-      throw Error(ErrorKind::Input, path + ":" + std::to_string(number) + ": '" + line +
-                                        "' has one column; CoNLL lines hold a word and its tag "
-                                        "(the tag last)");
-    }
-    if (current.words.empty()) current.line = number;
-    current.words.push_back(cols.front());
-    current.tags.push_back(cols.back());
-  }
-  if (limit == 0 || out.size() < limit) finish();
-  return out;
-}
-
 AlignedSentence align_words(const std::vector<std::string>& words,
                             const std::vector<std::int64_t>& tags,
                             const tokenizer::Tokenizer& tokenizer, std::size_t max_length) {

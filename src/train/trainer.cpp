@@ -2,16 +2,20 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/core/Generator.h>
+#include <c10/util/Exception.h>
 
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <sstream>
 
 #include "pft/data/batcher.h"
 #include "pft/io/safetensors.h"
+#include "pft/peft/identity.h"
 #include "pft/train/optimizer.h"
+#include "pft/train/plot.h"
 #include "pft/train/schedule.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
@@ -28,6 +32,9 @@ namespace {
 
 std::int64_t ceil_div(std::int64_t a, std::int64_t b) { return (a + b - 1) / b; }
 
+// Steps the schedule can count exactly (a double's integers).
+constexpr std::int64_t kMaxSteps = std::int64_t{1} << 53;
+
 // Peak resident set size of this process in bytes (VmHWM), 0 when unknown.
 std::int64_t peak_rss_bytes() {
   std::ifstream status("/proc/self/status");
@@ -40,6 +47,7 @@ std::int64_t peak_rss_bytes() {
 
 // Writes a folder atomically: `fill` populates a temporary sibling, which is then renamed
 // over `dir` (the previous content, if any, is removed only after the new one is complete).
+// When `fill` fails (a full disk), the temporary folder is removed and `dir` is untouched.
 void write_dir_atomic(const std::string& dir, const std::function<void(const std::string&)>& fill) {
   const fs::path target(dir);
   fs::create_directories(target.parent_path());
@@ -49,14 +57,35 @@ void write_dir_atomic(const std::string& dir, const std::function<void(const std
   const fs::path old = target.parent_path() / (hidden + ".old");
   fs::remove_all(tmp);
   fs::remove_all(old);
-  fs::create_directories(tmp);
-  fill(tmp.string());
+  try {
+    fs::create_directories(tmp);
+    fill(tmp.string());
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw;
+  }
   if (fs::exists(target)) fs::rename(target, old);
   fs::rename(tmp, target);
   fs::remove_all(old);
 }
 
 std::string step_name(std::int64_t step) { return "step-" + std::to_string(step); }
+
+// Lines of a file (0 when it does not exist).
+std::int64_t count_lines(const std::string& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return 0;
+  const std::string text = read_file(path);
+  return static_cast<std::int64_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// The first line of a LibTorch message (its backtrace and context follow).
+std::string first_line(const std::exception& e) {
+  const auto* c10 = dynamic_cast<const c10::Error*>(&e);
+  const std::string text = c10 != nullptr ? c10->what_without_backtrace() : e.what();
+  return text.substr(0, text.find('\n'));
+}
 
 }  // namespace
 
@@ -97,9 +126,18 @@ Trainer::Trainer(TrainableTask& task, peft::AdaptedModel& model, config::TrainCo
   oo.lr = options_.lr;
   oo.weight_decay = options_.weight_decay;
   optimizer_ = make_adamw(*model_.model, oo);
-  const auto n = static_cast<std::int64_t>(task_.train_lengths().size());
+  lengths_ = task_.train_lengths();
+  const auto n = static_cast<std::int64_t>(lengths_.size());
   if (n == 0) throw Error(ErrorKind::Input, "data.train: no training examples");
   batches_per_epoch_ = ceil_div(n, options_.batch_size);
+  const std::int64_t per_epoch = ceil_div(batches_per_epoch_, options_.grad_accum_steps);
+  if (options_.max_steps == 0 && options_.epochs > kMaxSteps / per_epoch) {
+    throw Error(ErrorKind::Config,
+                "train.epochs: " + std::to_string(options_.epochs) + " epochs of " +
+                    std::to_string(per_epoch) + " steps are more steps than the schedule counts (" +
+                    std::to_string(kMaxSteps) + "); set fewer epochs or train.max_steps");
+  }
+  total_ = total_steps();
   metric_name_ = options_.metric_for_best.empty() ? task_.main_metric() : options_.metric_for_best;
 }
 
@@ -153,8 +191,16 @@ void Trainer::append_metrics(State& s, const json& event) {
   std::ofstream out(path, std::ios::app);
   out << event.dump() << "\n";
   out.flush();
-  if (!out) throw Error(ErrorKind::Runtime, path + ": write failed");
+  if (!out) throw Error(ErrorKind::Runtime, path + ": write failed (disk full?)");
   ++s.metrics_lines;
+}
+
+void Trainer::save_adapter(const std::string& dir) const {
+  peft::save_adapter(model_, dir);
+  if (!identity_.is_null()) {
+    write_file_atomic((fs::path(dir) / peft::kAdapterIdentityFile).string(),
+                      identity_.dump(2) + "\n");
+  }
 }
 
 EvalResult Trainer::evaluate_and_track(State& s) {
@@ -171,9 +217,11 @@ EvalResult Trainer::evaluate_and_track(State& s) {
   if (it == r.metrics.end()) {
     std::string known;
     for (const auto& [k, v] : r.metrics) known += (known.empty() ? "" : ", ") + k;
-    throw Error(ErrorKind::Config, "train.metric_for_best: '" + metric_name_ +
-                                       "' is not computed by this task (it computes: " + known +
-                                       ")");
+    throw Error(ErrorKind::Config,
+                "train.metric_for_best: '" + metric_name_ + "' is not computed by this task (" +
+                    (known.empty() ? std::string("the evaluation gave no metric at all")
+                                   : "it computes: " + known) +
+                    ")");
   }
   std::string line;
   for (const auto& [k, v] : r.metrics) line += fmt::format(" {}={:.4f}", k, v);
@@ -184,7 +232,7 @@ EvalResult Trainer::evaluate_and_track(State& s) {
     s.bad_evals = 0;
     if (is_main())
       write_dir_atomic((fs::path(run_dir_) / "best").string(), [&](const std::string& tmp) {
-        peft::save_adapter(model_, (fs::path(tmp) / "adapter").string());
+        save_adapter((fs::path(tmp) / "adapter").string());
         write_file_atomic((fs::path(tmp) / "metrics.json").string(),
                           json({{"step", s.step}, {"metrics", r.metrics}}).dump(2) + "\n");
       });
@@ -197,42 +245,42 @@ EvalResult Trainer::evaluate_and_track(State& s) {
 }
 
 void Trainer::save_checkpoint(const State& s) {
+  last_saved_step_ = s.step;  // on every rank: they must agree on when to save
   if (!is_main()) {
     if (dist_ != nullptr) dist_->barrier();  // resume needs rank 0's checkpoint complete
     return;
   }
+  saving_ = true;
   const auto root = fs::path(run_dir_) / "checkpoints";
   write_dir_atomic((root / step_name(s.step)).string(), [&](const std::string& tmp) {
     std::map<std::string, torch::Tensor> tensors;
     for (const auto& [name, t] : trainable_) tensors[name] = t.detach().cpu().contiguous();
     io::save_safetensors((fs::path(tmp) / "trainable.safetensors").string(), tensors);
-    torch::serialize::OutputArchive archive;
-    optimizer_->save(archive);
-    archive.save_to((fs::path(tmp) / "optimizer.pt").string());
+    // Serialized in memory, then written like every other file: LibTorch's own file writer
+    // aborts the process when the disk fills up.
+    std::ostringstream optimizer_bytes;
+    {
+      torch::serialize::OutputArchive archive;
+      optimizer_->save(archive);
+      archive.save_to(optimizer_bytes);
+    }
+    write_file_atomic((fs::path(tmp) / "optimizer.pt").string(), optimizer_bytes.str());
     std::map<std::string, torch::Tensor> rng{
         {"cpu", at::detail::getDefaultCPUGenerator().get_state()}};
     io::save_safetensors((fs::path(tmp) / "rng.safetensors").string(), rng);
-    peft::save_adapter(model_, (fs::path(tmp) / "adapter").string());
-    const json state = {{"step", s.step},
-                        {"epoch", s.epoch},
-                        {"batch_in_epoch", s.batch_in_epoch},
-                        {"best_metric", s.best_metric},
-                        {"best_step", s.best_step},
-                        {"bad_evals", s.bad_evals},
-                        {"examples", s.examples},
-                        {"tokens", s.tokens},
-                        {"metrics_lines", s.metrics_lines},
-                        {"running_loss", s.running_loss},
-                        {"running_count", s.running_count},
-                        {"grad_scaler", scaler_.state()}};
+    save_adapter((fs::path(tmp) / "adapter").string());
+    State state = s;
+    state.grad_scaler = scaler_.state();
     // Written last: its presence marks the checkpoint complete.
-    write_file_atomic((fs::path(tmp) / "trainer_state.json").string(), state.dump(2) + "\n");
+    write_file_atomic((fs::path(tmp) / "trainer_state.json").string(),
+                      to_json(state).dump(2) + "\n");
   });
   auto names = list_checkpoints(run_dir_);
   while (static_cast<std::int64_t>(names.size()) > options_.keep_last) {
     fs::remove_all(root / names.front());
     names.erase(names.begin());
   }
+  saving_ = false;
   log::debug("checkpoint saved: {}", (root / step_name(s.step)).string());
   if (dist_ != nullptr) dist_->barrier();
 }
@@ -244,42 +292,67 @@ Trainer::State Trainer::load_latest_checkpoint() {
                                       (fs::path(run_dir_) / "checkpoints").string());
   }
   const auto dir = fs::path(run_dir_) / "checkpoints" / names.back();
-  const json j = json::parse(read_file((dir / "trainer_state.json").string()));
-  State s;
-  s.step = j.at("step");
-  s.epoch = j.at("epoch");
-  s.batch_in_epoch = j.at("batch_in_epoch");
-  s.best_metric = j.at("best_metric");
-  s.best_step = j.at("best_step");
-  s.bad_evals = j.at("bad_evals");
-  s.examples = j.at("examples");
-  s.tokens = j.at("tokens");
-  s.metrics_lines = j.at("metrics_lines");
-  s.running_loss = j.at("running_loss");
-  s.running_count = j.at("running_count");
-  scaler_.load_state(j.value("grad_scaler", json()));
-  const auto content = io::read_safetensors((dir / "trainable.safetensors").string());
+  const std::string metrics = (fs::path(run_dir_) / "metrics.jsonl").string();
+  // Everything is read and checked before anything is changed.
+  StateLimits limits;
+  limits.total_steps = total_;
+  limits.batches_per_epoch = batches_per_epoch_;
+  limits.epochs = options_.max_steps > 0 ? 0 : options_.epochs;
+  limits.metrics_lines = count_lines(metrics);
+  const std::string state_file = (dir / "trainer_state.json").string();
+  State s = parse_trainer_state(read_file(state_file), state_file, limits);
+
+  const std::string trainable_file = (dir / "trainable.safetensors").string();
+  const auto content = io::read_safetensors(trainable_file);
+  for (const auto& [name, t] : trainable_) {
+    const auto it = content.tensors.find(name);
+    if (it == content.tensors.end() || it->second.sizes() != t.sizes()) {
+      throw Error(ErrorKind::Input,
+                  trainable_file + ": tensor '" + name +
+                      "' is missing or mis-shaped (was the config changed since the run started?)");
+    }
+    if (!it->second.is_floating_point()) {
+      throw Error(ErrorKind::Input,
+                  trainable_file + ": tensor '" + name + "' is not floating point");
+    }
+  }
+  const std::string optimizer_file = (dir / "optimizer.pt").string();
+  torch::serialize::InputArchive archive;
+  try {
+    const std::string bytes = read_file(optimizer_file);
+    archive.load_from(bytes.data(), bytes.size());
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::Input, optimizer_file + ": not a readable optimizer state: " +
+                                      first_line(e));
+  }
+  const std::string rng_file = (dir / "rng.safetensors").string();
+  const auto rng = io::read_safetensors(rng_file);
+  const auto cpu = rng.tensors.find("cpu");
+  if (cpu == rng.tensors.end()) {
+    throw Error(ErrorKind::Input, rng_file + ": no tensor 'cpu' (the CPU generator's state)");
+  }
+
   {
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : trainable_) {
-      const auto it = content.tensors.find(name);
-      if (it == content.tensors.end() || it->second.sizes() != t.sizes()) {
-        throw Error(
-            ErrorKind::Input,
-            (dir / "trainable.safetensors").string() + ": tensor '" + name +
-                "' is missing or mis-shaped (was the config changed since the run started?)");
-      }
-      t.copy_(it->second.to(t.device(), t.scalar_type()));
+      t.copy_(content.tensors.at(name).to(t.device(), t.scalar_type()));
     }
   }
-  torch::serialize::InputArchive archive;
-  archive.load_from((dir / "optimizer.pt").string());
-  optimizer_->load(archive);
-  const auto rng = io::read_safetensors((dir / "rng.safetensors").string());
-  auto generator = at::detail::getDefaultCPUGenerator();
-  generator.set_state(rng.tensors.at("cpu"));
+  try {
+    optimizer_->load(archive);
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::Input, optimizer_file + ": does not hold this run's optimizer state: " +
+                                      first_line(e));
+  }
+  try {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    generator.set_state(cpu->second);
+  } catch (const std::exception& e) {
+    throw Error(ErrorKind::Input, rng_file + ": tensor 'cpu' is not a CPU generator state: " +
+                                      first_line(e));
+  }
+  scaler_.load_state(s.grad_scaler);
   // metrics.jsonl continues from the checkpoint: later lines belonged to the lost future.
-  const std::string metrics = (fs::path(run_dir_) / "metrics.jsonl").string();
   std::string kept;
   if (fs::exists(metrics)) {
     std::istringstream in(read_file(metrics));
@@ -288,6 +361,7 @@ Trainer::State Trainer::load_latest_checkpoint() {
       kept += line + "\n";
   }
   write_file_atomic(metrics, kept);
+  last_saved_step_ = s.step;
   log::info("resuming from {} (step {}, epoch {})", dir.string(), s.step, s.epoch);
   return s;
 }
@@ -304,7 +378,49 @@ void Trainer::non_finite_loss(double value, const State& s, std::size_t batch) c
                                      " (lower train.lr, or check the data)."));
 }
 
+// Timing for summary.json: start-up (process start to the first step), and the steady rate
+// after the first kWarmSteps steps of this process, without evaluation and saving.
+struct Trainer::Clock {
+  using Time = std::chrono::steady_clock;
+  static constexpr std::int64_t kWarmSteps = 3;
+
+  Clock(const State& s, std::int64_t total, bool main)
+      : first_step(s.step),
+        start_examples(s.examples),
+        start_tokens(s.tokens),
+        progress("train", total, main ? std::cerr : quiet, main && ProgressBar::stderr_is_tty()) {}
+
+  Time::time_point start = Time::now();
+  std::int64_t first_step, start_examples, start_tokens;
+  double to_first_step = -1, paused = 0, paused_at_warm = 0;
+  std::int64_t tokens_at_warm = 0;
+  Time::time_point warm_at;
+  Time::time_point step_end;
+  std::ostringstream quiet;  // ranks other than 0 show no progress
+  ProgressBar progress;
+};
+
 TrainSummary Trainer::run(bool resume) {
+  State s = start(resume);
+  Clock clock(s, total_, is_main());
+  GracefulInterrupt graceful;
+  model_.model->train();
+  optimizer_->zero_grad();
+  try {
+    while (options_.max_steps > 0 ? s.step < options_.max_steps : s.epoch < options_.epochs) {
+      if (!train_epoch(s, clock)) break;
+    }
+    return finish(s, clock);
+  } catch (const Error& e) {
+    if (e.kind() != ErrorKind::Interrupted) save_after_failure(s);
+    throw;
+  } catch (...) {
+    save_after_failure(s);
+    throw;
+  }
+}
+
+Trainer::State Trainer::start(bool resume) {
   fs::create_directories(run_dir_);
   State s;
   if (resume) {
@@ -319,223 +435,241 @@ TrainSummary Trainer::run(bool resume) {
     for (const auto& [name, t] : trainable_) params.push_back(t);
     dist_->broadcast(params);
   }
-  const auto lengths = task_.train_lengths();
+  return s;
+}
+
+bool Trainer::train_epoch(State& s, Clock& clock) {
   data::BatchPlanOptions plan_options;
   plan_options.batch_size = options_.batch_size;
   plan_options.seed = static_cast<std::uint64_t>(options_.seed);
-  const std::int64_t total = total_steps();
-  ScheduleOptions schedule;
-  schedule.kind = options_.lr_scheduler;
-  schedule.total_steps = total;
-  schedule.warmup_steps = warmup_steps(options_.warmup_steps, options_.warmup_ratio, total);
-
-  GracefulInterrupt graceful;
-  std::ostringstream quiet;  // ranks other than 0 show no progress
-  ProgressBar progress("train", total, is_main() ? std::cerr : quiet,
-                       is_main() && ProgressBar::stderr_is_tty());
-  double step_loss = 0;          // data parallel: this rank's weighted loss sum in the step
-  std::int64_t step_tokens = 0;  // and its tokens
-  const auto start = std::chrono::steady_clock::now();
-  const std::int64_t start_examples = s.examples, start_tokens = s.tokens;
-  model_.model->train();
-  optimizer_->zero_grad();
-  double last_loss = 0;
-  // Timing for summary.json: start-up (process start to the first step), and the steady
-  // rate after the first kWarmSteps steps of this process, without evaluation and saving.
-  constexpr std::int64_t kWarmSteps = 3;
-  using Clock = std::chrono::steady_clock;
-  const std::int64_t first_step = s.step;
-  double to_first_step = -1, paused = 0, paused_at_warm = 0;
-  std::int64_t tokens_at_warm = 0;
-  Clock::time_point warm_at;
-  bool stop = false, stopped_early = false;
-  EvalResult last_eval;
-  std::int64_t last_eval_step = -1;
-
-  while (!stop) {
-    if (options_.max_steps > 0 ? s.step >= options_.max_steps : s.epoch >= options_.epochs) break;
-    const auto plan = data::plan_batches(lengths, plan_options, s.epoch);
-    std::int64_t micro = 0;
-    for (auto b = static_cast<std::size_t>(s.batch_in_epoch); b < plan.size() && !stop; ++b) {
-      // Data parallel: this rank's share of the global batch (every world_size-th example),
-      // weighted by its share so that the summed gradients are the global batch's mean.
-      std::vector<std::size_t> mine = plan[b];
-      double weight = 1.0;
-      if (dist_ != nullptr) {
-        mine.clear();
-        for (std::size_t k = static_cast<std::size_t>(dist_->rank()); k < plan[b].size();
-             k += static_cast<std::size_t>(dist_->world_size())) {
-          mine.push_back(plan[b][k]);
-        }
-        weight = static_cast<double>(mine.size()) / static_cast<double>(plan[b].size());
-      }
-      double value = 0.0;
-      std::int64_t batch_tokens = 0;
-      if (to_first_step < 0) to_first_step = seconds_since_process_start();
-      if (!mine.empty()) {  // empty: a last batch smaller than the world; the sum stays right
-        const Batch batch = task_.train_batch(mine, device_);
-        torch::Tensor loss;
-        {
-          AutocastGuard autocast(precision_, device_);
-          loss = task_.loss(batch);
-        }
-        value = loss.item<double>();
-        if (dist_ == nullptr && !std::isfinite(value)) non_finite_loss(value, s, b);
-        (loss * (scaler_.scale() * weight / static_cast<double>(options_.grad_accum_steps)))
-            .backward();
-        batch_tokens = batch.num_tokens;
-      }
-      if (dist_ != nullptr) {
-        step_loss += value * weight;
-        step_tokens += batch_tokens;
-      } else {
-        s.running_loss += value;
-        s.tokens += batch_tokens;
-      }
-      ++s.running_count;
-      s.batch_in_epoch = static_cast<std::int64_t>(b) + 1;
-      s.examples += static_cast<std::int64_t>(plan[b].size());
-      ++micro;
-      const bool epoch_end = b + 1 == plan.size();
-      if (micro < options_.grad_accum_steps && !epoch_end) continue;
-      micro = 0;
-
-      double grad_norm = 0;
-      std::vector<torch::Tensor> params;
-      for (const auto& [name, t] : trainable_) params.push_back(t);
-      bool interrupted = interrupt_requested();
-      if (dist_ != nullptr) {
-        // One bucketed all-reduce per step: every trainable gradient (zeros where this rank
-        // had no example), then this rank's loss and token sums and its interrupt flag.
-        std::vector<torch::Tensor> reduce;
-        for (auto& p : params) {
-          if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-          reduce.push_back(p.grad());
-        }
-        auto stats =
-            torch::tensor({step_loss, static_cast<double>(step_tokens), interrupted ? 1.0 : 0.0},
-                          torch::TensorOptions().dtype(torch::kFloat64).device(device_));
-        reduce.push_back(stats);
-        const auto bytes = dist_->all_reduce_sum(reduce);
-        if (s.step == 0 || bytes != last_bytes_)
-          log::debug("all-reduce: {} bytes per step from rank {}", bytes, dist_->rank());
-        last_bytes_ = bytes;
-        const auto host = stats.cpu();
-        const double global_loss = host[0].item<double>();
-        if (!std::isfinite(global_loss)) non_finite_loss(global_loss, s, b);
-        s.running_loss += global_loss;
-        s.tokens += static_cast<std::int64_t>(std::llround(host[1].item<double>()));
-        interrupted = host[2].item<double>() > 0;
-        step_loss = 0;
-        step_tokens = 0;
-      }
-      // fp16: gradients come back to their true scale; an overflow skips this step (the step
-      // still counts, as with torch.amp.GradScaler under transformers' Trainer).
-      const bool finite = scaler_.unscale_and_check(params);
-      if (finite && options_.max_grad_norm > 0) {
-        grad_norm = torch::nn::utils::clip_grad_norm_(params, options_.max_grad_norm);
-      }
-      const double lr = options_.lr * lr_multiplier(schedule, s.step);
-      set_learning_rate(*optimizer_, lr);
-      if (finite) {
-        optimizer_->step();
-      } else {
-        log::warn("step {}: fp16 gradients overflowed at loss scale {}; step skipped", s.step + 1,
-                  scaler_.scale());
-      }
-      scaler_.update(finite);
-      optimizer_->zero_grad();
-      ++s.step;
-      last_loss = s.running_loss / static_cast<double>(s.running_count);
-      progress.update(s.step, last_loss);
-      const auto step_end = Clock::now();
-      if (s.step - first_step == kWarmSteps) {
-        warm_at = step_end;
-        paused_at_warm = paused;
-        tokens_at_warm = s.tokens;
-      }
-
-      if (s.step % options_.log_every == 0 || s.step == total) {
-        append_metrics(s, {{"step", s.step},
-                           {"epoch", s.epoch},
-                           {"loss", last_loss},
-                           {"lr", lr},
-                           {"grad_norm", grad_norm}});
-        log::debug("step {} loss {:.4f} lr {:.3g}", s.step, last_loss, lr);
-        s.running_loss = 0;
-        s.running_count = 0;
-      }
-      const bool last_step = options_.max_steps > 0 ? s.step >= options_.max_steps
-                                                    : (s.epoch + 1 >= options_.epochs && epoch_end);
-      if (task_.has_eval() &&
-          ((options_.eval_every > 0 && s.step % options_.eval_every == 0) || last_step)) {
-        last_eval = evaluate_and_track(s);
-        last_eval_step = s.step;
-        if (options_.early_stopping_patience > 0 &&
-            s.bad_evals >= options_.early_stopping_patience) {
-          log::info("early stopping at step {}: {} evaluations without improvement of {}", s.step,
-                    s.bad_evals, metric_name_);
-          stop = stopped_early = true;
-        }
-      }
-      if (options_.save_every > 0 && s.step % options_.save_every == 0) save_checkpoint(s);
-      if (interrupted) {
-        progress.finish();
-        save_checkpoint(s);
-        throw Error(ErrorKind::Interrupted, "interrupted at step " + std::to_string(s.step) +
-                                                "; resume with --resume " + run_dir_);
-      }
-      paused += std::chrono::duration<double>(Clock::now() - step_end).count();
-      if (last_step) stop = true;
+  const auto plan = data::plan_batches(lengths_, plan_options, s.epoch);
+  std::int64_t micro = 0;
+  for (auto b = static_cast<std::size_t>(s.batch_in_epoch); b < plan.size(); ++b) {
+    if (micro == 0) {
+      step_start_ = s;
+      in_step_ = true;
     }
-    if (!stop || s.batch_in_epoch >= static_cast<std::int64_t>(plan.size())) {
+    if (clock.to_first_step < 0) clock.to_first_step = seconds_since_process_start();
+    micro_batch(s, plan[b], b);
+    ++micro;
+    const bool epoch_end = b + 1 == plan.size();
+    if (micro < options_.grad_accum_steps && !epoch_end) continue;
+    micro = 0;
+    double lr = 0, grad_norm = 0;
+    optimizer_step(s, lr, grad_norm);
+    if (!after_step(s, clock, lr, grad_norm, epoch_end)) {
       if (s.batch_in_epoch >= static_cast<std::int64_t>(plan.size())) {
         ++s.epoch;
         s.batch_in_epoch = 0;
       }
+      return false;
     }
   }
-  progress.finish();
-  const auto final_start = Clock::now();
-  if (task_.has_eval() && last_eval_step != s.step) {
-    last_eval = evaluate_and_track(s);
+  ++s.epoch;
+  s.batch_in_epoch = 0;
+  return true;
+}
+
+void Trainer::micro_batch(State& s, const std::vector<std::size_t>& global, std::size_t b) {
+  // Data parallel: this rank's share of the global batch (every world_size-th example),
+  // weighted by its share so that the summed gradients are the global batch's mean.
+  std::vector<std::size_t> mine = global;
+  double weight = 1.0;
+  if (dist_ != nullptr) {
+    mine.clear();
+    for (std::size_t k = static_cast<std::size_t>(dist_->rank()); k < global.size();
+         k += static_cast<std::size_t>(dist_->world_size())) {
+      mine.push_back(global[k]);
+    }
+    weight = static_cast<double>(mine.size()) / static_cast<double>(global.size());
   }
-  save_checkpoint(s);
+  double value = 0.0;
+  std::int64_t batch_tokens = 0;
+  if (!mine.empty()) {  // empty: a last batch smaller than the world; the sum stays right
+    const Batch batch = task_.train_batch(mine, device_);
+    torch::Tensor loss;
+    {
+      AutocastGuard autocast(precision_, device_);
+      loss = task_.loss(batch);
+    }
+    value = loss.item<double>();
+    if (dist_ == nullptr && !std::isfinite(value)) {
+      diverged_ = true;
+      non_finite_loss(value, s, b);
+    }
+    (loss * (scaler_.scale() * weight / static_cast<double>(options_.grad_accum_steps))).backward();
+    batch_tokens = batch.num_tokens;
+  }
+  if (dist_ != nullptr) {
+    step_loss_ += value * weight;
+    step_tokens_ += batch_tokens;
+  } else {
+    s.running_loss += value;
+    s.tokens += batch_tokens;
+  }
+  ++s.running_count;
+  s.batch_in_epoch = static_cast<std::int64_t>(b) + 1;
+  s.examples += static_cast<std::int64_t>(global.size());
+}
+
+void Trainer::optimizer_step(State& s, double& lr, double& grad_norm) {
+  std::vector<torch::Tensor> params;
+  for (const auto& [name, t] : trainable_) params.push_back(t);
+  interrupted_ = interrupt_requested();
+  if (dist_ != nullptr) {
+    // One bucketed all-reduce per step: every trainable gradient (zeros where this rank
+    // had no example), then this rank's loss and token sums and its interrupt flag.
+    std::vector<torch::Tensor> reduce;
+    for (auto& p : params) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      reduce.push_back(p.grad());
+    }
+    auto stats =
+        torch::tensor({step_loss_, static_cast<double>(step_tokens_), interrupted_ ? 1.0 : 0.0},
+                      torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    reduce.push_back(stats);
+    const auto bytes = dist_->all_reduce_sum(reduce);
+    if (s.step == 0 || bytes != last_bytes_)
+      log::debug("all-reduce: {} bytes per step from rank {}", bytes, dist_->rank());
+    last_bytes_ = bytes;
+    const auto host = stats.cpu();
+    const double global_loss = host[0].item<double>();
+    if (!std::isfinite(global_loss)) {
+      diverged_ = true;
+      non_finite_loss(global_loss, s, static_cast<std::size_t>(s.batch_in_epoch - 1));
+    }
+    s.running_loss += global_loss;
+    s.tokens += static_cast<std::int64_t>(std::llround(host[1].item<double>()));
+    interrupted_ = host[2].item<double>() > 0;
+    step_loss_ = 0;
+    step_tokens_ = 0;
+  }
+  // fp16: gradients come back to their true scale; an overflow skips this step (the step
+  // still counts, as with torch.amp.GradScaler under transformers' Trainer).
+  const bool finite = scaler_.unscale_and_check(params);
+  if (finite && options_.max_grad_norm > 0) {
+    grad_norm = torch::nn::utils::clip_grad_norm_(params, options_.max_grad_norm);
+  }
+  ScheduleOptions schedule;
+  schedule.kind = options_.lr_scheduler;
+  schedule.total_steps = total_;
+  schedule.warmup_steps = warmup_steps(options_.warmup_steps, options_.warmup_ratio, total_);
+  lr = options_.lr * lr_multiplier(schedule, s.step);
+  set_learning_rate(*optimizer_, lr);
+  if (finite) {
+    optimizer_->step();
+  } else {
+    log::warn("step {}: fp16 gradients overflowed at loss scale {}; step skipped", s.step + 1,
+              scaler_.scale());
+  }
+  scaler_.update(finite);
+  optimizer_->zero_grad();
+  ++s.step;
+  in_step_ = false;
+}
+
+bool Trainer::after_step(State& s, Clock& clock, double lr, double grad_norm, bool epoch_end) {
+  last_loss_ = s.running_loss / static_cast<double>(s.running_count);
+  clock.progress.update(s.step, last_loss_);
+  clock.step_end = Clock::Time::now();
+  if (s.step - clock.first_step == Clock::kWarmSteps) {
+    clock.warm_at = clock.step_end;
+    clock.paused_at_warm = clock.paused;
+    clock.tokens_at_warm = s.tokens;
+  }
+  if (s.step % options_.log_every == 0 || s.step == total_) {
+    append_metrics(s, {{"step", s.step},
+                       {"epoch", s.epoch},
+                       {"loss", last_loss_},
+                       {"lr", lr},
+                       {"grad_norm", grad_norm}});
+    log::debug("step {} loss {:.4f} lr {:.3g}", s.step, last_loss_, lr);
+    s.running_loss = 0;
+    s.running_count = 0;
+  }
+  const bool last_step = options_.max_steps > 0 ? s.step >= options_.max_steps
+                                                : (s.epoch + 1 >= options_.epochs && epoch_end);
+  bool go_on = !last_step;
+  if (task_.has_eval() &&
+      ((options_.eval_every > 0 && s.step % options_.eval_every == 0) || last_step)) {
+    last_eval_ = evaluate_and_track(s);
+    last_eval_step_ = s.step;
+    if (options_.early_stopping_patience > 0 && s.bad_evals >= options_.early_stopping_patience) {
+      log::info("early stopping at step {}: {} evaluations without improvement of {}", s.step,
+                s.bad_evals, metric_name_);
+      stopped_early_ = true;
+      go_on = false;
+    }
+  }
+  if (options_.save_every > 0 && s.step % options_.save_every == 0) save_checkpoint(s);
+  if (interrupted_) {
+    clock.progress.finish();
+    if (last_saved_step_ != s.step) save_checkpoint(s);
+    throw Error(ErrorKind::Interrupted, "interrupted at step " + std::to_string(s.step) +
+                                            "; resume with --resume " + run_dir_);
+  }
+  clock.paused += std::chrono::duration<double>(Clock::Time::now() - clock.step_end).count();
+  return go_on;
+}
+
+void Trainer::save_after_failure(const State& s) noexcept {
+  // Distributed ranks cannot agree on a save after one of them failed; a diverged loss and a
+  // failed save leave nothing worth saving.
+  if (dist_ != nullptr || diverged_ || saving_) return;
+  const State& last = in_step_ ? step_start_ : s;
+  if (last.step == 0 || last.step == last_saved_step_) return;
+  try {
+    save_checkpoint(last);
+    log::warn("saved {} before stopping; --resume {} continues from it",
+              (fs::path(run_dir_) / "checkpoints" / step_name(last.step)).string(), run_dir_);
+  } catch (const std::exception& e) {
+    log::error("could not save the state of step {} before stopping: {}", last.step, e.what());
+  }
+}
+
+TrainSummary Trainer::finish(State& s, Clock& clock) {
+  clock.progress.finish();
+  const auto final_start = Clock::Time::now();
+  if (task_.has_eval() && last_eval_step_ != s.step) {
+    last_eval_ = evaluate_and_track(s);
+  }
+  if (last_saved_step_ != s.step) save_checkpoint(s);
   const std::string adapter = (fs::path(run_dir_) / "adapter").string();
-  if (is_main())
-    write_dir_atomic(adapter, [&](const std::string& tmp) { peft::save_adapter(model_, tmp); });
-  const double final_seconds = std::chrono::duration<double>(Clock::now() - final_start).count();
+  if (is_main()) write_dir_atomic(adapter, [&](const std::string& tmp) { save_adapter(tmp); });
+  const double final_seconds =
+      std::chrono::duration<double>(Clock::Time::now() - final_start).count();
 
   TrainSummary summary;
   summary.steps = s.step;
   summary.examples = s.examples;
   summary.tokens = s.tokens;
-  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  summary.seconds = std::chrono::duration<double>(Clock::Time::now() - clock.start).count();
   summary.best_metric = s.best_metric;
   summary.best_step = s.best_step;
   summary.metric_name = metric_name_;
-  summary.final_metrics = last_eval.metrics;
-  summary.final_loss = last_loss;
+  summary.final_metrics = last_eval_.metrics;
+  summary.final_loss = last_loss_;
   summary.adapter_dir = adapter;
-  summary.stopped_early = stopped_early;
+  summary.stopped_early = stopped_early_;
   const double secs = std::max(summary.seconds, 1e-9);
   json steady_steps = nullptr, steady_tokens = nullptr;
-  if (s.step - first_step > kWarmSteps) {
+  if (s.step - clock.first_step > Clock::kWarmSteps) {
     // Evaluation and checkpoints after the last step are outside [warm_at, last step end].
-    const double t = std::chrono::duration<double>(Clock::now() - warm_at).count() -
-                     (paused - paused_at_warm) - final_seconds;
-    steady_steps = static_cast<double>(s.step - first_step - kWarmSteps) / std::max(t, 1e-9);
-    steady_tokens = static_cast<double>(s.tokens - tokens_at_warm) / std::max(t, 1e-9);
+    const double t = std::chrono::duration<double>(Clock::Time::now() - clock.warm_at).count() -
+                     (clock.paused - clock.paused_at_warm) - final_seconds;
+    steady_steps =
+        static_cast<double>(s.step - clock.first_step - Clock::kWarmSteps) / std::max(t, 1e-9);
+    steady_tokens = static_cast<double>(s.tokens - clock.tokens_at_warm) / std::max(t, 1e-9);
   }
   const json doc = {
       {"steps", summary.steps},
       {"examples", summary.examples},
       {"tokens", summary.tokens},
       {"wall_seconds", summary.seconds},
-      {"examples_per_second", static_cast<double>(s.examples - start_examples) / secs},
-      {"tokens_per_second", static_cast<double>(s.tokens - start_tokens) / secs},
+      {"examples_per_second", static_cast<double>(s.examples - clock.start_examples) / secs},
+      {"tokens_per_second", static_cast<double>(s.tokens - clock.start_tokens) / secs},
       {"peak_rss_bytes", peak_rss_bytes()},
-      {"seconds_to_first_step", to_first_step},
+      {"seconds_to_first_step", clock.to_first_step},
       {"steady_steps_per_second", steady_steps},
       {"steady_tokens_per_second", steady_tokens},
       {"trainable_parameters", model_.trainable_count},
@@ -546,7 +680,7 @@ TrainSummary Trainer::run(bool resume) {
       {"best_metric", summary.best_step >= 0 ? json(summary.best_metric) : json(nullptr)},
       {"best_step", summary.best_step},
       {"final_metrics", summary.final_metrics},
-      {"stopped_early", stopped_early},
+      {"stopped_early", stopped_early_},
       {"adapter", adapter},
   };
   if (!is_main()) return summary;
@@ -554,82 +688,6 @@ TrainSummary Trainer::run(bool resume) {
   write_file_atomic((fs::path(run_dir_) / "training.svg").string(),
                     plot_svg((fs::path(run_dir_) / "metrics.jsonl").string()));
   return summary;
-}
-
-std::string plot_svg(const std::string& metrics_path) {
-  std::vector<std::pair<double, double>> loss, metric;
-  std::string metric_name;
-  {
-    const std::string text = read_file(metrics_path);
-    std::istringstream in(text);
-    std::string line;
-    std::size_t number = 0;
-    while (std::getline(in, line)) {
-      ++number;
-      if (line.empty()) continue;
-      json e;
-      try {
-        e = json::parse(line);
-      } catch (const json::exception& ex) {
-        // A process killed mid-write leaves a last line without its newline: not part of the run.
-        const bool unfinished_last = in.eof() && !text.empty() && text.back() != '\n';
-        if (unfinished_last) {
-          log::warn("{}:{}: an unfinished last line (the run was killed while writing it); not plotted",
-                    metrics_path, number);
-          continue;
-        }
-        throw Error(ErrorKind::Input, metrics_path + ":" + std::to_string(number) + ": malformed JSON: " + ex.what());
-      }
-      if (!e.is_object()) {
-        throw Error(ErrorKind::Input, metrics_path + ":" + std::to_string(number) + ": expected a JSON object");
-      }
-      const double step = e.value("step", 0.0);
-      if (e.contains("loss")) loss.emplace_back(step, e["loss"].get<double>());
-      if (e.contains("eval") && e["eval"].is_object() && !e["eval"].empty()) {
-        const auto it =
-            e["eval"].contains("accuracy") ? e["eval"].find("accuracy") : e["eval"].begin();
-        metric_name = it.key();
-        metric.emplace_back(step, it.value().get<double>());
-      }
-    }
-  }
-  constexpr double W = 640, H = 360, L = 60, R = 60, T = 30, B = 40;
-  double max_step = 1, max_loss = 1e-9;
-  for (const auto& [x, y] : loss)
-    max_step = std::max(max_step, x), max_loss = std::max(max_loss, y);
-  for (const auto& [x, y] : metric) max_step = std::max(max_step, x);
-  const auto px = [&](double x) { return L + (W - L - R) * x / max_step; };
-  const auto py = [&](double y, double top) { return H - B - (H - T - B) * y / top; };
-  std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << W << "\" height=\"" << H
-      << "\" font-family=\"sans-serif\" font-size=\"12\">\n"
-      << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-      << "<line x1=\"" << L << "\" y1=\"" << H - B << "\" x2=\"" << W - R << "\" y2=\"" << H - B
-      << "\" stroke=\"black\"/>\n"
-      << "<line x1=\"" << L << "\" y1=\"" << T << "\" x2=\"" << L << "\" y2=\"" << H - B
-      << "\" stroke=\"black\"/>\n"
-      << "<text x=\"" << (W / 2) << "\" y=\"" << H - 8 << "\" text-anchor=\"middle\">step (0 to "
-      << max_step << ")</text>\n"
-      << "<text x=\"10\" y=\"20\" fill=\"#1f77b4\">loss (0 to " << fmt::format("{:.3g}", max_loss)
-      << ")</text>\n";
-  const auto polyline = [&](const std::vector<std::pair<double, double>>& pts, double top,
-                            const char* color) {
-    svg << "<polyline fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\" points=\"";
-    for (const auto& [x, y] : pts) svg << fmt::format("{:.1f},{:.1f} ", px(x), py(y, top));
-    svg << "\"/>\n";
-  };
-  if (!loss.empty()) polyline(loss, max_loss, "#1f77b4");
-  if (!metric.empty()) {
-    polyline(metric, 1.0, "#d62728");
-    for (const auto& [x, y] : metric) {
-      svg << fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3\" fill=\"#d62728\"/>\n", px(x),
-                         py(y, 1.0));
-    }
-    svg << "<text x=\"" << W - R - 150 << "\" y=\"20\" fill=\"#d62728\">eval " << metric_name
-        << " (0 to 1)</text>\n";
-  }
-  svg << "</svg>\n";
-  return svg.str();
 }
 
 }  // namespace pft::train

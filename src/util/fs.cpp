@@ -64,13 +64,21 @@ void write_file_atomic(const std::string& path, const std::function<void(std::os
     }
   }
   const std::string tmp = temp_name_for(target);
+  errno = 0;
   try {
     {
       std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-      if (!out) throw Error(ErrorKind::Runtime, tmp + ": cannot create: " + std::strerror(errno));
+      if (!out)
+        throw Error(ErrorKind::Runtime,
+                    path + ": cannot create " + tmp + ": " + std::strerror(errno));
       write(out);
       out.flush();
-      if (!out) throw Error(ErrorKind::Runtime, tmp + ": write failed (disk full?)");
+      const int flush_error = errno;
+      out.close();
+      if (!out) {
+        throw Error(ErrorKind::Runtime, path + ": write failed (disk full?): " +
+                                            std::strerror(flush_error != 0 ? flush_error : errno));
+      }
     }
     fsync_path(tmp, O_RDONLY);
     if (std::rename(tmp.c_str(), path.c_str()) != 0) {

@@ -2,6 +2,7 @@
 #include "pft/util/log.h"
 
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/ringbuffer_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -9,6 +10,8 @@
 
 namespace pft::log {
 namespace {
+
+constexpr std::size_t kEarlyLines = 512;
 
 spdlog::level::level_enum to_spdlog(Level level) {
   return static_cast<spdlog::level::level_enum>(static_cast<int>(level));
@@ -20,6 +23,9 @@ std::shared_ptr<spdlog::logger> logger() {
     l = spdlog::stderr_color_mt("pft");
     l->set_pattern("%^[%l]%$ %v");
     l->set_level(spdlog::level::info);
+    // The start of a run (model and data loading) is logged before the run owns its
+    // directory; add_file() writes these lines first.
+    l->sinks().push_back(std::make_shared<spdlog::sinks::ringbuffer_sink_mt>(kEarlyLines));
   }
   return l;
 }
@@ -42,7 +48,15 @@ void init(Level level) { logger()->set_level(to_spdlog(level)); }
 void add_file(const std::string& path) {
   auto sink = std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, /*truncate=*/false);
   sink->set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
-  logger()->sinks().push_back(std::move(sink));
+  auto& sinks = logger()->sinks();
+  for (auto it = sinks.begin(); it != sinks.end(); ++it) {
+    if (auto early = std::dynamic_pointer_cast<spdlog::sinks::ringbuffer_sink_mt>(*it)) {
+      for (const auto& message : early->last_raw()) sink->log(message);
+      sinks.erase(it);
+      break;
+    }
+  }
+  sinks.push_back(std::move(sink));
 }
 
 void close_files() {

@@ -66,8 +66,10 @@ TEST(Cli, NoTwoOptionsCollide) {
 }
 
 TEST(Cli, DryRunPrintsTheResolvedConfig) {
-  const auto r = run_pft({"train", "--config", pft::test::source_dir() + "/configs/example.json",
-                          "--dry-run", "--set", "train.lr=3e-4", "--output", "runs/x"});
+  // From the repository root, as the README runs it: the config's data paths are relative.
+  const auto r = pft::test::run_process({"env", "-C", pft::test::source_dir(), PFT_BINARY, "train",
+                                         "--config", "configs/example.json", "--dry-run", "--set",
+                                         "train.lr=3e-4", "--output", "runs/x"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto doc = nlohmann::json::parse(r.out);
   EXPECT_DOUBLE_EQ(doc["train"]["lr"].get<double>(), 3e-4);

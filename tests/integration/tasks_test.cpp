@@ -266,8 +266,10 @@ TEST_F(TaskConfigs, PythonPeftLoadsTheT5AdapterWithTheSameRankScores) {
 }
 
 TEST_F(TaskConfigs, NerTrainsAndReportsEntityF1) {
-  expect_trained(train("ner.json", "ner", "conll_train.txt", "conll_dev.txt", "ner"), "ner", "f1");
-  const auto out = eval("ner.json", "ner", "conll_dev.txt", "ner.jsonl", "ner/adapter");
+  // The run directory is not the model folder "ner" (a run refuses a folder holding other files).
+  expect_trained(train("ner.json", "ner", "conll_train.txt", "conll_dev.txt", "ner-run"), "ner-run",
+                 "f1");
+  const auto out = eval("ner.json", "ner", "conll_dev.txt", "ner.jsonl", "ner-run/adapter");
   expect_metrics(out, {"f1", "precision", "recall", "accuracy"}, 20, "ner.jsonl");
   std::ifstream in(file("ner.jsonl"));
   std::string line;

@@ -131,6 +131,17 @@ void write_text(const std::string& path, const std::string& text) {
   out << text;
 }
 
+std::string error_of(const std::function<void()>& fn, ErrorKind kind) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), kind) << e.what();
+    return e.what();
+  }
+  ADD_FAILURE() << "expected a pft::Error";
+  return {};
+}
+
 std::string head_lines(const std::string& path, int n) {
   std::ifstream in(path);
   std::string line, out;

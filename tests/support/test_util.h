@@ -4,8 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
+
+#include "pft/util/error.h"
 
 namespace pft::test {
 
@@ -51,6 +54,9 @@ class TempDir {
 
 /// Writes `text` to `path` (creating parent folders).
 void write_text(const std::string& path, const std::string& text);
+
+/// The message of the pft::Error of `kind` that `fn` throws; a test failure otherwise.
+std::string error_of(const std::function<void()>& fn, ErrorKind kind);
 
 /// The first `n` lines of `path`, each ending with a newline (for small real data subsets).
 std::string head_lines(const std::string& path, int n);

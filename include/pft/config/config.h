@@ -74,7 +74,9 @@ struct DataConfig {
     v("train", train, "Training data file. Required by train.", rules::path());
     v("eval", eval, "Evaluation data, used during training and by `pft eval`.", rules::path());
     v("test", test, "Held-out test data.", rules::path());
-    v("format", format, "File format; `auto` chooses by extension (.jsonl, .tsv/.csv, CoNLL .txt).",
+    v("format", format,
+      "File format; `auto` chooses by task (CoNLL for token_classification, else JSONL). "
+      "`tsv` and `csv` are reserved: this version has no reader for them and refuses them.",
       rules::one_of({"auto", "jsonl", "tsv", "csv", "conll"}));
     v("text_field", text_field, "Field holding the input text.", rules::none());
     v("text_pair_field", text_pair_field,
@@ -199,37 +201,41 @@ struct TrainConfig {
 
   template <class V>
   void visit(V&& v) {
-    v("output_dir", output_dir, "Run directory (RUN_DIR); `--output` overrides it.", rules::path());
+    v("output_dir", output_dir,
+      "Run directory (RUN_DIR); `--output` overrides it. A new run needs it empty or missing "
+      "(`--overwrite` replaces an earlier run); one process at a time owns it.",
+      rules::path());
     v("lr", lr, "Peak learning rate of AdamW.", rules::greater_than(0));
     v("batch_size", batch_size, "Examples per optimizer step (before accumulation).",
-      rules::at_least(1));
+      rules::between(1, 1 << 20));
     v("epochs", epochs, "Passes over the training data (ignored when max_steps > 0).",
-      rules::at_least(1));
+      rules::between(1, 1e6));
     v("max_steps", max_steps, "Stop after this many optimizer steps (0: run `epochs`).",
-      rules::at_least(0));
+      rules::between(0, 1e12));
     v("seed", seed, "Seed for data order, dropout and initialisation.", rules::at_least(0));
     v("eval_every", eval_every, "Evaluate every N optimizer steps (0: at the end only).",
-      rules::at_least(0));
+      rules::between(0, 1e12));
     v("save_every", save_every, "Checkpoint every N optimizer steps (0: at the end only).",
-      rules::at_least(0));
-    v("log_every", log_every, "Log loss and learning rate every N steps.", rules::at_least(1));
+      rules::between(0, 1e12));
+    v("log_every", log_every, "Log loss and learning rate every N steps.", rules::between(1, 1e12));
     v("weight_decay", weight_decay, "AdamW weight decay (never on biases and norms).",
       rules::at_least(0));
-    v("warmup_steps", warmup_steps, "Linear warm-up steps of the schedule.", rules::at_least(0));
+    v("warmup_steps", warmup_steps, "Linear warm-up steps of the schedule.",
+      rules::between(0, 1e12));
     v("warmup_ratio", warmup_ratio,
       "Warm-up as a fraction of the total steps (used when warmup_steps is 0).",
       rules::between(0, 1));
     v("lr_scheduler", lr_scheduler, "Learning-rate schedule after warm-up.",
       rules::one_of({"constant", "linear", "cosine"}));
     v("grad_accum_steps", grad_accum_steps, "Batches accumulated per optimizer step.",
-      rules::at_least(1));
+      rules::between(1, 1 << 20));
     v("max_grad_norm", max_grad_norm, "Clip gradients to this global norm (0: no clipping).",
       rules::at_least(0));
     v("keep_last", keep_last, "Checkpoints kept in RUN_DIR/checkpoints (older ones are removed).",
-      rules::at_least(1));
+      rules::between(1, 1e6));
     v("early_stopping_patience", early_stopping_patience,
       "Stop after this many evaluations without improvement of metric_for_best (0: never).",
-      rules::at_least(0));
+      rules::between(0, 1e6));
     v("metric_for_best", metric_for_best,
       "Evaluation metric that picks the best checkpoint (empty: the task's main metric, e.g. "
       "accuracy).",
@@ -253,7 +259,7 @@ struct TrainConfig {
     v("distributed_timeout", distributed_timeout,
       "Seconds a rank waits for the others (rendezvous, all-reduce) before failing, so that a "
       "dead rank ends the job.",
-      rules::at_least(1));
+      rules::between(1, 1e7));
   }
 };
 
@@ -264,7 +270,7 @@ struct EvalConfig {
 
   template <class V>
   void visit(V&& v) {
-    v("batch_size", batch_size, "Examples per evaluation batch.", rules::at_least(1));
+    v("batch_size", batch_size, "Examples per evaluation batch.", rules::between(1, 1 << 20));
     v("predict_by", predict_by,
       "text_to_text: `rank` picks the label whose words the model finds most likely; "
       "`generate` generates text (generate.*) and matches it to the label words.",

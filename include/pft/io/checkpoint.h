@@ -22,8 +22,15 @@ struct StateDict {
   std::map<std::string, std::string> source_file;
 };
 
-/// Reads DIR/config.json; errors name the file and the line/column (bad JSON) or the key.
+/// Reads DIR/config.json; errors name the file and the line/column (bad JSON) or the key. DIR
+/// may also name its config.json; any other file is "not a model folder".
 nlohmann::json read_model_config(const std::string& dir);
+
+/// The files of a model folder that decide what pft computes with it: config.json, the weight
+/// files read_state_dict() reads (shards included) and the tokenizer files present (vocab.txt,
+/// spiece.model, tokenizer.json, tokenizer_config.json, special_tokens_map.json); sorted.
+/// pft::Error (Input) as read_state_dict() when the folder has no weights.
+std::vector<std::string> model_files(const std::string& dir);
 
 /// Reads every weight file of the folder: model.safetensors first, then
 /// model.safetensors.index.json (shards), then pytorch_model.bin, then

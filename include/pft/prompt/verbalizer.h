@@ -4,6 +4,8 @@
 // word as the target; demonstrations fill their {mask} with it.
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,5 +33,20 @@ class Verbalizer {
   std::vector<std::string> labels_;
   std::vector<std::vector<std::string>> words_;
 };
+
+/// Refuses labels that scoring cannot tell apart: `scored[k][w]` are the token ids by which
+/// word w of label k is scored (the first token at a cloze mask; the whole answer for
+/// text-to-text ranking), `how` says which ("by its first token"). When a scored form of one
+/// label equals one of another label, pft::Error (Config) names prompt.verbalizer, both words,
+/// their labels and the shared tokens (`token_text` spells them).
+void check_distinguishable(const Verbalizer& verbalizer,
+                           const std::vector<std::vector<std::vector<std::int64_t>>>& scored,
+                           const std::function<std::string(std::int64_t)>& token_text,
+                           const std::string& how);
+/// The same for words scored by one token each (`scored[k][w]`: the token of word w of label k).
+void check_distinguishable(const Verbalizer& verbalizer,
+                           const std::vector<std::vector<std::int64_t>>& scored,
+                           const std::function<std::string(std::int64_t)>& token_text,
+                           const std::string& how);
 
 }  // namespace pft::prompt

@@ -14,6 +14,7 @@
 
 #include "pft/config/config.h"
 #include "pft/model/interfaces.h"
+#include "pft/data/conll.h"
 #include "pft/peft/method.h"
 #include "pft/task/hooked_model.h"
 #include "pft/task/task.h"
@@ -21,15 +22,8 @@
 
 namespace pft::task {
 
-struct ConllSentence {
-  std::vector<std::string> words;
-  std::vector<std::string> tags;
-  std::size_t line = 0;  // 1-based line of the first word
-};
-
-/// Reads a CoNLL file (space- or tab-separated columns, word first, tag last). A line with a
-/// single column is a pft::Error (Input) naming path:line. `limit` sentences at most (0: all).
-std::vector<ConllSentence> read_conll(const std::string& path, std::size_t limit = 0);
+using data::ConllSentence;
+using data::read_conll;
 
 /// A sentence as model input: [CLS] sub-tokens... [SEP].
 struct AlignedSentence {

@@ -18,6 +18,7 @@
 #include "pft/peft/method.h"
 #include "pft/train/distributed.h"
 #include "pft/train/precision.h"
+#include "pft/train/trainer_state.h"
 
 namespace pft::train {
 
@@ -85,30 +86,35 @@ class Trainer {
   /// the trainer). Rank 0 alone writes files; every rank computes the same steps.
   void set_distributed(Distributed* distributed) { dist_ = distributed; }
 
-  /// Trains; with `resume`, continues from the newest complete checkpoint in run_dir.
+  /// A JSON document written as kAdapterIdentityFile into every adapter folder the run saves
+  /// (final, best and checkpoints): what the adapter was trained on (peft/identity.h).
+  void set_adapter_identity(nlohmann::json identity) { identity_ = std::move(identity); }
+
+  /// Trains; with `resume`, continues from the newest complete checkpoint in run_dir. A
+  /// failure after a step (an evaluation that cannot be scored, ...) saves a checkpoint of the
+  /// last complete step before it is passed on, unless saving is what failed.
   TrainSummary run(bool resume);
 
   /// Steps in the whole run (max_steps, or epochs x optimizer steps per epoch).
   std::int64_t total_steps() const;
 
  private:
-  struct State {
-    std::int64_t step = 0;            // optimizer steps done
-    std::int64_t epoch = 0;           // current epoch
-    std::int64_t batch_in_epoch = 0;  // micro-batches of `epoch` already consumed
-    double best_metric = 0;
-    std::int64_t best_step = -1;
-    std::int64_t bad_evals = 0;
-    std::int64_t examples = 0;
-    std::int64_t tokens = 0;
-    std::int64_t metrics_lines = 0;  // lines of metrics.jsonl written so far
-    double running_loss = 0;         // loss summed since the last log line
-    std::int64_t running_count = 0;  // batches in running_loss
-  };
+  using State = TrainerState;
+  struct Clock;  // timing of the run for summary.json (trainer.cpp)
 
   bool is_main() const { return dist_ == nullptr || dist_->is_main(); }
+  // The steps of run(), in order.
+  State start(bool resume);
+  bool train_epoch(State& state, Clock& clock);
+  void micro_batch(State& state, const std::vector<std::size_t>& global, std::size_t index);
+  void optimizer_step(State& state, double& lr, double& grad_norm);
+  bool after_step(State& state, Clock& clock, double lr, double grad_norm, bool epoch_end);
+  TrainSummary finish(State& state, Clock& clock);
+  void save_after_failure(const State& state) noexcept;
+
   [[noreturn]] void non_finite_loss(double value, const State& state, std::size_t batch) const;
   void save_checkpoint(const State& state);
+  void save_adapter(const std::string& dir) const;
   State load_latest_checkpoint();
   void append_metrics(State& state, const nlohmann::json& event);
   bool better(double value, const State& state) const;
@@ -127,12 +133,25 @@ class Trainer {
   GradScaler scaler_;
   Distributed* dist_ = nullptr;
   std::int64_t last_bytes_ = 0;
+  nlohmann::json identity_;
+  // The loop's position between steps (run() and its steps).
+  std::vector<std::int64_t> lengths_;
+  std::int64_t total_ = 0;
+  std::int64_t last_saved_step_ = -1;  // the newest checkpoint this process wrote or read
+  State step_start_;                   // the state before the step under way
+  bool in_step_ = false;               // between a step's first batch and its update
+  bool saving_ = false;                // inside save_checkpoint
+  bool diverged_ = false;              // a non-finite loss: nothing worth saving
+  bool interrupted_ = false;           // SIGINT/SIGTERM seen (by any rank) at the last step
+  double step_loss_ = 0;               // data parallel: this rank's weighted loss in the step
+  std::int64_t step_tokens_ = 0;       // and its tokens
+  EvalResult last_eval_;
+  std::int64_t last_eval_step_ = -1;
+  double last_loss_ = 0;
+  bool stopped_early_ = false;
 };
 
 /// Names of the complete checkpoints in RUN_DIR/checkpoints, oldest first ("step-40", ...).
 std::vector<std::string> list_checkpoints(const std::string& run_dir);
-
-/// A small SVG chart of loss (and the evaluation metric) against step, from metrics.jsonl.
-std::string plot_svg(const std::string& metrics_jsonl_path);
 
 }  // namespace pft::train
