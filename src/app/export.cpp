@@ -13,6 +13,7 @@
 #include "pft/model/registry.h"
 #include "pft/peft/registry.h"
 #include "pft/util/error.h"
+#include "pft/util/file_lock.h"
 #include "pft/util/fs.h"
 #include "pft/util/log.h"
 #include "pft/util/strings.h"
@@ -119,8 +120,22 @@ std::function<torch::Tensor()> check_logits(const model::LoadedModel& loaded, Ch
 
 }  // namespace
 
-ExportResult export_merged(const ExportOptions& o) {
+ExportResult export_merged(const ExportOptions& options) {
+  ExportOptions o = options;
+  // "OUT/" names the folder OUT: the lock and the temporary folder are its siblings.
+  o.output_dir = fs::path(options.output_dir).lexically_normal().string();
+  while (o.output_dir.size() > 1 && o.output_dir.back() == '/') o.output_dir.pop_back();
+  const fs::path out(o.output_dir);
+  if (out.filename().empty() || out.filename() == "." || out.filename() == "..") {
+    throw Error(ErrorKind::Usage, "--output " + options.output_dir + ": name the new folder");
+  }
+  // One export at a time into one folder: the lock beside it goes when the export ends.
+  if (out.has_parent_path()) fs::create_directories(out.parent_path());
+  const auto lock =
+      FileLock::acquire((out.parent_path() / ("." + out.filename().string() + ".lock")).string(),
+                        "--output " + o.output_dir, /*remove_on_release=*/true);
   ExportResult result;
+  result.output_dir = o.output_dir;
   if (fs::exists(o.output_dir) && !(fs::is_directory(o.output_dir) && fs::is_empty(o.output_dir))) {
     throw Error(ErrorKind::Usage,
                 "--output " + o.output_dir + ": exists and is not empty; choose a new folder");
@@ -213,7 +228,6 @@ ExportResult export_merged(const ExportOptions& o) {
       tensors[p.key()] = p.value().detach().to(torch::kCPU, torch::kFloat32).contiguous();
   }
   result.tensors = static_cast<std::int64_t>(tensors.size());
-  const fs::path out(o.output_dir);
   const fs::path temp =
       out.parent_path() / (out.filename().string() + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(temp);

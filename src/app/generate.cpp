@@ -80,6 +80,9 @@ std::vector<Prompt> read_prompts(std::istream& in, const std::string& name,
       prompt.record = nlohmann::ordered_json::parse(line);
     } catch (const nlohmann::json::parse_error& e) {
       throw Error(ErrorKind::Input, where(name, number) + ": malformed JSON: " + e.what());
+    } catch (const nlohmann::json::out_of_range& e) {
+      throw Error(ErrorKind::Input,
+                  where(name, number) + ": a number beyond a 64-bit float: " + e.what());
     }
     if (!prompt.record.is_object()) {
       throw Error(ErrorKind::Input, where(name, number) + ": expected a JSON object, got " +

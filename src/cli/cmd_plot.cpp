@@ -1,13 +1,8 @@
-#include <filesystem>
 #include <iostream>
 #include <memory>
 
 #include "cli/commands.h"
 #include "pft/train/plot.h"
-#include "pft/util/error.h"
-#include "pft/util/fs.h"
-
-namespace fs = std::filesystem;
 
 namespace pft::cli {
 
@@ -30,15 +25,7 @@ void setup_plot(Program& program) {
                   "SVG file to write (default: RUN_DIR/training.svg)");
   sub->callback([&program, options] {
     program.action = [options] {
-      const std::string metrics = (fs::path(options->run_dir) / "metrics.jsonl").string();
-      if (!fs::exists(metrics)) {
-        throw Error(ErrorKind::Input,
-                    options->run_dir + ": not a run directory (no metrics.jsonl)");
-      }
-      const std::string out = options->output.empty()
-                                  ? (fs::path(options->run_dir) / "training.svg").string()
-                                  : options->output;
-      write_file_atomic(out, train::plot_svg(metrics));
+      const auto out = train::plot_run(options->run_dir, options->output);
       std::cout << out << "\n";
       return 0;
     };

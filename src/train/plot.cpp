@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <sstream>
 #include <utility>
 #include <vector>
@@ -91,6 +92,17 @@ std::string plot_svg(const std::string& metrics_path) {
   }
   svg << "</svg>\n";
   return svg.str();
+}
+
+std::string plot_run(const std::string& run_dir, const std::string& output) {
+  namespace fs = std::filesystem;
+  const std::string metrics = (fs::path(run_dir) / "metrics.jsonl").string();
+  if (!fs::exists(metrics)) {
+    throw Error(ErrorKind::Input, run_dir + ": not a run directory (no metrics.jsonl)");
+  }
+  const std::string out = output.empty() ? (fs::path(run_dir) / "training.svg").string() : output;
+  write_file_atomic(out, plot_svg(metrics));
+  return out;
 }
 
 }  // namespace pft::train

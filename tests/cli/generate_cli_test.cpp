@@ -170,6 +170,9 @@ TEST_F(BadInput, EmptyPromptMissingFieldAndMalformedJson) {
   r = generate("{\"source\": \"a\"\n");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, ":1: malformed JSON")) << r.err;
+  r = generate("{\"source\": \"a\"}\n{\"source\": \"b\", \"id\": 1e999}\n");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(contains(r.err, ":2: a number beyond a 64-bit float")) << r.err;
   r = generate("");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(contains(r.err, "no prompts")) << r.err;

@@ -30,11 +30,13 @@ struct ExportResult {
   double weight_change = 0.0;  // largest change the adapter made to any base weight
   double max_logit_diff = 0.0;  // merged vs unmerged, on the check inputs
   std::int64_t tensors = 0;     // tensors written
+  std::string output_dir;       // the folder written (normalised: no trailing slash)
 };
 
 /// Does the export. Errors (pft::Error): a method that cannot be merged (bottleneck
 /// adapters add layers), a merge that changes no weight, a check that fails, an output
-/// folder that exists and is not empty.
+/// folder that exists and is not empty, one that another export is writing (a lock file
+/// beside it names the holder).
 ExportResult export_merged(const ExportOptions& options);
 
 }  // namespace pft::app

@@ -10,4 +10,8 @@ namespace pft::train {
 /// with a warning; any other malformed line is a pft::Error (Input) naming file and line.
 std::string plot_svg(const std::string& metrics_jsonl_path);
 
+/// Writes the chart of the run in `run_dir` (its metrics.jsonl) to `output` (default:
+/// RUN_DIR/training.svg) atomically and returns the path written.
+std::string plot_run(const std::string& run_dir, const std::string& output = {});
+
 }  // namespace pft::train
