@@ -43,7 +43,8 @@ class GenerateAdapter : public ::testing::Test {
     const auto r = pft::test::run_pft({"generate", "--model", model(), "--adapter", adapter,
                                        "--input", prompts(), "--output", out, "--with-ids",
                                        "--max-new-tokens", "8", "--no-repeat-ngram-size", "1",
-                                       "--num-beams", beam ? "3" : "1", "--threads", "1"});
+                                       "--num-beams", beam ? "3" : "1", "--compute-type",
+                                       "float32", "--threads", "1"});
     EXPECT_EQ(r.exit_code, 0) << r.err;
     Ids ids;
     std::ifstream in(out);
