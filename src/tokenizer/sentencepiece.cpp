@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <iterator>
 #include <limits>
 #include <sstream>
 #include <string_view>
@@ -207,6 +208,8 @@ SentencePieceOptions SentencePieceOptions::from_config_file(const std::string& p
     doc = nlohmann::json::parse(read_file(path));
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(ErrorKind::Input, path + ": malformed JSON: " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw Error(ErrorKind::Input, path + ": a number beyond a 64-bit float: " + e.what());
   }
   if (!doc.is_object()) throw Error(ErrorKind::Input, path + ": expected a JSON object");
   SentencePieceOptions o;
@@ -437,18 +440,36 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
   const std::pair<const std::string*, std::int64_t> plain[] = {{&options_.pad_token, pad_id_},
                                                                {&options_.eos_token, eos_id_},
                                                                {&options_.unk_token, unk_id_}};
+  // Each plain token's next occurrence is searched again only once the scan has passed it
+  // (linear in the text's length, however many special tokens it holds).
+  std::size_t next[std::size(plain)];
+  bool searched[std::size(plain)] = {};
+  std::size_t next_prefix = 0;
+  bool prefix_searched = false;
   std::size_t pos = 0;
   while (pos < text.size()) {
     Match best{std::string::npos, 0, -1, false};
-    for (const auto& [token, id] : plain) {
-      const std::size_t at = text.find(*token, pos);
+    for (std::size_t t = 0; t < std::size(plain); ++t) {
+      const auto& [token, id] = plain[t];
+      if (!searched[t] || (next[t] != std::string::npos && next[t] < pos)) {
+        next[t] = token->empty() ? std::string::npos : text.find(*token, pos);
+        searched[t] = true;
+      }
+      const std::size_t at = next[t];
       if (at != std::string::npos &&
           (at < best.begin || (at == best.begin && at + token->size() > best.end))) {
         best = {at, at + token->size(), id, false};
       }
     }
-    for (std::size_t at = text.find(kSentinelPrefix, pos);
-         at != std::string::npos && at <= best.begin; at = text.find(kSentinelPrefix, at + 1)) {
+    // Sentinel spellings: the next "<extra_id_" at or after pos is remembered the same way;
+    // the search only moves forward past those that are not sentinels.
+    if (!prefix_searched || (next_prefix != std::string::npos && next_prefix < pos)) {
+      next_prefix = text.find(kSentinelPrefix, pos);
+      prefix_searched = true;
+    }
+    for (; next_prefix != std::string::npos && next_prefix <= best.begin;
+         next_prefix = text.find(kSentinelPrefix, next_prefix + 1)) {
+      const std::size_t at = next_prefix;
       std::size_t digits = at + 10;
       std::size_t index = 0;
       while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9' &&

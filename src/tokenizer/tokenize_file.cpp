@@ -43,6 +43,9 @@ TokenizeFileStats tokenize_jsonl(const Tokenizer& tokenizer, const TokenizeFileO
         object = nlohmann::json::parse(line);
       } catch (const nlohmann::json::parse_error& e) {
         throw Error(ErrorKind::Input, where + ": malformed JSON (" + e.what() + ")");
+      } catch (const nlohmann::json::out_of_range& e) {
+        throw Error(ErrorKind::Input,
+                    where + ": a number beyond a 64-bit float (" + std::string(e.what()) + ")");
       }
       if (!object.is_object()) {
         throw Error(ErrorKind::Input,

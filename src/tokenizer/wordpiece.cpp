@@ -91,6 +91,8 @@ WordPieceOptions WordPieceOptions::from_config_file(const std::string& path) {
     doc = nlohmann::json::parse(read_file(path));
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(ErrorKind::Input, path + ": malformed JSON: " + e.what());
+  } catch (const nlohmann::json::out_of_range& e) {
+    throw Error(ErrorKind::Input, path + ": a number beyond a 64-bit float: " + e.what());
   }
   if (!doc.is_object()) throw Error(ErrorKind::Input, path + ": expected a JSON object");
   WordPieceOptions o;
@@ -349,13 +351,22 @@ void WordPiece::tokenize_text(const std::string& text, std::vector<Piece>& out) 
   };
 
   // Split around special tokens written in the text; they are matched on the raw text,
-  // leftmost first, the longest when several start at the same byte.
+  // leftmost first, the longest when several start at the same byte. Each token's next
+  // occurrence is remembered and searched again only once the scan has passed it, so every
+  // token's search moves forward through the text once: linear in the text's length.
+  std::vector<std::size_t> next(special_tokens_.size(), 0);
+  std::vector<bool> searched(special_tokens_.size(), false);
   std::size_t byte = 0, char_index = 0;
   while (byte <= text.size()) {
     std::size_t match = std::string::npos, match_len = 0;
     std::int64_t match_id = -1;
-    for (const auto& [token, id] : special_tokens_) {
-      const std::size_t pos = text.find(token, byte);
+    for (std::size_t t = 0; t < special_tokens_.size(); ++t) {
+      const auto& [token, id] = special_tokens_[t];
+      if (!searched[t] || (next[t] != std::string::npos && next[t] < byte)) {
+        next[t] = text.find(token, byte);
+        searched[t] = true;
+      }
+      const std::size_t pos = next[t];
       if (pos != std::string::npos && (pos < match || (pos == match && token.size() > match_len))) {
         match = pos, match_len = token.size(), match_id = id;
       }

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "pft/tokenizer/sentencepiece.h"
+#include "pft/tokenizer/tokenize_file.h"
 #include "pft/tokenizer/wordpiece.h"
 #include "pft/util/error.h"
 #include "support/test_util.h"
@@ -189,4 +190,34 @@ TEST(TokenizerWordPiece, PairTruncationFollowsLongestFirst) {
   EXPECT_EQ(std::count(e.sequence_ids.begin(), e.sequence_ids.end(), 0), 5);
   EXPECT_EQ(std::count(e.sequence_ids.begin(), e.sequence_ids.end(), 1), 2);
   EXPECT_EQ(e.type_ids.back(), 1);
+}
+
+// A number beyond a double (nlohmann's out_of_range, not a parse error) in any JSON a
+// tokenizer reads is an input error naming the file (and line), never an escaped exception.
+TEST(TokenizerLoad, NumbersBeyondADoubleNameTheFile) {
+  TempDir tmp;
+  const std::string wp = tmp.file("wp");
+  fs::create_directories(wp);
+  fs::copy_file(shared_data("tokenizers/bert-base-uncased/vocab.txt"), wp + "/vocab.txt");
+  pft::test::write_text(wp + "/tokenizer_config.json", "{\"model_max_length\": 1e999}");
+  expect_error([&] { load_tokenizer(wp); }, ErrorKind::Input,
+               {"tokenizer_config.json", "beyond a 64-bit float"});
+
+  const std::string sp = tmp.file("sp");
+  fs::create_directories(sp);
+  fs::copy_file(shared_data("tokenizers/t5-small/spiece.model"), sp + "/spiece.model");
+  pft::test::write_text(sp + "/tokenizer_config.json", "{\"extra_ids\": 299999999999111e11110}");
+  expect_error([&] { load_tokenizer(sp); }, ErrorKind::Input,
+               {"tokenizer_config.json", "beyond a 64-bit float"});
+
+  fs::remove(wp + "/tokenizer_config.json");
+  const auto tok = load_tokenizer(wp);
+  pft::test::write_text(tmp.file("in.jsonl"),
+                        "{\"text\": \"fine\"}\n{\"text\": \"x\", \"n\": 4E4444}\n");
+  pft::tokenizer::TokenizeFileOptions file;
+  file.input = tmp.file("in.jsonl");
+  file.output = tmp.file("out.jsonl");
+  expect_error([&] { pft::tokenizer::tokenize_jsonl(*tok, file); }, ErrorKind::Input,
+               {"in.jsonl:2", "beyond a 64-bit float"});
+  EXPECT_FALSE(fs::exists(file.output));
 }
