@@ -238,8 +238,16 @@ std::string label_value(const JsonlRecord& record, const std::string& field,
     }
     return labels[static_cast<std::size_t>(index)];
   };
+  const auto is_name = [&](const std::string& value) {
+    return std::find(labels.begin(), labels.end(), value) != labels.end();
+  };
   if (it->is_number_integer()) {
-    return index_label(it->get<std::int64_t>(), std::to_string(it->get<std::int64_t>()));
+    // The same rule as a column of digits, so that a JSON Lines file and its CSV or TSV copy
+    // mean the same labels: an integer whose digits are a label name (labels collected from
+    // the training data, or task.labels that are numbers) is that name.
+    const auto digits = std::to_string(it->get<std::int64_t>());
+    if (is_name(digits)) return digits;
+    return index_label(it->get<std::int64_t>(), digits);
   }
   if (!it->is_string()) {
     std::string text = it->dump();
@@ -250,9 +258,7 @@ std::string label_value(const JsonlRecord& record, const std::string& field,
                                       std::string(it->type_name()) + " " + text);
   }
   const auto& value = it->get_ref<const std::string&>();
-  if (labels.empty() || std::find(labels.begin(), labels.end(), value) != labels.end()) {
-    return value;
-  }
+  if (labels.empty() || is_name(value)) return value;
   const bool digits =
       !value.empty() && value.size() <= 18 &&
       std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c) != 0; });

@@ -284,6 +284,11 @@ PromptEncoder::PromptEncoder(const config::RunConfig& c, const tokenizer::Tokeni
     std::vector<nlohmann::json> examples;
     std::vector<prompt::Source> sources;
     for (auto& r : data::read_records(c.prompt.demos, "auto")) {
+      // A demonstration's label may be an index into the labels, as a training example's is.
+      const auto label = r.value.find(c.data.label_field);
+      if (verbalizer_ && label != r.value.end() && !label->is_null()) {
+        *label = data::label_value(r, c.data.label_field, verbalizer_->labels(), c.prompt.demos);
+      }
       examples.push_back(std::move(r.value));
       sources.push_back({c.prompt.demos, r.line});
     }

@@ -442,6 +442,110 @@ TEST_F(Reliability, TsvAndCsvTrainTheSameAdapterAsJsonl) {
   EXPECT_TRUE(has(index, "bad.tsv:3") && has(index, "out of range")) << index.err;
 }
 
+// GLUE's own SST-2 dev.tsv (sentence, integer label; every sentence ends in a space) trains the
+// same adapter as the same rows shipped as JSON Lines and as a CSV copy, and passes --dry-run.
+TEST_F(Reliability, TheShippedGlueTsvTrainsAsItsJsonlAndCsv) {
+  const auto glue = pft::test::head_lines(pft::test::shared_data("sst2/glue/dev.tsv"), 33);
+  pft::test::write_text(dir_->file("glue.tsv"), glue);
+  pft::test::write_text(dir_->file("glue.jsonl"),
+                        pft::test::head_lines(pft::test::shared_data("sst2/dev.jsonl"), 32));
+  std::string csv = "sentence,label\r\n";
+  std::istringstream rows(glue);
+  std::string row;
+  std::getline(rows, row);  // the header
+  while (std::getline(rows, row)) {
+    const auto tab = row.find('\t');
+    ASSERT_NE(tab, std::string::npos) << row;
+    std::string quoted = "\"";
+    for (const char c : row.substr(0, tab))
+      quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    csv += quoted + "\"," + row.substr(tab + 1) + "\r\n";
+  }
+  pft::test::write_text(dir_->file("glue.csv"), csv);
+
+  // The evaluation file (JSON Lines, field "text") stays out: data.text_field names GLUE's.
+  const auto config = config_with("glue", [](json& c) { c["data"].erase("eval"); });
+  const auto dry = train("glue-dry",
+                         {"--dry-run", "--set", "data.train=" + dir_->file("glue.tsv"), "--set",
+                          "data.text_field=sentence"},
+                         config);
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  const auto dry_csv = train("glue-dry-csv",
+                             {"--dry-run", "--set", "data.train=" + dir_->file("glue.csv"), "--set",
+                              "data.text_field=sentence", "--set", "data.format=csv"},
+                             config);
+  EXPECT_EQ(dry_csv.exit_code, 0) << dry_csv.err;
+
+  ASSERT_EQ(
+      train("glue-jsonl", {"--set", "data.train=" + dir_->file("glue.jsonl")}, config).exit_code,
+      0);
+  for (const char* ext : {"tsv", "csv"}) {
+    const auto name = std::string("glue-") + ext;
+    const auto r = train(name,
+                         {"--set", "data.train=" + dir_->file("glue." + std::string(ext)), "--set",
+                          "data.text_field=sentence"},
+                         config);
+    ASSERT_EQ(r.exit_code, 0) << ext << ": " << r.err;
+    EXPECT_EQ(pft::read_file(run_dir(name) + "/adapter/adapter_model.safetensors"),
+              pft::read_file(run_dir("glue-jsonl") + "/adapter/adapter_model.safetensors"))
+        << ext;
+  }
+}
+
+// Integer labels without task.labels: indices into the checkpoint's id2label when its head is
+// trained (tiny-bert: negative, positive); else the labels' own names, collected from the data
+// (0 and 2, 1 absent). JSON Lines and TSV copies train one adapter either way.
+TEST_F(Reliability, IntegerLabelsWithoutTaskLabels) {
+  std::string jsonl01, jsonl02, tsv01 = "text\tlabel\n", tsv02 = "text\tlabel\n";
+  std::istringstream lines(pft::read_file(dir_->file("train.jsonl")));
+  for (std::string line; std::getline(lines, line);) {
+    const auto r = json::parse(line);
+    const int label = r["label"] == "positive" ? 1 : 0;
+    const auto text = r["text"].get<std::string>();
+    jsonl01 += json{{"text", text}, {"label", label}}.dump() + "\n";
+    jsonl02 += json{{"text", text}, {"label", 2 * label}}.dump() + "\n";
+    tsv01 += text + "\t" + std::to_string(label) + "\n";
+    tsv02 += text + "\t" + std::to_string(2 * label) + "\n";
+  }
+  pft::test::write_text(dir_->file("int01.jsonl"), jsonl01);
+  pft::test::write_text(dir_->file("int02.jsonl"), jsonl02);
+  pft::test::write_text(dir_->file("int01.tsv"), tsv01);
+  pft::test::write_text(dir_->file("int02.tsv"), tsv02);
+  const auto adapter = [](const std::string& name) {
+    return pft::read_file(run_dir(name) + "/adapter/adapter_model.safetensors");
+  };
+  const auto labels = [](const std::string& name) {
+    return json::parse(pft::read_file(run_dir(name) + "/adapter/pft_identity.json"))["labels"];
+  };
+
+  const auto head = config_with("int-head", [&](json& c) { c["task"].erase("labels"); });
+  for (const char* file : {"int01.jsonl", "int01.tsv"}) {
+    const auto r =
+        train(std::string("head-") + file, {"--set", "data.train=" + dir_->file(file)}, head);
+    ASSERT_EQ(r.exit_code, 0) << file << ": " << r.err;
+    EXPECT_EQ(labels(std::string("head-") + file), json({"negative", "positive"})) << file;
+  }
+  EXPECT_EQ(adapter("head-int01.tsv"), adapter("head-int01.jsonl"));
+  const auto beyond =
+      train("head-int02", {"--set", "data.train=" + dir_->file("int02.jsonl")}, head);
+  EXPECT_EQ(beyond.exit_code, 2) << beyond.err;
+  EXPECT_TRUE(has(beyond, "int02.jsonl:") && has(beyond, "'label'") && has(beyond, "out of range"))
+      << beyond.err;
+
+  const auto no_head = config_with("int-no-head", [&](json& c) {
+    c["task"].erase("labels");
+    c["data"].erase("eval");
+    c["model"]["path"] = dir_->file("task/mlm");
+  });
+  for (const char* file : {"int02.jsonl", "int02.tsv"}) {
+    const auto r =
+        train(std::string("data-") + file, {"--set", "data.train=" + dir_->file(file)}, no_head);
+    ASSERT_EQ(r.exit_code, 0) << file << ": " << r.err;
+    EXPECT_EQ(labels(std::string("data-") + file), json({"0", "2"})) << file;
+  }
+  EXPECT_EQ(adapter("data-int02.tsv"), adapter("data-int02.jsonl"));
+}
+
 // 10. `pft eval` cross-checks.
 TEST_F(Reliability, EvalCrossChecksLabelsBaseModelDataAndPredictions) {
   ASSERT_EQ(train("for-eval").exit_code, 0);

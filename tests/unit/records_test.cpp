@@ -111,6 +111,16 @@ TEST(Records, LabelsAreNamesOrIndices) {
   // Digit strings that are label names stay names.
   r.value = {{"label", "1"}};
   EXPECT_EQ(label_value(r, "label", {"5", "1"}, "f.tsv"), "1");
+  // An integer follows the same rule, so a JSON Lines file and its TSV copy agree: labels
+  // collected from integer labels 0 and 2 are the names "0" and "2", and 2 is "2", not an index.
+  r.value = {{"label", 2}};
+  EXPECT_EQ(label_value(r, "label", {"0", "2"}, "f.jsonl"), "2");
+  r.value = {{"label", "2"}};
+  EXPECT_EQ(label_value(r, "label", {"0", "2"}, "f.tsv"), "2");
+  r.value = {{"label", 1}};
+  EXPECT_EQ(label_value(r, "label", {"5", "1"}, "f.jsonl"), "1");
+  r.value = {{"label", 0}};
+  EXPECT_EQ(label_value(r, "label", {"5", "1"}, "f.jsonl"), "5");
   r.value = {{"label", 2}};
   expect_input_error([&] { label_value(r, "label", labels, "f.jsonl"); },
                      {"f.jsonl:7", "'label'", "index 2", "out of range"});

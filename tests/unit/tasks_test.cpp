@@ -8,6 +8,7 @@
 
 #include "pft/config/config.h"
 #include "pft/prompt/template.h"
+#include "pft/prompt/verbalizer.h"
 #include "pft/task/cloze.h"
 #include "pft/task/encoder_decoder.h"
 #include "pft/task/prompt_input.h"
@@ -283,6 +284,30 @@ TEST(PromptTruncation, ContentFreeInputFillsEveryField) {
   c.prompt.template_text = "{premise} ? {mask} , {meta.hypothesis}";
   const task::PromptEncoder e(c, uncased(), nullptr, "text");
   EXPECT_EQ(e.encode_content_free("N/A").ids, text_ids("N/A ? [MASK] , N/A"));
+}
+
+// Demonstrations read from a TSV (the format by extension) whose labels are indices into the
+// labels, as GLUE writes them: each shows its label's word.
+TEST(PromptDemos, IntegerLabelsOfTsvDemonstrationsAreIndices) {
+  pft::test::TempDir dir;
+  pft::test::write_text(dir.file("demos.tsv"), "sentence\tlabel\ngood film\t1\ndull film\t0\n");
+  pft::config::RunConfig c;
+  c.prompt.template_text = "{demos}{text} It was {mask}.";
+  c.prompt.demos = dir.file("demos.tsv");
+  c.prompt.demo_template = "{sentence} It was {mask}.";
+  c.prompt.demo_ids = {0, 1};
+  c.prompt.demo_separator = " ";
+  const pft::prompt::Verbalizer v({{"negative", {"bad"}}, {"positive", {"great"}}},
+                                  {"negative", "positive"});
+  const task::PromptEncoder e(c, uncased(), &v, "text");
+  EXPECT_EQ(e.encode(json{{"text", "a plot"}}, kSource, 0).ids,
+            text_ids("good film It was great. dull film It was bad. a plot It was [MASK]."));
+  pft::test::write_text(dir.file("demos.tsv"), "sentence\tlabel\ngood film\t2\ndull film\t0\n");
+  const auto what =
+      error_of([&] { task::PromptEncoder(c, uncased(), &v, "text"); }, ErrorKind::Input);
+  EXPECT_NE(what.find("demos.tsv:2: field 'label': label index 2 is out of range"),
+            std::string::npos)
+      << what;
 }
 
 // ---- soft slots -----------------------------------------------------------------------------

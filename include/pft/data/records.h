@@ -29,9 +29,11 @@ std::vector<JsonlRecord> read_delimited(const std::string& path, char separator,
 
 /// The label in field `field` of `record`, as a label name. A string is the name itself. An
 /// integer is an index into `labels` (what a `datasets` ClassLabel column exports), and so is
-/// a string of digits that is not itself one of `labels` (CSV and TSV hold only strings).
-/// With `labels` empty, an integer is returned as its digits. Anything else, or an index out of
-/// range, is a pft::Error (Input) naming path:line and the field.
+/// a string of digits (CSV and TSV hold only strings); an integer or digit string that is
+/// itself one of `labels` (labels collected from the data, or numeric task.labels) is that
+/// name, so JSON Lines and CSV/TSV copies of one file agree. With `labels` empty, an integer is
+/// returned as its digits. Anything else, or an index out of range, is a pft::Error (Input)
+/// naming path:line and the field.
 std::string label_value(const JsonlRecord& record, const std::string& field,
                         const std::vector<std::string>& labels, const std::string& path);
 
