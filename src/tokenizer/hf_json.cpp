@@ -57,7 +57,7 @@ struct NStr {
 
 // tokenizers' replace(): `repl` takes the place of in[i, i + n_old); when longer, the extra
 // characters are insertions (aligned with the last consumed one); when shorter, the last
-// one absorbs the rest.
+// new one is aligned with the last old one.
 void put_replace(NStr& out, const NStr& in, std::size_t i, std::size_t n_old,
                  std::u32string_view repl) {
   const long n_new = static_cast<long>(repl.size());
@@ -71,9 +71,12 @@ void put_replace(NStr& out, const NStr& in, std::size_t i, std::size_t n_old,
     if (change > 0 || idx >= in.a.size()) {
       out.push(repl[static_cast<std::size_t>(k)], last);
     } else {
+      // A shrinking replacement drops the removed characters first: the last new one takes
+      // the alignment of the last old one ("ab" -> "x" maps x to b), as tokenizers does.
+      idx = std::min(idx + static_cast<std::size_t>(-change), in.a.size() - 1);
       last = in.a[idx];
       out.push(repl[static_cast<std::size_t>(k)], last);
-      idx += static_cast<std::size_t>(1 - change);
+      ++idx;
     }
   }
 }
@@ -488,7 +491,9 @@ struct ReplaceNorm : Normalizer {
     std::size_t pos = 0;
     for (auto [b, e] : m) {
       for (; pos < b; ++pos) out.push(s.c[pos], s.a[pos]);
-      put_replace(out, s, b, e - b, content);
+      // tokenizers removes the match, then inserts the content: every new character takes
+      // the alignment of the match's last one.
+      for (char32_t c : content) out.push(c, s.a[e - 1]);
       pos = e;
     }
     for (; pos < s.size(); ++pos) out.push(s.c[pos], s.a[pos]);
@@ -1845,9 +1850,9 @@ class JsonTokenizer final : public Tokenizer {
         else if (tok[k] == ' ' || (tok[k] >= 9 && tok[k] <= 13)) { ++lead; ++k; }
         else break;
       }
-      if (k < tok.size()) {
+      {  // counted apart from the leading ones, as tokenizers does
         std::size_t e = tok.size();
-        while (e > k) {
+        while (e > 0) {
           if (e >= 2 && tok.compare(e - 2, 2, space_char) == 0) { ++trail; e -= 2; }
           else if (tok[e - 1] == ' ' || (tok[e - 1] >= 9 && tok[e - 1] <= 13)) { ++trail; --e; }
           else break;
@@ -2062,6 +2067,11 @@ std::unique_ptr<Tokenizer> parse_tokenizer_json(const std::string& text, const s
     t->max_len = v > 0 && v < 1e12 ? static_cast<std::size_t>(v) : 0;
   }
   t->clean_up_spaces = get_bool(cw, cfg, "", "clean_up_tokenization_spaces", false);
+  // transformers skips this clean-up for BPE models (it would remove real spaces before
+  // punctuation) unless told otherwise.
+  if (t->clean_up_spaces && dynamic_cast<const BpeModel*>(t->model.get()) != nullptr &&
+      !get_bool(cw, cfg, "", "clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", false))
+    t->clean_up_spaces = false;
   // Llama-style tokenizers rebuild their template from add_bos_token / add_eos_token.
   const std::string cls = cfg.is_object() && cfg.contains("tokenizer_class") && cfg["tokenizer_class"].is_string()
                               ? cfg["tokenizer_class"].get<std::string>() : "";
