@@ -55,9 +55,12 @@ struct NStr {
   std::size_t size() const { return c.size(); }
 };
 
-// tokenizers' replace(): `repl` takes the place of in[i, i + n_old); when longer, the extra
-// characters are insertions (aligned with the last consumed one); when shorter, the last
-// new one is aligned with the last old one.
+// tokenizers' transform with the changes of its replace() helper (NFKC, Precompiled):
+// `repl` takes the place of in[i, i + n_old). When longer, the extra characters are
+// insertions aligned with the last consumed one; when shorter, the last new character
+// consumes the rest, keeping the alignment of the first old one it consumes ("e" + U+0301
+// -> U+00E9 maps to the "e", as tokenizers does; measured). Replace is different: see
+// ReplaceNorm.
 void put_replace(NStr& out, const NStr& in, std::size_t i, std::size_t n_old,
                  std::u32string_view repl) {
   const long n_new = static_cast<long>(repl.size());
@@ -71,12 +74,9 @@ void put_replace(NStr& out, const NStr& in, std::size_t i, std::size_t n_old,
     if (change > 0 || idx >= in.a.size()) {
       out.push(repl[static_cast<std::size_t>(k)], last);
     } else {
-      // A shrinking replacement drops the removed characters first: the last new one takes
-      // the alignment of the last old one ("ab" -> "x" maps x to b), as tokenizers does.
-      idx = std::min(idx + static_cast<std::size_t>(-change), in.a.size() - 1);
       last = in.a[idx];
       out.push(repl[static_cast<std::size_t>(k)], last);
-      ++idx;
+      idx += static_cast<std::size_t>(1 - change);
     }
   }
 }
