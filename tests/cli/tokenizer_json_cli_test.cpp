@@ -10,8 +10,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include "support/test_util.h"
 
@@ -23,13 +21,6 @@ using pft::test::shared_data;
 using pft::test::TempDir;
 
 namespace {
-
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // `from` with its tokenizer files replaced by the save_pretrained folder `tokenizer`.
 void copy_with_tokenizer_json(const std::string& from, const std::string& tokenizer,

@@ -303,7 +303,7 @@ TEST_P(TokenizerJsonParity, EqualsTokenizersOnEveryLineAndCase) {
               std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
 
   // Invalid UTF-8 is an input error, in either text of a pair.
-  for (const std::string bad : {std::string("ab\xff" "cd"), std::string("\xc3"),
+  for (const std::string& bad : {std::string("ab\xff" "cd"), std::string("\xc3"),
                                 std::string("\xed\xa0\x80 surrogate"), std::string("\xc0\xaf")}) {
     pft::test::error_of([&] { tok->encode(bad); }, pft::ErrorKind::Input);
     pft::test::error_of([&] { tok->encode_pair("fine", bad); }, pft::ErrorKind::Input);
