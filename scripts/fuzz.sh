@@ -7,7 +7,7 @@
 #
 # --runs N     executions per target after the corpus (default 2000)
 # --seconds S  run each target for S seconds instead (a long run; docs/reliability.md)
-# --only NAME  one target (config, jsonl, conll, safetensors, template, trainer_state)
+# --only NAME  one target (config, jsonl, records, conll, safetensors, template, trainer_state)
 # --keep DIR   keep each target's grown corpus in DIR/NAME (to add new seeds by hand)
 # A crash leaves its input in the working folder and exits non-zero (libFuzzer's report).
 set -euo pipefail

@@ -23,7 +23,7 @@ as_root() {
 # perl: its Unicode::UCD gives scripts/gen_unicode_tables.py the Age of each character.
 # clang and libclang-rt-dev: libFuzzer for scripts/fuzz.sh (the fuzz targets run in the tests).
 debs=(build-essential cmake ninja-build ccache git pkg-config perl clang libclang-rt-dev
-      libsentencepiece-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+      libsentencepiece-dev libonig-dev libicu-dev libcli11-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
       libgtest-dev googletest libgloo-dev python3 python3-venv python3-pip)
 missing=()
 for p in "${debs[@]}"; do

@@ -1,3 +1,4 @@
+#include "pft/data/records.h"
 #include "pft/task/cloze.h"
 
 #include <algorithm>
@@ -90,6 +91,7 @@ ClozeTask::ClozeTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod*
       verbalizer_(make_verbalizer(config, labels_)),
       words_(label_word_ids(verbalizer_, tokenizer)),
       label_field_(config.data.label_field),
+      data_format_(config.data.format),
       calibrate_(config.prompt.calibrate),
       content_free_(config.prompt.content_free),
       pad_id_(tokenizer.pad_id()),
@@ -115,7 +117,7 @@ ClozeTask::ClozeTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod*
 
 std::vector<PromptExample> ClozeTask::load(const std::string& path, std::size_t limit) const {
   std::vector<PromptExample> out;
-  for (const auto& r : data::read_jsonl(path, limit)) {
+  for (const auto& r : data::read_records(path, data_format_, limit)) {
     const prompt::Source source{path, r.line};
     PromptExample e;
     auto encoded = encoder_->encode(r.value, source, out.size());

@@ -1,4 +1,5 @@
 #include "pft/task/preflight.h"
+#include "pft/data/records.h"
 
 #include <filesystem>
 #include <fstream>
@@ -112,14 +113,15 @@ struct Fields {
   std::vector<std::pair<std::string, std::string>> inputs;  // without a template: key, field
 };
 
-// Checks the JSONL records of one file: the input fields, and the label (or target) field
-// as `labels` says: "all" (every record labelled), "uniform" (all or none: `pft eval`).
-void check_jsonl(Problems& p, const std::string& key, const std::string& path, std::size_t limit,
-                 const Fields& fields, const std::string& label_field,
-                 const std::vector<std::string>& labels, bool all_labelled,
-                 std::set<std::string>* seen_labels) {
+// Checks the records of one JSONL, CSV or TSV file: the input fields, and the label (or
+// target) field as `labels` says: "all" (every record labelled), "uniform" (all or none:
+// `pft eval`). A label may be an index into `labels` (data::label_value).
+void check_records(Problems& p, const std::string& key, const std::string& path,
+                   const std::string& format, std::size_t limit, const Fields& fields,
+                   const std::string& label_field, const std::vector<std::string>& labels,
+                   bool label_names, bool all_labelled, std::set<std::string>* seen_labels) {
   std::vector<data::JsonlRecord> records;
-  if (!p.attempt(key, [&] { records = data::read_jsonl(path, limit); })) return;
+  if (!p.attempt(key, [&] { records = data::read_records(path, format, limit); })) return;
   if (records.empty()) {
     p.add(key, path + ": no examples");
     return;
@@ -157,12 +159,16 @@ void check_jsonl(Problems& p, const std::string& key, const std::string& path, s
       if (first_unlabelled == 0) first_unlabelled = r.line;
       continue;
     }
-    if (!label->is_string()) {
+    std::string value;
+    if (label_names) {
+      if (!p.attempt(key, [&] { value = data::label_value(r, label_field, labels, path); })) return;
+    } else if (label->is_string()) {
+      value = label->get<std::string>();
+    } else {
       p.add(key, where + ": field '" + label_field + "': expected a string, got " + label->dump());
       return;
     }
     ++labelled;
-    const auto value = label->get<std::string>();
     if (seen_labels != nullptr) seen_labels->insert(value);
     if (!labels.empty() && std::find(labels.begin(), labels.end(), value) == labels.end()) {
       p.add(key, where + ": label '" + value + "' is not one of task.labels (" +
@@ -221,15 +227,12 @@ void preflight(const config::RunConfig& c, config::Purpose purpose) {
 
   // Formats.
   const bool conll = type == "token_classification";
-  if (c.data.format == "tsv" || c.data.format == "csv") {
-    p.add("data.format", c.data.format +
-                             " has no reader in this version; convert the data to JSON Lines "
-                             "(one object a line) and set data.format to jsonl or auto");
-  } else if (conll && c.data.format == "jsonl") {
-    p.add("data.format", "token_classification reads CoNLL files (auto or conll), not jsonl");
-  } else if (!conll && c.data.format == "conll") {
+  if (conll && c.data.format != "auto" && c.data.format != "conll") {
     p.add("data.format",
-          "conll is read by token_classification only; task.type " + type + " reads JSON Lines");
+          "token_classification reads CoNLL files (auto or conll), not " + c.data.format);
+  } else if (!conll && c.data.format == "conll") {
+    p.add("data.format", "conll is read by token_classification only; task.type " + type +
+                             " reads JSON Lines, CSV or TSV");
   }
 
   // The files this purpose reads.
@@ -243,10 +246,11 @@ void preflight(const config::RunConfig& c, config::Purpose purpose) {
   std::vector<std::pair<std::string, std::string>> readable;
   for (const auto& [key, path] : files) {
     if (!check_file(p, key, path)) continue;
-    if (c.data.format == "auto" && (has_extension(path, ".tsv") || has_extension(path, ".csv"))) {
+    if (conll && c.data.format == "auto" &&
+        (has_extension(path, ".tsv") || has_extension(path, ".csv"))) {
       p.add(key, path + ": a " + fs::path(path).extension().string().substr(1) +
-                     " file by its name; this version reads JSON Lines (and CoNLL for "
-                     "token_classification): convert it, or set data.format if it is JSONL");
+                     " file by its name; token_classification reads CoNLL files (one word and "
+                     "its tag a line): convert it, or set data.format to conll if it is one");
       continue;
     }
     readable.emplace_back(key, path);
@@ -282,9 +286,10 @@ void preflight(const config::RunConfig& c, config::Purpose purpose) {
     } else {
       // pft eval may take its labels from the checkpoint; the task checks them when it reads
       // the data, after the model has said how many classes it has.
-      check_jsonl(p, key, path, limit, fields, label_field,
-                  type == "seq2seq" || !train ? std::vector<std::string>{} : labels,
-                  /*all_labelled=*/train, is_train && labels.empty() ? &seen : nullptr);
+      check_records(p, key, path, c.data.format, limit, fields, label_field,
+                    type == "seq2seq" || !train ? std::vector<std::string>{} : labels,
+                    /*label_names=*/type != "seq2seq", /*all_labelled=*/train,
+                    is_train && labels.empty() ? &seen : nullptr);
     }
   }
   if (labels.empty()) labels.assign(seen.begin(), seen.end());
@@ -300,7 +305,7 @@ void preflight(const config::RunConfig& c, config::Purpose purpose) {
   }
   if (!c.prompt.demos.empty()) {
     if (check_file(p, "prompt.demos", c.prompt.demos)) {
-      p.attempt("prompt.demos", [&] { data::read_jsonl(c.prompt.demos); });
+      p.attempt("prompt.demos", [&] { data::read_records(c.prompt.demos, "auto"); });
     }
     if (!c.prompt.demo_template.empty()) {
       p.attempt("prompt.demo_template",

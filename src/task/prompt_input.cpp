@@ -1,4 +1,5 @@
 #include "pft/task/prompt_input.h"
+#include "pft/data/records.h"
 
 #include <algorithm>
 #include <cctype>
@@ -282,7 +283,7 @@ PromptEncoder::PromptEncoder(const config::RunConfig& c, const tokenizer::Tokeni
     }
     std::vector<nlohmann::json> examples;
     std::vector<prompt::Source> sources;
-    for (auto& r : data::read_jsonl(c.prompt.demos)) {
+    for (auto& r : data::read_records(c.prompt.demos, "auto")) {
       examples.push_back(std::move(r.value));
       sources.push_back({c.prompt.demos, r.line});
     }
@@ -344,16 +345,16 @@ std::vector<std::string> resolve_prompt_labels(const config::RunConfig& c) {
                 "to take the labels from; list them in task.labels");
   }
   std::set<std::string> seen;
-  for (const auto& r : data::read_jsonl(c.data.train)) {
-    seen.insert(data::string_field(r, c.data.label_field, c.data.train));
+  for (const auto& r : data::read_records(c.data.train, c.data.format)) {
+    seen.insert(data::label_value(r, c.data.label_field, {}, c.data.train));
   }
   return {seen.begin(), seen.end()};
 }
 
 std::int64_t label_index(const data::JsonlRecord& record, const std::string& field,
                          const std::vector<std::string>& labels, const std::string& path) {
-  if (!record.value.contains(field)) return -1;
-  const auto label = data::string_field(record, field, path);
+  if (!record.value.contains(field) || record.value[field].is_null()) return -1;
+  const auto label = data::label_value(record, field, labels, path);
   const auto it = std::find(labels.begin(), labels.end(), label);
   if (it == labels.end()) {
     throw Error(ErrorKind::Input, path + ":" + std::to_string(record.line) + ": label '" + label +

@@ -1,3 +1,4 @@
+#include "pft/data/records.h"
 #include "pft/task/seq2seq.h"
 
 #include <algorithm>
@@ -24,6 +25,7 @@ Seq2SeqTask::Seq2SeqTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMet
       tokenizer_(tokenizer),
       generate_(config.generate),
       target_field_(config.data.target_field),
+      data_format_(config.data.format),
       max_length_(static_cast<std::size_t>(config.tokenizer.max_length)),
       pad_id_(tokenizer.pad_id()) {
   encoder_ = std::make_unique<PromptEncoder>(config, tokenizer, nullptr, config.data.source_field);
@@ -42,7 +44,7 @@ Seq2SeqTask::Seq2SeqTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMet
 
 std::vector<Seq2SeqExample> Seq2SeqTask::load(const std::string& path, std::size_t limit) const {
   std::vector<Seq2SeqExample> out;
-  for (const auto& r : data::read_jsonl(path, limit)) {
+  for (const auto& r : data::read_records(path, data_format_, limit)) {
     Seq2SeqExample e;
     auto encoded = encoder_->encode(r.value, {path, r.line}, out.size());
     e.ids = std::move(encoded.ids);

@@ -1,4 +1,5 @@
 #include "pft/task/sequence_classification.h"
+#include "pft/data/records.h"
 
 #include <algorithm>
 #include <set>
@@ -35,8 +36,8 @@ std::vector<std::string> resolve_labels(const config::RunConfig& config,
                                         const std::vector<std::string>& checkpoint_labels) {
   return resolve_labels_or(config, checkpoint_labels, "classification", [&] {
     std::set<std::string> seen;
-    for (const auto& r : data::read_jsonl(config.data.train)) {
-      seen.insert(data::string_field(r, config.data.label_field, config.data.train));
+    for (const auto& r : data::read_records(config.data.train, config.data.format)) {
+      seen.insert(data::label_value(r, config.data.label_field, {}, config.data.train));
     }
     return std::vector<std::string>(seen.begin(), seen.end());
   });
@@ -60,7 +61,7 @@ std::vector<ClassificationExample> load_classification_data(const std::string& p
   tokenizer::EncodeOptions eo;
   eo.max_length = static_cast<std::size_t>(c.tokenizer.max_length);
   eo.truncation = c.tokenizer.truncation;
-  for (const auto& r : data::read_jsonl(path, limit)) {
+  for (const auto& r : data::read_records(path, c.data.format, limit)) {
     const std::string text = tmpl ? tmpl->render_text(r.value, {path, r.line})
                                   : data::string_field(r, c.data.text_field, path);
     const auto enc =
@@ -68,8 +69,8 @@ std::vector<ClassificationExample> load_classification_data(const std::string& p
             ? tokenizer.encode(text, eo)
             : tokenizer.encode_pair(text, data::string_field(r, c.data.text_pair_field, path), eo);
     ClassificationExample e{enc.ids, enc.type_ids, -1};
-    if (r.value.contains(c.data.label_field)) {
-      const auto label = data::string_field(r, c.data.label_field, path);
+    if (r.value.contains(c.data.label_field) && !r.value[c.data.label_field].is_null()) {
+      const auto label = data::label_value(r, c.data.label_field, labels, path);
       const auto it = std::find(labels.begin(), labels.end(), label);
       if (it == labels.end()) {
         throw Error(ErrorKind::Input, path + ":" + std::to_string(r.line) + ": label '" + label +

@@ -1,3 +1,4 @@
+#include "pft/data/records.h"
 #include "pft/task/text_to_text.h"
 
 #include <tuple>
@@ -69,6 +70,7 @@ TextToTextTask::TextToTextTask(std::shared_ptr<torch::nn::Module> model, peft::P
       verbalizer_(make_verbalizer(config, labels_)),
       candidates_(rank_candidates(verbalizer_, tokenizer)),
       label_field_(config.data.label_field),
+      data_format_(config.data.format),
       max_length_(static_cast<std::size_t>(config.tokenizer.max_length)),
       pad_id_(tokenizer.pad_id()) {
   encoder_ =
@@ -83,7 +85,7 @@ TextToTextTask::TextToTextTask(std::shared_ptr<torch::nn::Module> model, peft::P
 
 std::vector<Seq2SeqExample> TextToTextTask::load(const std::string& path, std::size_t limit) const {
   std::vector<Seq2SeqExample> out;
-  for (const auto& r : data::read_jsonl(path, limit)) {
+  for (const auto& r : data::read_records(path, data_format_, limit)) {
     Seq2SeqExample e;
     auto encoded = encoder_->encode(r.value, {path, r.line}, out.size());
     e.ids = std::move(encoded.ids);

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "pft/tokenizer/hf_json.h"
 #include "pft/tokenizer/sentencepiece.h"
 #include "pft/tokenizer/wordpiece.h"
 #include "pft/util/error.h"
@@ -13,11 +14,13 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
   if (!fs::is_directory(dir)) {
     throw Error(ErrorKind::Input, dir + ": tokenizer folder does not exist or is not a folder");
   }
+  if (fs::exists(fs::path(dir) / "tokenizer.json")) return load_tokenizer_json(dir);
   if (fs::exists(fs::path(dir) / "vocab.txt")) return WordPiece::from_folder(dir);
   if (fs::exists(fs::path(dir) / "spiece.model")) return SentencePiece::from_folder(dir);
   throw Error(ErrorKind::Input,
               dir +
-                  ": no tokenizer here: expected vocab.txt (WordPiece, BERT) or spiece.model "
+                  ": no tokenizer here: expected tokenizer.json, vocab.txt (WordPiece, BERT) or "
+                  "spiece.model "
                   "(SentencePiece, T5)");
 }
 

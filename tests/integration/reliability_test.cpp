@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -401,17 +402,44 @@ TEST_F(Reliability, TheConllReaderRefusesWhatIsNotConll) {
   EXPECT_EQ(line["words"], json({"New York", "is", "big"}));
 }
 
-// 9. data.format values without a reader.
-TEST_F(Reliability, FormatsWithoutAReaderAreRefused) {
-  for (const char* format : {"tsv", "csv"}) {
-    const auto r = train("format", {"--dry-run", "--set", std::string("data.format=") + format});
-    EXPECT_EQ(r.exit_code, 2) << format << ": " << r.err;
-    EXPECT_TRUE(has(r, "data.format")) << r.err;
+// 9. data.format tsv/csv were accepted and ignored; now they have readers, and the same
+// examples train the same adapter from JSON Lines, TSV (integer labels, as GLUE ships them) and
+// CSV (quoted fields).
+TEST_F(Reliability, TsvAndCsvTrainTheSameAdapterAsJsonl) {
+  std::string tsv = "text\tlabel\n", csv = "text,label\n";
+  std::istringstream lines(pft::read_file(dir_->file("train.jsonl")));
+  for (std::string line; std::getline(lines, line);) {
+    const auto r = json::parse(line);
+    const auto text = r["text"].get<std::string>();
+    tsv += text + "\t" + (r["label"] == "positive" ? "1" : "0") + "\n";
+    std::string quoted = "\"";
+    for (const char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+    csv += quoted + "\"," + r["label"].get<std::string>() + "\r\n";
   }
-  pft::test::write_text(dir_->file("train.tsv"), "sentence\tlabel\nfine\t1\n");
-  const auto tsv = train("format", {"--dry-run", "--set", "data.train=" + dir_->file("train.tsv")});
-  EXPECT_EQ(tsv.exit_code, 2) << tsv.err;
-  EXPECT_TRUE(has(tsv, "train.tsv")) << tsv.err;
+  pft::test::write_text(dir_->file("train.tsv"), tsv);
+  pft::test::write_text(dir_->file("train.csv"), csv);
+  const auto jsonl = train("fmt-jsonl");
+  ASSERT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  const auto by_tsv = train("fmt-tsv", {"--set", "data.train=" + dir_->file("train.tsv")});
+  ASSERT_EQ(by_tsv.exit_code, 0) << by_tsv.err;
+  // data.format auto: each file by its extension (the evaluation file stays JSON Lines).
+  const auto by_csv = train("fmt-csv", {"--set", "data.train=" + dir_->file("train.csv")});
+  ASSERT_EQ(by_csv.exit_code, 0) << by_csv.err;
+  const auto adapter = [](const std::string& name) {
+    return pft::read_file(run_dir(name) + "/adapter/adapter_model.safetensors");
+  };
+  EXPECT_EQ(adapter("fmt-tsv"), adapter("fmt-jsonl"));
+  EXPECT_EQ(adapter("fmt-csv"), adapter("fmt-jsonl"));
+
+  // A JSONL file read as CSV names the file and line; a label index beyond the labels too.
+  const auto wrong = train("fmt-wrong", {"--dry-run", "--set", "data.format=csv"});
+  EXPECT_EQ(wrong.exit_code, 2) << wrong.err;
+  EXPECT_TRUE(has(wrong, "train.jsonl")) << wrong.err;
+  pft::test::write_text(dir_->file("bad.tsv"), "text\tlabel\nfine\t1\nbad\t2\n");
+  const auto index =
+      train("fmt-index", {"--dry-run", "--set", "data.train=" + dir_->file("bad.tsv")});
+  EXPECT_EQ(index.exit_code, 2) << index.err;
+  EXPECT_TRUE(has(index, "bad.tsv:3") && has(index, "out of range")) << index.err;
 }
 
 // 10. `pft eval` cross-checks.

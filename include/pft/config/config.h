@@ -75,13 +75,18 @@ struct DataConfig {
     v("eval", eval, "Evaluation data, used during training and by `pft eval`.", rules::path());
     v("test", test, "Held-out test data.", rules::path());
     v("format", format,
-      "File format; `auto` chooses by task (CoNLL for token_classification, else JSONL). "
-      "`tsv` and `csv` are reserved: this version has no reader for them and refuses them.",
+      "File format of data.train/eval/test: `jsonl` (one JSON object a line), `csv` (header "
+      "row, RFC 4180 quoting), `tsv` (header row, tab-separated, no quoting: GLUE's layout) or "
+      "`conll` (token_classification). `auto` chooses by task and extension: CoNLL for "
+      "token_classification; else `.csv` CSV, `.tsv` TSV, anything else JSON Lines.",
       rules::one_of({"auto", "jsonl", "tsv", "csv", "conll"}));
     v("text_field", text_field, "Field holding the input text.", rules::none());
     v("text_pair_field", text_pair_field,
       "Field holding the second text of a pair (empty: single sentences).", rules::none());
-    v("label_field", label_field, "Field holding the label.", rules::none());
+    v("label_field", label_field,
+      "Field holding the label: its name, or its index in task.labels (an integer, or in "
+      "CSV/TSV a number that is not itself a label name).",
+      rules::none());
     v("source_field", source_field, "Input field of seq2seq data.", rules::none());
     v("target_field", target_field, "Output field of seq2seq data.", rules::none());
     v("max_train_examples", max_train_examples, "Use at most this many training examples (0: all).",
