@@ -13,7 +13,8 @@
       offsets  (numbers space-separated, offsets "b,e"; the byte field is "=" when the text
       is ASCII). OUT_DIR/cases.jsonl: the adversarial texts and pairs, the folder's added
       tokens glued to words, truncation/padding cases, and decode(skip_special_tokens
-      true/false) of those and of a sample of every set.
+      true/false) of those and of a sample of every set, with transformers' space clean-up
+      where tokenizer_config.json asks for it (clean_up_tokenization_spaces).
 """
 import json
 import os
@@ -165,7 +166,13 @@ def ref(folder, texts_dir, out_dir):
             cases.append(dict(text=t, pair=b, pad_to=48))
     with open(os.path.join(out_dir, "cases.jsonl"), "w", encoding="utf-8") as f:
         for case in cases:
-            f.write(json.dumps(run_case(tok, case, pad_id, pad_token), ensure_ascii=False) + "\n")
+            out = run_case(tok, case, pad_id, pad_token)
+            if config.get("clean_up_tokenization_spaces") and "decode" in out:
+                # transformers' decode cleans up spaces before punctuation on top of the decoder
+                from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+                for key in ("decode", "decode_all"):
+                    out[key] = PreTrainedTokenizerBase.clean_up_tokenization(None, out[key])
+            f.write(json.dumps(out, ensure_ascii=False) + "\n")
 
 
 def run_case(tok, case, pad_id, pad_token):
