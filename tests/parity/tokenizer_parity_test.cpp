@@ -127,7 +127,11 @@ class TokenizerParity : public ::testing::Test {
         EXPECT_LT(n, texts.size()) << name << ": more reference lines than texts";
         if (n >= texts.size()) break;
         RefLine want = parse_ref(line);
-        if (const auto it = fast.find({name, n + 1}); it != fast.end()) want.ids = it->second;
+        const auto tie = fast.find({name, n + 1});
+        if (tie != fast.end()) {
+          want.ids = tie->second;
+          line = join(want.ids) + " (transformers 5's T5Tokenizer)";
+        }
         const Encoding got = tokenizer.encode(texts[n]);
         bool same = got.ids == want.ids;
         if (same && want.has_offsets) same = got.offsets == want.offsets;
