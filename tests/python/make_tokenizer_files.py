@@ -76,9 +76,19 @@ def save(tok, folder, config, edit=None):
 # --------------------------------------------------------------------------------------
 # converted
 def bert(out, name, vocab_dir, lower):
+    """As a checkpoint that ships vocab.txt is loaded and saved again. from_pretrained on the
+    folder converts the vocabulary; transformers 5's BertTokenizerFast(vocab_file=...) keeps
+    only the five special tokens and would write a tokenizer.json that maps every word to
+    [UNK]."""
+    import tempfile
     from transformers import BertTokenizerFast
-    tok = BertTokenizerFast(vocab_file=os.path.join(DATA, "tokenizers", vocab_dir, "vocab.txt"),
-                            do_lower_case=lower, model_max_length=512)
+    with tempfile.TemporaryDirectory() as src:
+        shutil.copyfile(os.path.join(DATA, "tokenizers", vocab_dir, "vocab.txt"),
+                        os.path.join(src, "vocab.txt"))
+        write_config(src, {"do_lower_case": lower})
+        tok = BertTokenizerFast.from_pretrained(src, model_max_length=512)
+    if len(tok.get_vocab()) < 28000:
+        raise SystemExit(f"{name}: the converted vocabulary has {len(tok.get_vocab())} tokens")
     tok.save_pretrained(os.path.join(out, name))
 
 

@@ -3,7 +3,8 @@
 
   tokenizer_json_reference.py texts OUT_DIR
       Every text under the shared data (tokenizer_reference.py's corpus: SST-2, CoNLL
-      sentences re-joined, Multi30k en and de), Botchan, the Multi30k en/de line pairs and
+      sentences re-joined, Multi30k en and de), Botchan, the Multi30k en/de line pairs, SST-2
+      lines two by two (pairs_sst2_<split>.jsonl) and
       an adversarial list, one JSON value a line: OUT_DIR/<set>.jsonl (strings),
       OUT_DIR/pairs_<split>.jsonl ([first, second]), OUT_DIR/adversarial.jsonl.
   tokenizer_json_reference.py ref FOLDER TEXTS_DIR OUT_DIR
@@ -59,6 +60,11 @@ def texts(out_dir):
         with open(os.path.join(DATA, "multi30k", f"{split}.jsonl"), encoding="utf-8") as f:
             pairs = [[r["source"], r["target"]] for r in map(json.loads, f)]
         write_jsonl(os.path.join(out_dir, f"pairs_multi30k_{split}.jsonl"), pairs)
+        # SST-2 lines two by two, as a sentence-pair task feeds them
+        with open(os.path.join(DATA, "sst2", f"{split}.jsonl"), encoding="utf-8") as f:
+            sst = [r["text"] for r in map(json.loads, f)]
+        write_jsonl(os.path.join(out_dir, f"pairs_sst2_{split}.jsonl"),
+                    [[a, b] for a, b in zip(sst[0::2], sst[1::2])])
     write_jsonl(os.path.join(out_dir, "adversarial.jsonl"), adversarial())
 
 
