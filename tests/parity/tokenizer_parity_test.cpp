@@ -11,7 +11,6 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
-#include <map>
 #include <set>
 #include <sstream>
 
@@ -96,12 +95,9 @@ class TokenizerParity : public ::testing::Test {
   static void TearDownTestSuite() { dir_.reset(); }
 
   // Runs the reference over `names`, then compares every line; returns lines compared.
-  // With `fast_ties`, the lines where transformers 5's Rust T5Tokenizer differs from the
-  // sentencepiece reference (fast_differences.json) are expected with the Rust tokenizer's
-  // ids: what a tokenizer.json folder must give.
   std::size_t compare_corpus(const Tokenizer& tokenizer, const std::string& kind,
                              const std::string& folder, const std::vector<std::string>& names,
-                             std::string* out_dir = nullptr, bool fast_ties = false) {
+                             std::string* out_dir = nullptr) {
     const std::string out = dir_->file("ref-" + kind + "-" + std::to_string(counter_++));
     if (out_dir != nullptr) *out_dir = out;
     fs::create_directories(out);
@@ -110,13 +106,6 @@ class TokenizerParity : public ::testing::Test {
     const auto r = run_python(kScript, args);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     if (r.exit_code != 0) return 0;
-    std::map<std::pair<std::string, std::size_t>, std::vector<std::int64_t>> fast;
-    if (fast_ties) {
-      for (const auto& d : nlohmann::json::parse(pft::read_file(out + "/fast_differences.json"))) {
-        fast[{d["file"].get<std::string>(), d["line"].get<std::size_t>()}] =
-            d["fast"].get<std::vector<std::int64_t>>();
-      }
-    }
     std::size_t lines = 0, mismatches = 0;
     for (const auto& name : names) {
       const auto texts = read_texts(dir_->file("texts/" + name + ".jsonl"));
@@ -126,12 +115,7 @@ class TokenizerParity : public ::testing::Test {
       while (std::getline(ref, line)) {
         EXPECT_LT(n, texts.size()) << name << ": more reference lines than texts";
         if (n >= texts.size()) break;
-        RefLine want = parse_ref(line);
-        const auto tie = fast.find({name, n + 1});
-        if (tie != fast.end()) {
-          want.ids = tie->second;
-          line = join(want.ids) + " (transformers 5's T5Tokenizer)";
-        }
+        const RefLine want = parse_ref(line);
         const Encoding got = tokenizer.encode(texts[n]);
         bool same = got.ids == want.ids;
         if (same && want.has_offsets) same = got.offsets == want.offsets;
@@ -183,39 +167,7 @@ std::string t5_dir(const TempDir& tmp) {
   return dir;
 }
 
-// A folder as today's transformers saves it (tokenizer.json and tokenizer_config.json, no
-// vocab.txt or spiece.model), written by tests/python/make_tokenizer_files.py.
-std::string saved_folder(const TempDir& tmp, const std::string& name) {
-  const auto r = run_python("make_tokenizer_files.py", {tmp.path(), name});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  const std::string dir = tmp.file(name);
-  EXPECT_TRUE(fs::exists(dir + "/tokenizer.json"));
-  EXPECT_FALSE(fs::exists(dir + "/vocab.txt"));
-  EXPECT_FALSE(fs::exists(dir + "/spiece.model"));
-  return dir;
-}
-
 }  // namespace
-
-TEST_F(TokenizerParity, BertUncasedFromTokenizerJsonEqualsBertTokenizerFastOnEveryLine) {
-  TempDir tmp;
-  const auto dir = saved_folder(tmp, "bert-uncased");
-  const auto tok = pft::tokenizer::load_tokenizer(dir);
-  EXPECT_EQ(tok->model_max_length(), 512u);
-  // The reference loads the same folder with BertTokenizerFast.from_pretrained.
-  EXPECT_GT(compare_corpus(*tok, "bert", dir, names_), 200000u);
-}
-
-TEST_F(TokenizerParity, T5FromTokenizerJsonEqualsTheRustT5TokenizerOnEveryLine) {
-  TempDir tmp;
-  const auto dir = saved_folder(tmp, "t5");
-  const auto tok = pft::tokenizer::load_tokenizer(dir);
-  // The sentencepiece reference needs spiece.model; where transformers 5's T5Tokenizer (the
-  // tokenizers library, which the saved tokenizer.json is for) breaks a tie the other way,
-  // its ids are expected.
-  std::string out;
-  EXPECT_GT(compare_corpus(*tok, "t5", t5_dir(tmp), names_, &out, /*fast_ties=*/true), 200000u);
-}
 
 TEST_F(TokenizerParity, BertUncasedEqualsBertTokenizerFastOnEveryLine) {
   TempDir tmp;
