@@ -119,18 +119,20 @@ Encoding assemble(std::vector<Piece> first, std::vector<Piece>* second, const Sp
     }
   }
   if (e.ids.size() < options.pad_to) {
-    const std::int64_t pad = tokenizer.pad_id();
-    const std::string pad_token = tokenizer.id_to_token(pad);
-    while (e.ids.size() < options.pad_to) {
-      e.ids.push_back(pad);
-      e.type_ids.push_back(0);
-      e.attention_mask.push_back(0);
-      e.tokens.push_back(pad_token);
-      e.offsets.emplace_back(0, 0);
-      e.sequence_ids.push_back(-1);
-    }
+    pad_right(e, options.pad_to, tokenizer.pad_id(), tokenizer.id_to_token(tokenizer.pad_id()));
   }
   return e;
+}
+
+void pad_right(Encoding& e, std::size_t pad_to, std::int64_t pad_id, const std::string& pad_token) {
+  while (e.ids.size() < pad_to) {
+    e.ids.push_back(pad_id);
+    e.type_ids.push_back(0);
+    e.attention_mask.push_back(0);
+    e.tokens.push_back(pad_token);
+    e.offsets.emplace_back(0, 0);
+    e.sequence_ids.push_back(-1);
+  }
 }
 
 }  // namespace pft::tokenizer

@@ -33,6 +33,10 @@ void validate(const EncodeOptions& options);
 void truncate(std::vector<Piece>& first, std::vector<Piece>* second, std::size_t added,
               const EncodeOptions& options);
 
+/// Right-pads `e` with `pad_id` (spelled `pad_token`) up to `pad_to` tokens: type id 0,
+/// attention mask 0, offsets (0, 0), sequence id -1. Never shortens.
+void pad_right(Encoding& e, std::size_t pad_to, std::int64_t pad_id, const std::string& pad_token);
+
 /// Builds the Encoding: truncation, special tokens (when options.add_special_tokens),
 /// then right padding with `pad_id` up to options.pad_to.
 Encoding assemble(std::vector<Piece> first, std::vector<Piece>* second, const SpecialLayout& layout,

@@ -1905,17 +1905,7 @@ class JsonTokenizer final : public Tokenizer {
         }
       }
     }
-    if (e.ids.size() < options.pad_to) {
-      const std::string pt = id_to_token(pad);
-      while (e.ids.size() < options.pad_to) {
-        e.ids.push_back(pad);
-        e.type_ids.push_back(0);
-        e.attention_mask.push_back(0);
-        e.tokens.push_back(pt);
-        e.offsets.emplace_back(0, 0);
-        e.sequence_ids.push_back(-1);
-      }
-    }
+    if (e.ids.size() < options.pad_to) pad_right(e, options.pad_to, pad, id_to_token(pad));
     return e;
   }
 

@@ -443,18 +443,15 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
   // Each plain token's next occurrence is searched again only once the scan has passed it
   // (linear in the text's length, however many special tokens it holds).
   std::size_t next[std::size(plain)];
-  bool searched[std::size(plain)] = {};
-  std::size_t next_prefix = 0;
-  bool prefix_searched = false;
+  for (std::size_t t = 0; t < std::size(plain); ++t)
+    next[t] = plain[t].first->empty() ? std::string::npos : text.find(*plain[t].first);
+  std::size_t next_prefix = text.find(kSentinelPrefix);
   std::size_t pos = 0;
   while (pos < text.size()) {
     Match best{std::string::npos, 0, -1, false};
     for (std::size_t t = 0; t < std::size(plain); ++t) {
       const auto& [token, id] = plain[t];
-      if (!searched[t] || (next[t] != std::string::npos && next[t] < pos)) {
-        next[t] = token->empty() ? std::string::npos : text.find(*token, pos);
-        searched[t] = true;
-      }
+      if (next[t] != std::string::npos && next[t] < pos) next[t] = text.find(*token, pos);
       const std::size_t at = next[t];
       if (at != std::string::npos &&
           (at < best.begin || (at == best.begin && at + token->size() > best.end))) {
@@ -463,10 +460,8 @@ void SentencePiece::tokenize_text(const std::string& text, std::vector<Piece>& o
     }
     // Sentinel spellings: the next "<extra_id_" at or after pos is remembered the same way;
     // the search only moves forward past those that are not sentinels.
-    if (!prefix_searched || (next_prefix != std::string::npos && next_prefix < pos)) {
+    if (next_prefix != std::string::npos && next_prefix < pos)
       next_prefix = text.find(kSentinelPrefix, pos);
-      prefix_searched = true;
-    }
     for (; next_prefix != std::string::npos && next_prefix <= best.begin;
          next_prefix = text.find(kSentinelPrefix, next_prefix + 1)) {
       const std::size_t at = next_prefix;

@@ -354,18 +354,16 @@ void WordPiece::tokenize_text(const std::string& text, std::vector<Piece>& out) 
   // leftmost first, the longest when several start at the same byte. Each token's next
   // occurrence is remembered and searched again only once the scan has passed it, so every
   // token's search moves forward through the text once: linear in the text's length.
-  std::vector<std::size_t> next(special_tokens_.size(), 0);
-  std::vector<bool> searched(special_tokens_.size(), false);
+  std::vector<std::size_t> next(special_tokens_.size());
+  for (std::size_t t = 0; t < special_tokens_.size(); ++t)
+    next[t] = text.find(special_tokens_[t].first);
   std::size_t byte = 0, char_index = 0;
   while (byte <= text.size()) {
     std::size_t match = std::string::npos, match_len = 0;
     std::int64_t match_id = -1;
     for (std::size_t t = 0; t < special_tokens_.size(); ++t) {
       const auto& [token, id] = special_tokens_[t];
-      if (!searched[t] || (next[t] != std::string::npos && next[t] < byte)) {
-        next[t] = text.find(token, byte);
-        searched[t] = true;
-      }
+      if (next[t] != std::string::npos && next[t] < byte) next[t] = text.find(token, byte);
       const std::size_t pos = next[t];
       if (pos != std::string::npos && (pos < match || (pos == match && token.size() > match_len))) {
         match = pos, match_len = token.size(), match_id = id;
