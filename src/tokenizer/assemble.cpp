@@ -87,6 +87,15 @@ void push(Encoding& e, const Tokenizer& tokenizer, std::int64_t id, std::int64_t
 }
 }  // namespace
 
+void reserve(Encoding& e, std::size_t n) {
+  e.ids.reserve(n);
+  e.type_ids.reserve(n);
+  e.attention_mask.reserve(n);
+  e.tokens.reserve(n);
+  e.offsets.reserve(n);
+  e.sequence_ids.reserve(n);
+}
+
 Encoding assemble(std::vector<Piece> first, std::vector<Piece>* second, const SpecialLayout& layout,
                   const EncodeOptions& options, const Tokenizer& tokenizer) {
   validate(options);
@@ -97,13 +106,7 @@ Encoding assemble(std::vector<Piece> first, std::vector<Piece>* second, const Sp
   truncate(first, second, added, options);
   Encoding e;
   const std::size_t total = first.size() + (second != nullptr ? second->size() : 0) + added;
-  const std::size_t size = std::max(total, options.pad_to);
-  e.ids.reserve(size);
-  e.type_ids.reserve(size);
-  e.attention_mask.reserve(size);
-  e.tokens.reserve(size);
-  e.offsets.reserve(size);
-  e.sequence_ids.reserve(size);
+  reserve(e, std::max(total, options.pad_to));
   if (special) {
     for (auto id : layout.prefix) push(e, tokenizer, id, 0, 0, 0, -1);
   }

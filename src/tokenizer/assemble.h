@@ -15,6 +15,10 @@ struct Piece {
   std::int64_t id = 0;
   std::size_t begin = 0;
   std::size_t end = 0;
+  /// Index of the token's own text in the encoder's side table when it is not the
+  /// vocabulary's spelling of `id` (an unknown Unigram piece, an added token matched with
+  /// the whitespace it strips); -1 otherwise.
+  std::int32_t text = -1;
 };
 
 /// Special tokens placed around the sequences: prefix A after_first [B after_second].
@@ -32,6 +36,9 @@ void validate(const EncodeOptions& options);
 /// options.max_length, following the chosen strategy exactly as Hugging Face tokenizers do.
 void truncate(std::vector<Piece>& first, std::vector<Piece>* second, std::size_t added,
               const EncodeOptions& options);
+
+/// Reserves room for `n` tokens in each of the Encoding's vectors.
+void reserve(Encoding& e, std::size_t n);
 
 /// Right-pads `e` with `pad_id` (spelled `pad_token`) up to `pad_to` tokens: type id 0,
 /// attention mask 0, offsets (0, 0), sequence id -1. Never shortens.

@@ -15,6 +15,10 @@
 #include <algorithm>
 #include <bitset>
 #include <cctype>
+#include <climits>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <optional>
 #include <cstring>
@@ -151,6 +155,92 @@ char32_t one_char(const Where& w, const std::string& path, const std::string& s)
   unicode::decode_utf8(s, cs);
   if (cs.size() != 1) w.fail(path, "expected one character, got \"" + s + "\"");
   return cs[0].code;
+}
+
+// tokenizers reads its file with serde_json, whose default number parser is not correctly
+// rounded: it collects up to 19-20 significant digits into an integer (ignoring further
+// fraction digits), converts that to a double and scales it by one correctly rounded power of
+// ten. A 17-digit score such as -12.130167007446289 can land one unit in the last place away
+// from the nearest double, and Unigram's Viterbi then breaks ties between equal-scoring paths
+// differently. Numbers are parsed here the same way, so that scores are bit-equal.
+double serde_double(const std::string& text, double fallback) {
+  constexpr std::uint64_t kMax = UINT64_MAX;
+  const char* p = text.c_str();
+  const bool negative = *p == '-';
+  if (negative) ++p;
+  if (*p < '0' || *p > '9') return fallback;
+  std::uint64_t sig = 0;
+  long exponent = 0;
+  bool overflow = false;
+  auto fits = [&](unsigned digit) { return !(sig >= kMax / 10 && (sig > kMax / 10 || digit > kMax % 10)); };
+  for (; *p >= '0' && *p <= '9'; ++p) {  // integer part: later digits only scale
+    const unsigned digit = static_cast<unsigned>(*p - '0');
+    if (overflow || !fits(digit)) {
+      overflow = true;
+      ++exponent;
+    } else {
+      sig = sig * 10 + digit;
+    }
+  }
+  if (*p == '.') {
+    bool ignore = false;
+    for (++p; *p >= '0' && *p <= '9'; ++p) {
+      const unsigned digit = static_cast<unsigned>(*p - '0');
+      if (ignore || !fits(digit)) {
+        ignore = true;
+        continue;
+      }
+      sig = sig * 10 + digit;
+      --exponent;
+    }
+  }
+  if (*p == 'e' || *p == 'E') {
+    ++p;
+    bool exp_negative = false;
+    if (*p == '+' || *p == '-') exp_negative = *p++ == '-';
+    long e = 0;
+    for (; *p >= '0' && *p <= '9'; ++p) {
+      e = e * 10 + (*p - '0');
+      if (e > 100000) return fallback;  // serde: 0 or an error; the correctly rounded value is as good
+    }
+    exponent += exp_negative ? -e : e;
+  }
+  if (*p != '\0') return fallback;
+  static const std::vector<double> pow10 = [] {
+    std::vector<double> v(309);
+    for (int k = 0; k <= 308; ++k) v[static_cast<std::size_t>(k)] = std::strtod(("1e" + std::to_string(k)).c_str(), nullptr);
+    return v;
+  }();
+  double f = static_cast<double>(sig);
+  while (true) {
+    const long a = exponent < 0 ? -exponent : exponent;
+    if (a <= 308) {
+      if (exponent >= 0) f *= pow10[static_cast<std::size_t>(a)];
+      else f /= pow10[static_cast<std::size_t>(a)];
+      break;
+    }
+    if (f == 0.0 || exponent >= 0) break;
+    f /= 1e308;
+    exponent += 308;
+  }
+  if (std::isinf(f)) return fallback;
+  return negative ? -f : f;
+}
+
+// nlohmann's DOM builder with serde_json's number values.
+class SerdeNumbers : public nlohmann::detail::json_sax_dom_parser<json> {
+ public:
+  explicit SerdeNumbers(json& root) : nlohmann::detail::json_sax_dom_parser<json>(root, true) {}
+  bool number_float(json::number_float_t value, const json::string_t& text) {
+    return nlohmann::detail::json_sax_dom_parser<json>::number_float(serde_double(text, value), text);
+  }
+};
+
+json parse_like_serde(const std::string& text) {
+  json doc;
+  SerdeNumbers sax(doc);
+  json::sax_parse(text, &sax);
+  return doc;
 }
 
 // ---- regular expressions (Oniguruma, as tokenizers) -------------------------------------
@@ -322,23 +412,129 @@ void lowercase(NStr& s) {
   s = std::move(out);
 }
 
+// The Unicode normalization forms as tokenizers computes them, alignment included: each
+// character is replaced by its full decomposition (the first character takes the source's
+// place, the others are insertions after it), runs of non-starters are put in canonical
+// order (stably, each keeping its change), and for the composed forms a starter absorbs the
+// characters it composes with, consuming their places. The result is aligned by position:
+// a character that takes a place gets the alignment of the character at that place, an
+// insertion the alignment of the place before it. So "e" + U+0301 + U+0301 becomes U+00E9
+// aligned with "e" (its first U+0301 consumed) and U+0301 aligned with the second U+0301.
+struct NormForm {
+  const icu::Normalizer2* decomp = nullptr;  // nullptr: pft's canonical tables (NFD)
+  const icu::Normalizer2* compose = nullptr;  // the NFC instance for NFC/NFKC, else nullptr
+};
+
+struct Change {
+  char32_t c;
+  long change;
+  int ccc;
+};
+
+int ccc_of(const NormForm& f, char32_t c) {
+  return f.decomp == nullptr ? unicode::combining_class(c) : u_getCombiningClass(static_cast<UChar32>(c));
+}
+
+// Normalizes s[i, j) and appends it to `out`.
+void normalize_segment(const NormForm& f, const NStr& s, std::size_t i, std::size_t j, NStr& out) {
+  thread_local std::vector<Change> stream, dest, held;
+  thread_local std::u32string d;
+  stream.clear();
+  for (std::size_t k = i; k < j; ++k) {
+    d.clear();
+    if (f.decomp == nullptr) {
+      unicode::append_decomposition(s.c[k], d);
+    } else {
+      icu::UnicodeString m;
+      if (f.decomp->getDecomposition(static_cast<UChar32>(s.c[k]), m)) {
+        for (int32_t q = 0; q < m.length();) {
+          const UChar32 ch = m.char32At(q);
+          d.push_back(static_cast<char32_t>(ch));
+          q += U16_LENGTH(ch);
+        }
+      } else {
+        d.push_back(s.c[k]);
+      }
+    }
+    for (std::size_t m = 0; m < d.size(); ++m) stream.push_back({d[m], m == 0 ? 0L : 1L, ccc_of(f, d[m])});
+  }
+  for (std::size_t p = 0; p < stream.size();) {  // canonical order
+    if (stream[p].ccc == 0) {
+      ++p;
+      continue;
+    }
+    std::size_t q = p;
+    while (q < stream.size() && stream[q].ccc != 0) ++q;
+    std::stable_sort(stream.begin() + static_cast<long>(p), stream.begin() + static_cast<long>(q),
+                     [](const Change& a, const Change& b) { return a.ccc < b.ccc; });
+    p = q;
+  }
+  const std::vector<Change>* result = &stream;
+  if (f.compose != nullptr) {
+    dest.clear();
+    held.clear();
+    std::optional<Change> starter;
+    int last_ccc = -1;  // -1: nothing held since the starter
+    auto composite = [&](char32_t a, char32_t b) {
+      return f.compose->composePair(static_cast<UChar32>(a), static_cast<UChar32>(b));
+    };
+    auto flush_held = [&] {
+      dest.insert(dest.end(), held.begin(), held.end());
+      held.clear();
+    };
+    for (const Change& x : stream) {
+      if (!starter) {
+        if (x.ccc != 0) dest.push_back(x);
+        else starter = x;
+        continue;
+      }
+      if (last_ccc >= 0 && last_ccc >= x.ccc) {  // blocked from the starter
+        if (x.ccc == 0) {
+          dest.push_back(*starter);
+          flush_held();
+          starter = x;
+          last_ccc = -1;
+        } else {
+          held.push_back(x);
+          last_ccc = x.ccc;
+        }
+        continue;
+      }
+      const UChar32 r = composite(starter->c, x.c);
+      if (r >= 0) {
+        starter = Change{static_cast<char32_t>(r), starter->change + x.change - 1, 0};
+        continue;
+      }
+      if (last_ccc < 0 && x.ccc == 0) {
+        dest.push_back(*starter);
+        starter = x;
+        continue;
+      }
+      held.push_back(x);
+      last_ccc = x.ccc;
+    }
+    if (starter) dest.push_back(*starter);
+    flush_held();
+    result = &dest;
+  }
+  std::size_t idx = i;
+  for (const Change& x : *result) {
+    if (x.change > 0) {
+      out.push(x.c, idx > 0 ? s.a[idx - 1] : Span{});
+    } else {
+      out.push(x.c, s.a[std::min(idx, j - 1)]);
+      idx += static_cast<std::size_t>(1 - x.change);
+    }
+  }
+}
+
 void nfd(NStr& s) {
   bool ascii = std::all_of(s.c.begin(), s.c.end(), [](char32_t c) { return c < 0xC0; });
   if (ascii) return;
   NStr out;
-  std::u32string tmp;
-  std::vector<u32> idx;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    tmp.clear();
-    unicode::append_decomposition(s.c[i], tmp);
-    for (char32_t d : tmp) out.push(d, s.a[i]);
-  }
-  idx.resize(out.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) idx[i] = static_cast<u32>(i);
-  unicode::canonical_order(out.c, idx);
-  std::vector<Span> a(out.size());
-  for (std::size_t i = 0; i < idx.size(); ++i) a[i] = out.a[idx[i]];
-  out.a = std::move(a);
+  out.c.reserve(s.size() + 8);
+  out.a.reserve(s.size() + 8);
+  normalize_segment(NormForm{}, s, 0, s.size(), out);
   s = std::move(out);
 }
 
@@ -381,30 +577,28 @@ struct BertNorm : Normalizer {
 };
 
 struct IcuNorm : Normalizer {
-  const icu::Normalizer2* norm = nullptr;
+  const icu::Normalizer2* norm = nullptr;  // decides segments and which are already normal
+  NormForm form;
   bool decompose_own = false;  // NFD: pft's tables (the Unicode version tokenizers uses)
   void apply(NStr& s) const override {
     if (decompose_own) return nfd(s);
     if (std::all_of(s.c.begin(), s.c.end(), [](char32_t c) { return c < 0xA0; })) return;
     UErrorCode err = U_ZERO_ERROR;
     NStr out;
+    out.c.reserve(s.size() + 8);
+    out.a.reserve(s.size() + 8);
     std::size_t i = 0;
+    icu::UnicodeString seg;
     while (i < s.size()) {
       std::size_t j = i + 1;
       while (j < s.size() && !norm->hasBoundaryBefore(static_cast<UChar32>(s.c[j]))) ++j;
-      icu::UnicodeString seg;
+      seg.remove();
       for (std::size_t k = i; k < j; ++k) seg.append(static_cast<UChar32>(s.c[k]));
-      icu::UnicodeString res = norm->normalize(seg, err);
-      std::u32string r;
-      for (int32_t k = 0; k < res.length();) {
-        UChar32 ch = res.char32At(k);
-        r.push_back(static_cast<char32_t>(ch));
-        k += U16_LENGTH(ch);
-      }
-      if (r.size() == j - i && std::equal(r.begin(), r.end(), s.c.begin() + static_cast<long>(i))) {
+      if (norm->isNormalized(seg, err) && U_SUCCESS(err)) {
         for (std::size_t k = i; k < j; ++k) out.push(s.c[k], s.a[k]);
       } else {
-        put_replace(out, s, i, j - i, r);
+        err = U_ZERO_ERROR;
+        normalize_segment(form, s, i, j, out);
       }
       i = j;
     }
@@ -643,10 +837,11 @@ NormPtr read_normalizer(const Where& w, const json& j, const std::string& path) 
   if (type == "NFD" || type == "NFC" || type == "NFKC" || type == "NFKD") {
     auto n = std::make_unique<IcuNorm>();
     UErrorCode err = U_ZERO_ERROR;
+    const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(err);
     if (type == "NFD") n->decompose_own = true;
-    else if (type == "NFC") n->norm = icu::Normalizer2::getNFCInstance(err);
-    else if (type == "NFKC") n->norm = icu::Normalizer2::getNFKCInstance(err);
-    else n->norm = icu::Normalizer2::getNFKDInstance(err);
+    else if (type == "NFC") n->norm = nfc, n->form = {nfc, nfc};
+    else if (type == "NFKC") n->norm = icu::Normalizer2::getNFKCInstance(err), n->form = {n->norm, nfc};
+    else n->norm = icu::Normalizer2::getNFKDInstance(err), n->form = {n->norm, nullptr};
     if (U_FAILURE(err)) w.fail(path, "ICU has no " + type + " data");
     return n;
   }
@@ -988,6 +1183,8 @@ struct Vocab {
 
 struct Model {
   Vocab vocab;
+  // Unigram names an unknown piece by its own text (tokenizers' Token value), not "<unk>".
+  std::int32_t unk_keeps_text = -1;
   virtual ~Model() = default;
   virtual void tokenize(std::string_view word, std::vector<Tok>& out) const = 0;
 };
@@ -1042,7 +1239,11 @@ struct BpeModel : Model {
   std::int32_t byte_ids[256];
   bool have_bytes = false;
   mutable std::shared_mutex cache_mutex;
-  mutable std::unordered_map<std::string, std::vector<Tok>> cache;
+  struct TextHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view v) const { return std::hash<std::string_view>{}(v); }
+  };
+  mutable std::unordered_map<std::string, std::vector<Tok>, TextHash, std::equal_to<>> cache;
   static constexpr std::size_t kCacheCapacity = 100000;
 
   static std::uint64_t key(std::int32_t a, std::int32_t b) {
@@ -1053,7 +1254,7 @@ struct BpeModel : Model {
     if (word.empty()) return;
     if (word.size() < 64) {
       std::shared_lock<std::shared_mutex> lock(cache_mutex);
-      auto it = cache.find(std::string(word));
+      auto it = cache.find(word);
       if (it != cache.end()) {
         out.insert(out.end(), it->second.begin(), it->second.end());
         return;
@@ -1171,14 +1372,73 @@ struct BpeModel : Model {
   }
 };
 
+// The vocabulary's pieces as a byte trie: children of a node are contiguous and sorted by
+// byte, so that the Viterbi pass walks each start position once instead of hashing every
+// substring.
+struct PieceTrie {
+  std::vector<std::int32_t> first;   // node -> index of its first child
+  std::vector<std::int32_t> count;   // node -> number of children
+  std::vector<unsigned char> byte;   // node -> the byte on the edge into it
+  std::vector<std::int32_t> id;      // node -> vocabulary id of the piece ending here, or -1
+
+  void build(const Vocab& v) {
+    std::vector<std::int32_t> order;
+    for (std::size_t i = 0; i < v.tokens.size(); ++i)
+      if (!v.tokens[i].empty()) order.push_back(static_cast<std::int32_t>(i));
+    std::sort(order.begin(), order.end(), [&](std::int32_t a, std::int32_t b) {
+      return v.tokens[static_cast<std::size_t>(a)] < v.tokens[static_cast<std::size_t>(b)];
+    });
+    struct Item {
+      std::size_t lo, hi, depth;
+      std::int32_t node;
+    };
+    first.assign(1, 0);
+    count.assign(1, 0);
+    byte.assign(1, 0);
+    id.assign(1, -1);
+    std::vector<Item> queue{{0, order.size(), 0, 0}};
+    for (std::size_t q = 0; q < queue.size(); ++q) {
+      Item it = queue[q];
+      auto tok = [&](std::size_t k) -> const std::string& { return v.tokens[static_cast<std::size_t>(order[k])]; };
+      while (it.lo < it.hi && tok(it.lo).size() == it.depth) {  // the piece ending here (first one wins, as Vocab::find)
+        if (id[static_cast<std::size_t>(it.node)] < 0) id[static_cast<std::size_t>(it.node)] = v.find(tok(it.lo));
+        ++it.lo;
+      }
+      first[static_cast<std::size_t>(it.node)] = static_cast<std::int32_t>(id.size());
+      std::size_t k = it.lo;
+      while (k < it.hi) {
+        const unsigned char c = static_cast<unsigned char>(tok(k)[it.depth]);
+        std::size_t e = k + 1;
+        while (e < it.hi && static_cast<unsigned char>(tok(e)[it.depth]) == c) ++e;
+        const auto child = static_cast<std::int32_t>(id.size());
+        first.push_back(0);
+        count.push_back(0);
+        byte.push_back(c);
+        id.push_back(-1);
+        ++count[static_cast<std::size_t>(it.node)];
+        queue.push_back({k, e, it.depth + 1, child});
+        k = e;
+      }
+    }
+  }
+
+  // The child of `node` along byte `c`, or -1.
+  std::int32_t child(std::int32_t node, unsigned char c) const {
+    const auto* b = byte.data() + first[static_cast<std::size_t>(node)];
+    const auto* e = b + count[static_cast<std::size_t>(node)];
+    const auto* it = std::lower_bound(b, e, c);
+    return it != e && *it == c ? static_cast<std::int32_t>(it - byte.data()) : -1;
+  }
+};
+
 struct UnigramModel : Model {
   std::vector<double> scores;
   std::int32_t unk = -1;
   bool byte_fallback = false;
   double min_score = 0;
-  std::size_t max_bytes = 0;
   std::int32_t byte_ids[256];
   bool have_bytes = false;
+  PieceTrie trie;
   void tokenize(std::string_view s, std::vector<Tok>& out) const override {
     const std::size_t n = s.size();
     if (n == 0) return;
@@ -1197,17 +1457,17 @@ struct UnigramModel : Model {
       while (pos + mblen < n && (static_cast<unsigned char>(s[pos + mblen]) & 0xC0) == 0x80) ++mblen;
       const double here = best[pos].score;
       bool single = false;
-      std::size_t len = mblen;
-      while (len <= max_bytes && pos + len <= n) {
-        std::int32_t id = vocab.find(s.substr(pos, len));
-        if (id >= 0) {
-          Node& t = best[pos + len];
-          double cand = here + scores[static_cast<std::size_t>(id)];
-          if (t.start < 0 || cand > t.score) t = {id, cand, static_cast<long>(pos)};
-          if (len == mblen) single = true;
-        }
-        ++len;
-        while (pos + len <= n && pos + len < n && (static_cast<unsigned char>(s[pos + len]) & 0xC0) == 0x80) ++len;
+      std::int32_t node = 0;
+      for (std::size_t k = pos; k < n; ++k) {  // every piece that starts here, shortest first
+        node = trie.child(node, static_cast<unsigned char>(s[k]));
+        if (node < 0) break;
+        const std::int32_t id = trie.id[static_cast<std::size_t>(node)];
+        if (id < 0) continue;
+        const std::size_t len = k + 1 - pos;
+        Node& t = best[pos + len];
+        const double cand = here + scores[static_cast<std::size_t>(id)];
+        if (t.start < 0 || cand > t.score) t = {id, cand, static_cast<long>(pos)};
+        if (len == mblen) single = true;
       }
       if (!single) {
         Node& t = best[pos + mblen];
@@ -1370,12 +1630,13 @@ std::unique_ptr<Model> read_model(const Where& w, const json& j, const std::stri
       m->vocab.tokens.push_back(e[0].get<std::string>());
       m->scores.push_back(e[1].get<double>());
       m->min_score = i == 0 ? m->scores.back() : std::min(m->min_score, m->scores.back());
-      m->max_bytes = std::max(m->max_bytes, m->vocab.tokens.back().size());
     }
     index_vocab(m->vocab);
+    m->trie.build(m->vocab);
     m->unk = static_cast<std::int32_t>(get_int(w, j, path, "unk_id", -1));
     if (m->unk >= static_cast<std::int64_t>(v.size())) w.fail(join(path, "unk_id"), "past the vocabulary");
     m->byte_fallback = get_bool(w, j, path, "byte_fallback", false);
+    m->unk_keeps_text = m->unk;
     fill_bytes(m->vocab, m->byte_ids, m->have_bytes);
     return m;
   }
@@ -1741,9 +2002,9 @@ class JsonTokenizer final : public Tokenizer {
   std::size_t max_len = 0;
   bool clean_up_spaces = false;
 
-  void split_added(const Matcher& m, bool normalized_pass, const NStr& s, std::vector<Segment>& out) const {
+  void split_added(const Matcher& m, bool normalized_pass, NStr&& s, std::vector<Segment>& out) const {
     if (m.empty()) {
-      out.push_back({-1, s});
+      out.push_back({-1, std::move(s)});
       return;
     }
     std::string text;
@@ -1785,28 +2046,37 @@ class JsonTokenizer final : public Tokenizer {
       out.push_back({a.id, slice(s, b2c[b], b2c[e])});
       start_offset = e;
     }
-    if (start_offset < text.size()) out.push_back({-1, slice(s, b2c[start_offset], s.size())});
+    if (start_offset == 0 && !text.empty()) out.push_back({-1, std::move(s)});
+    else if (start_offset < text.size()) out.push_back({-1, slice(s, b2c[start_offset], s.size())});
     (void)normalized_pass;
   }
 
-  std::vector<Piece> run(const std::string& text, const char* what) const {
-    std::vector<unicode::DecodedChar> cs;
+  // One sequence's tokens and the texts its pieces point to (Piece::text).
+  struct Run {
+    std::vector<Piece> pieces;
+    std::vector<std::string> texts;
+  };
+
+  Run run(const std::string& text, const char* what) const {
+    thread_local std::vector<unicode::DecodedChar> cs;
+    cs.clear();
     unicode::decode_utf8(text, cs, what);
     NStr s;
     s.c.reserve(cs.size());
     s.a.reserve(cs.size());
     for (auto& c : cs) s.push(c.code, {c.begin, c.end});
     std::vector<Segment> first, second;
-    split_added(raw_matcher, false, s, first);
+    split_added(raw_matcher, false, std::move(s), first);
     for (auto& seg : first) {
       if (seg.added >= 0) {
         second.push_back(std::move(seg));
         continue;
       }
       if (normalizer) normalizer->apply(seg.text);
-      split_added(norm_matcher, true, seg.text, second);
+      split_added(norm_matcher, true, std::move(seg.text), second);
     }
-    std::vector<Piece> out;
+    Run result;
+    std::vector<Piece>& out = result.pieces;
     std::vector<NStr> pieces;
     std::vector<Tok> toks;
     std::string word;
@@ -1814,7 +2084,13 @@ class JsonTokenizer final : public Tokenizer {
     for (auto& seg : second) {
       if (seg.added >= 0) {
         if (seg.text.size() == 0) continue;
-        out.push_back({seg.added, seg.text.a.front().b, seg.text.a.back().e});
+        Piece piece{seg.added, seg.text.a.front().b, seg.text.a.back().e};
+        to_utf8(seg.text, 0, seg.text.size(), word, nullptr);
+        if (word != added[added_by_id.at(seg.added)].content) {
+          piece.text = static_cast<std::int32_t>(result.texts.size());
+          result.texts.push_back(word);
+        }
+        out.push_back(piece);
         continue;
       }
       pieces.clear();
@@ -1832,44 +2108,82 @@ class JsonTokenizer final : public Tokenizer {
             continue;
           }
           out.push_back({t.id, p.a[b2c[t.b]].b, p.a[b2c[t.e - 1]].e});
+          if (t.id == model->unk_keeps_text) {
+            out.back().text = static_cast<std::int32_t>(result.texts.size());
+            result.texts.push_back(word.substr(t.b, t.e - t.b));
+          }
         }
       }
     }
-    return out;
+    return result;
   }
 
-  void trim(std::vector<Piece>& ps, const std::string& text) const {
+  std::string token_text(const Piece& p, const Run& r) const {
+    return p.text >= 0 ? r.texts[static_cast<std::size_t>(p.text)] : id_to_token(p.id);
+  }
+
+  // ByteLevel's trim_offsets: leading and trailing spaces of a token's text ("Ġ" or any
+  // White_Space character) move its offsets inwards, counted in characters of the text.
+  static bool trim_space(char32_t c) { return c == 0x120 || is_ws(c); }
+  static char32_t char_at(std::string_view t, std::size_t b, std::size_t e) {  // t[b, e) is one character
+    const auto u = [&](std::size_t k) { return static_cast<unsigned char>(t[k]); };
+    if (e - b == 1) return u(b);
+    char32_t c = u(b) & (0x7F >> (e - b));
+    for (std::size_t k = b + 1; k < e; ++k) c = (c << 6) | (u(k) & 0x3F);
+    return c;
+  }
+  void trim(Run& r, const std::string& text) const {
     if (!post.trim_offsets) return;
-    const std::string space_char = "\xC4\xA0";  // Ġ
-    for (std::size_t i = 0; i < ps.size(); ++i) {
-      const std::string tok = id_to_token(ps[i].id);
+    const auto cont = [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) == 0x80; };
+    for (std::size_t i = 0; i < r.pieces.size(); ++i) {
+      auto& p = r.pieces[i];
+      std::string_view tok;
+      if (p.text >= 0) {
+        tok = r.texts[static_cast<std::size_t>(p.text)];
+      } else if (auto it = added_by_id.find(p.id); it != added_by_id.end()) {
+        tok = added[it->second].content;
+      } else if (p.id >= 0 && static_cast<std::size_t>(p.id) < model->vocab.tokens.size()) {
+        tok = model->vocab.tokens[static_cast<std::size_t>(p.id)];
+      }
       std::size_t lead = 0, trail = 0;
-      std::size_t k = 0;
-      while (k < tok.size()) {
-        if (tok.compare(k, 2, space_char) == 0) { ++lead; k += 2; }
-        else if (tok[k] == ' ' || (tok[k] >= 9 && tok[k] <= 13)) { ++lead; ++k; }
-        else break;
+      for (std::size_t b = 0; b < tok.size();) {
+        std::size_t e = b + 1;
+        while (e < tok.size() && cont(tok[e])) ++e;
+        if (!trim_space(char_at(tok, b, e))) break;
+        ++lead;
+        b = e;
       }
-      {  // counted apart from the leading ones, as tokenizers does
-        std::size_t e = tok.size();
-        while (e > 0) {
-          if (e >= 2 && tok.compare(e - 2, 2, space_char) == 0) { ++trail; e -= 2; }
-          else if (tok[e - 1] == ' ' || (tok[e - 1] >= 9 && tok[e - 1] <= 13)) { ++trail; --e; }
-          else break;
-        }
+      for (std::size_t e = tok.size(); e > 0;) {  // counted apart from the leading ones, as tokenizers does
+        std::size_t b = e - 1;
+        while (b > 0 && cont(tok[b])) --b;
+        if (!trim_space(char_at(tok, b, e))) break;
+        ++trail;
+        e = b;
       }
-      auto& p = ps[i];
       if (lead > 0) {
-        bool is_first = i == 0 || p.begin == 0;
+        const bool is_first = i == 0 || p.begin == 0;
         if (is_first && post.trim_prefix_space && lead == 1) lead = 0;
-        p.begin = std::min(p.begin + lead, p.end);
+        std::size_t b = p.begin;
+        for (std::size_t k = 0; k < lead && b < p.end; ++k) {
+          ++b;
+          while (b < p.end && cont(text[b])) ++b;
+        }
+        p.begin = b;
       }
-      if (trail > 0 && p.end >= trail) p.end = std::max(p.end - trail, p.begin);
+      if (trail > 0) {
+        std::size_t e = p.end, k = 0;
+        for (; k < trail && e > 0; ++k) {
+          --e;
+          while (e > 0 && cont(text[e])) --e;
+        }
+        if (k == trail) p.end = std::max(e, p.begin);
+      }
     }
-    (void)text;
   }
 
-  Encoding build(std::vector<Piece> a, std::vector<Piece>* b, const EncodeOptions& options) const {
+  Encoding build(Run& ra, Run* rb, const EncodeOptions& options) const {
+    std::vector<Piece>& a = ra.pieces;
+    std::vector<Piece>* b = rb != nullptr ? &rb->pieces : nullptr;
     validate(options);
     const bool special = options.add_special_tokens && post.has_template;
     const auto& tpl = b != nullptr ? post.pair : post.single;
@@ -1879,11 +2193,13 @@ class JsonTokenizer final : public Tokenizer {
         if (t.special) added_count += t.ids.size();
     truncate(a, b, added_count, options);
     Encoding e;
-    auto push = [&](std::int64_t id, std::int64_t type, std::size_t pb, std::size_t pe, std::int64_t seq) {
+    reserve(e, std::max(options.pad_to, a.size() + (b != nullptr ? b->size() : 0) + added_count));
+    auto push = [&](std::int64_t id, std::int64_t type, std::size_t pb, std::size_t pe, std::int64_t seq,
+                    const Piece* piece) {
       e.ids.push_back(id);
       e.type_ids.push_back(type);
       e.attention_mask.push_back(1);
-      e.tokens.push_back(id_to_token(id));
+      e.tokens.push_back(piece != nullptr ? token_text(*piece, seq == 0 ? ra : *rb) : id_to_token(id));
       e.offsets.emplace_back(pb, pe);
       e.sequence_ids.push_back(seq);
     };
@@ -1892,16 +2208,16 @@ class JsonTokenizer final : public Tokenizer {
       if (post.template_types)
         for (auto& t : tpl)
           if (!t.special) (t.sequence == 0 ? type_a : type_b) = t.type_id;
-      for (auto& p : a) push(p.id, type_a, p.begin, p.end, 0);
+      for (auto& p : a) push(p.id, type_a, p.begin, p.end, 0, &p);
       if (b != nullptr)
-        for (auto& p : *b) push(p.id, type_b, p.begin, p.end, 1);
+        for (auto& p : *b) push(p.id, type_b, p.begin, p.end, 1, &p);
     } else {
       for (auto& t : tpl) {
         if (t.special) {
-          for (auto id : t.ids) push(id, t.type_id, 0, 0, -1);
+          for (auto id : t.ids) push(id, t.type_id, 0, 0, -1, nullptr);
         } else {
           const auto& src = t.sequence == 0 ? a : *b;
-          for (auto& p : src) push(p.id, t.type_id, p.begin, p.end, t.sequence);
+          for (auto& p : src) push(p.id, t.type_id, p.begin, p.end, t.sequence, &p);
         }
       }
     }
@@ -1910,21 +2226,21 @@ class JsonTokenizer final : public Tokenizer {
   }
 
   Encoding encode(const std::string& text, const EncodeOptions& options) const override {
-    auto a = run(text, "text");
+    Run a = run(text, "text");
     trim(a, text);
-    return build(std::move(a), nullptr, options);
+    return build(a, nullptr, options);
   }
   Encoding encode_pair(const std::string& first, const std::string& second,
                        const EncodeOptions& options) const override {
-    auto a = run(first, "first text");
-    auto b = run(second, "second text");
+    Run a = run(first, "first text");
+    Run b = run(second, "second text");
     trim(a, first);
     trim(b, second);
-    return build(std::move(a), &b, options);
+    return build(a, &b, options);
   }
   std::vector<std::int64_t> tokenize_ids(const std::string& text) const override {
     std::vector<std::int64_t> ids;
-    for (auto& p : run(text, "text")) ids.push_back(p.id);
+    for (auto& p : run(text, "text").pieces) ids.push_back(p.id);
     return ids;
   }
   std::string decode(const std::vector<std::int64_t>& ids, bool skip_special) const override {
@@ -1986,7 +2302,7 @@ std::unique_ptr<Tokenizer> parse_tokenizer_json(const std::string& text, const s
   Where w{source};
   json doc;
   try {
-    doc = json::parse(text);
+    doc = parse_like_serde(text);
   } catch (const json::exception& e) {
     throw Error(ErrorKind::Input, source + ": not valid JSON: " + e.what());
   }

@@ -2,17 +2,19 @@
 """Reference encodings of tokenizer.json folders, from the live `tokenizers` library.
 
   tokenizer_json_reference.py texts OUT_DIR
-      Every text under the shared data (tokenizer_reference.py's corpus: SST-2, CoNLL
-      sentences re-joined, Multi30k en and de), Botchan, the Multi30k en/de line pairs, SST-2
-      lines two by two (pairs_sst2_<split>.jsonl) and
-      an adversarial list, one JSON value a line: OUT_DIR/<set>.jsonl (strings),
-      OUT_DIR/pairs_<split>.jsonl ([first, second]), OUT_DIR/adversarial.jsonl.
+      Every text under the shared data (tokenizer_reference.py's corpus: SST-2 JSONL, GLUE
+      TSV and labelled test, CoNLL sentences re-joined, Multi30k en and de), Botchan, the
+      Multi30k en/de line pairs and an adversarial list, one JSON value a line:
+      OUT_DIR/<set>.jsonl (strings), OUT_DIR/pairs_<set>.jsonl ([first, second]),
+      OUT_DIR/adversarial.jsonl. The GLUE train.tsv sentences are train.jsonl's with a
+      trailing space (67,349 lines); CI compares that form on GLUE dev and test and leaves
+      the train copy, and SST-2 lines two by two as pairs, to PFT_TOKENIZER_PARITY_FULL=1.
   tokenizer_json_reference.py ref FOLDER TEXTS_DIR OUT_DIR
       FOLDER/tokenizer.json through tokenizers.Tokenizer (add_special_tokens=True, the file's
       own truncation and padding off, as transformers' tokenizer(text) calls it):
       OUT_DIR/<set>.ref, one line per text:  ids|type_ids|attention_mask|char offsets|byte
-      offsets  (numbers space-separated, offsets "b,e"; the byte field is "=" when the text
-      is ASCII). OUT_DIR/cases.jsonl: the adversarial texts and pairs, the folder's added
+      offsets  (numbers space-separated, offsets as begin end pairs; the byte field is "="
+      when the text is ASCII). OUT_DIR/cases.jsonl: the adversarial texts and pairs, the folder's added
       tokens glued to words, truncation/padding cases, and decode(skip_special_tokens
       true/false) of those and of a sample of every set, with transformers' space clean-up
       where tokenizer_config.json asks for it (clean_up_tokenization_spaces).
@@ -21,6 +23,7 @@ import json
 import os
 import random
 import sys
+from itertools import chain
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -52,6 +55,9 @@ def adversarial():
 
 def texts(out_dir):
     corpus(out_dir)
+    full = os.environ.get("PFT_TOKENIZER_PARITY_FULL") == "1"
+    if not full:
+        os.remove(os.path.join(out_dir, "sst2_glue_train.jsonl"))
     with open(os.path.join(DATA, "tokenizers", "sentencepiece-test", "botchan.txt"),
               encoding="utf-8", newline="") as f:
         botchan = [line.rstrip("\r\n") for line in f]  # first line keeps the BOM
@@ -60,11 +66,11 @@ def texts(out_dir):
         with open(os.path.join(DATA, "multi30k", f"{split}.jsonl"), encoding="utf-8") as f:
             pairs = [[r["source"], r["target"]] for r in map(json.loads, f)]
         write_jsonl(os.path.join(out_dir, f"pairs_multi30k_{split}.jsonl"), pairs)
-        # SST-2 lines two by two, as a sentence-pair task feeds them
-        with open(os.path.join(DATA, "sst2", f"{split}.jsonl"), encoding="utf-8") as f:
-            sst = [r["text"] for r in map(json.loads, f)]
-        write_jsonl(os.path.join(out_dir, f"pairs_sst2_{split}.jsonl"),
-                    [[a, b] for a, b in zip(sst[0::2], sst[1::2])])
+        if full:  # SST-2 lines two by two, as a sentence-pair task feeds them
+            with open(os.path.join(DATA, "sst2", f"{split}.jsonl"), encoding="utf-8") as f:
+                sst = [r["text"] for r in map(json.loads, f)]
+            write_jsonl(os.path.join(out_dir, f"pairs_sst2_{split}.jsonl"),
+                        [[a, b] for a, b in zip(sst[0::2], sst[1::2])])
     write_jsonl(os.path.join(out_dir, "adversarial.jsonl"), adversarial())
 
 
@@ -84,7 +90,7 @@ def nums(values):
 
 
 def offs(values):
-    return " ".join(f"{b},{e}" for b, e in values)
+    return " ".join(map(str, chain.from_iterable(values)))
 
 
 def compact(enc, text, second=None):
@@ -170,14 +176,20 @@ def ref(folder, texts_dir, out_dir):
     if pad_id is not None:
         for t, b in short:
             cases.append(dict(text=t, pair=b, pad_to=48))
+    # transformers' decode: the tokenizer's decoder, then its space clean-up where the folder's
+    # tokenizer_config.json asks for it (transformers leaves BPE models alone unless forced)
+    from transformers import PreTrainedTokenizerFast
+    hf = PreTrainedTokenizerFast(
+        tokenizer_object=Tokenizer.from_file(path),
+        clean_up_tokenization_spaces=bool(config.get("clean_up_tokenization_spaces", False)),
+        clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output=bool(
+            config.get("clean_up_tokenization_spaces_for_bpe_even_though_it_will_corrupt_output", False)))
     with open(os.path.join(out_dir, "cases.jsonl"), "w", encoding="utf-8") as f:
         for case in cases:
             out = run_case(tok, case, pad_id, pad_token)
-            if config.get("clean_up_tokenization_spaces") and "decode" in out:
-                # transformers' decode cleans up spaces before punctuation on top of the decoder
-                from transformers.tokenization_utils_base import PreTrainedTokenizerBase
-                for key in ("decode", "decode_all"):
-                    out[key] = PreTrainedTokenizerBase.clean_up_tokenization(None, out[key])
+            if "decode" in out:
+                out["decode"] = hf.decode(out["ids"], skip_special_tokens=True)
+                out["decode_all"] = hf.decode(out["ids"], skip_special_tokens=False)
             f.write(json.dumps(out, ensure_ascii=False) + "\n")
 
 
@@ -197,8 +209,7 @@ def run_case(tok, case, pad_id, pad_token):
         out.update(ids=enc.ids, type_ids=enc.type_ids, attention_mask=enc.attention_mask,
                    tokens=enc.tokens, offsets=enc.offsets,
                    byte_offsets=encoding_byte_offsets(enc, text, second),
-                   decode=tok.decode(enc.ids, skip_special_tokens=True),
-                   decode_all=tok.decode(enc.ids, skip_special_tokens=False))
+                   decode="", decode_all="")
     except Exception as e:  # a truncation that cannot be met
         out["error"] = str(e)
     finally:

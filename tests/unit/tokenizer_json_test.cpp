@@ -98,6 +98,36 @@ TEST(TokenizerJson, UnigramViterbiAndUnknowns) {
   auto e = tok->encode("abcc");
   EXPECT_EQ(e.ids, (std::vector<std::int64_t>{3, 0}));  // unknowns fused
   EXPECT_EQ(e.offsets, (Offsets{{0, 2}, {2, 4}}));
+  EXPECT_EQ(e.tokens, (std::vector<std::string>{"ab", "cc"}));  // an unknown keeps its text
+  EXPECT_EQ(tok->id_to_token(0), "<unk>");
+}
+
+// Scores are read as tokenizers' serde_json reads them (not correctly rounded for 17 digits):
+// with correctly rounded scores the tie below goes to "-" "---" "---" (measured against
+// tokenizers 0.23: "---" "---" "-").
+TEST(TokenizerJson, ScoresParseAsTokenizersReadsThem) {
+  const char* j = R"({
+    "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": true},
+    "model": {"type": "Unigram", "unk_id": 0,
+              "vocab": [["<unk>", 0.0], ["\u2581", -2.0122928619384766], ["-", -5.129043102264404],
+                        ["---", -12.130167007446289], ["x", -3.0]]}})";
+  auto tok = parse_tokenizer_json(j, "", "t/tokenizer.json");
+  EXPECT_EQ(tok->encode("-------").ids, (std::vector<std::int64_t>{1, 3, 3, 2}));
+  EXPECT_EQ(tok->encode(std::string(34, '-')).ids,
+            (std::vector<std::int64_t>{1, 3, 3, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3}));
+  EXPECT_EQ(tok->encode("x\u00e9\u00e9x").tokens,
+            (std::vector<std::string>{"\u2581", "x", "\u00e9\u00e9", "x"}));
+}
+
+// NFC as tokenizers aligns it: U+00E9 takes the place of "e" and consumes the first U+0301;
+// the second U+0301 keeps its own bytes.
+TEST(TokenizerJson, ComposedCharactersConsumeWhatTheyAbsorb) {
+  const char* j = R"({"normalizer": {"type": "NFC"},
+    "model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0.0], ["\u00e9", -1.0], ["\u0301", -1.0]]}})";
+  auto tok = parse_tokenizer_json(j, "", "t/tokenizer.json");
+  auto e = tok->encode("e\u0301\u0301");
+  EXPECT_EQ(e.ids, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_EQ(e.offsets, (Offsets{{0, 1}, {3, 5}}));
 }
 
 TEST(TokenizerJson, SplitBehaviours) {
@@ -147,9 +177,12 @@ TEST(TokenizerJson, ConfigAndFolderPreference) {
   std::ofstream(dir / "tokenizer_config.json") << R"({"pad_token": "<nope>"})";
   EXPECT_NE(error_of([&] { pft::tokenizer::load_tokenizer(dir.string()); }).find("tokenizer_config.json: pad_token"),
             std::string::npos);
-  // vocab.txt beside it is read first (here: one without [CLS], so the error names it).
+  // tokenizer.json is read before a vocab.txt beside it (here one without [CLS], which
+  // would fail), as transformers' fast tokenizers do; without it, vocab.txt is read.
   std::ofstream(dir / "tokenizer_config.json") << R"({"model_max_length": 64})";
   std::ofstream(dir / "vocab.txt") << "[PAD]\n";
+  EXPECT_EQ(pft::tokenizer::load_tokenizer(dir.string())->vocab_size(), 10u);
+  fs::remove(dir / "tokenizer.json");
   EXPECT_NE(error_of([&] { pft::tokenizer::load_tokenizer(dir.string()); }).find("vocab.txt"),
             std::string::npos);
   fs::remove_all(dir);
