@@ -5,7 +5,6 @@
 # tests/python/make_tokenizer_files.py, at 1 and 2 threads (pft: its own threads over
 # contiguous blocks; tokenizers: RAYON_NUM_THREADS). Medians of --reps runs, loading outside
 # the timing; prints one Markdown table with the ratios side by side.
-# Needs a build configured with -DPFT_TOKENIZER_JSON_SUITE=ON (the benchmark binary).
 # Usage: scripts/bench/tokenize_json.sh [--reps N] [--folders "bert-uncased roberta t5"]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
@@ -20,7 +19,6 @@ while [ $# -gt 0 ]; do
   esac
 done
 bench="$build/pft_bench_tokenize"
-[ -x "$bench" ] || { echo "tokenize_json.sh: $bench not built: configure with -DPFT_TOKENIZER_JSON_SUITE=ON (cmake -S . -B build -DPFT_TOKENIZER_JSON_SUITE=ON) and rebuild" >&2; exit 2; }
 [ -x "$bench" ] || { echo "no $bench; run scripts/build.sh first" >&2; exit 2; }
 input="$data/sst2/train.jsonl"
 # shellcheck disable=SC2086

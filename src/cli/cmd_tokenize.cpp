@@ -83,8 +83,9 @@ void setup_tokenize(Program& program) {
       "  pft tokenize --train-spm corpus.txt --vocab-size 8000 --model-prefix out/spm\n");
   auto* text = sub->add_option("--text", options->text, "Text to tokenize; prints tokens and ids");
   sub->add_option("--model", options->request.model,
-                  "Tokenizer folder: vocab.txt (+ tokenizer_config.json) for WordPiece/BERT, "
-                  "spiece.model for SentencePiece/T5. Default with --config: tokenizer.path");
+                  "Tokenizer folder: tokenizer.json (+ tokenizer_config.json), else vocab.txt "
+                  "(WordPiece/BERT) or spiece.model (SentencePiece/T5). Default with --config: "
+                  "tokenizer.path");
   auto* pair =
       sub->add_option("--pair", options->pair, "Second text of a pair (with --text)")->needs(text);
   sub->add_flag("--json", options->json,

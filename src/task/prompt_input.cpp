@@ -27,7 +27,10 @@ std::string first_tokens(const tokenizer::Tokenizer& tokenizer, const std::strin
   o.add_special_tokens = false;
   const auto enc = tokenizer.encode(text, o);
   if (n >= enc.ids.size()) return text;
-  return text.substr(0, enc.offsets[n - 1].second);
+  // Up to the end of the last kept token, but never into the first dropped one: tokenizers'
+  // Metaspace gives a lone "▁" the offsets of the character after it ("▁" and "?" both
+  // cover "?"), so that character goes with the dropped token.
+  return text.substr(0, std::min(enc.offsets[n - 1].second, enc.offsets[n].first));
 }
 
 namespace {

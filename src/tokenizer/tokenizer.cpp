@@ -14,12 +14,11 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir) {
   if (!fs::is_directory(dir)) {
     throw Error(ErrorKind::Input, dir + ": tokenizer folder does not exist or is not a folder");
   }
-  // vocab.txt and spiece.model first while the tokenizer.json reader's parity is measured on
-  // the shared corpora in CI; a folder with only tokenizer.json (what save_pretrained writes
-  // today) loads through it.
+  // tokenizer.json first, as transformers' fast tokenizers read it (the whole pipeline is in
+  // that file); vocab.txt and spiece.model for folders that ship only those.
+  if (fs::exists(fs::path(dir) / "tokenizer.json")) return load_tokenizer_json(dir);
   if (fs::exists(fs::path(dir) / "vocab.txt")) return WordPiece::from_folder(dir);
   if (fs::exists(fs::path(dir) / "spiece.model")) return SentencePiece::from_folder(dir);
-  if (fs::exists(fs::path(dir) / "tokenizer.json")) return load_tokenizer_json(dir);
   throw Error(ErrorKind::Input,
               dir +
                   ": no tokenizer here: expected tokenizer.json, vocab.txt (WordPiece, BERT) or "

@@ -1,6 +1,7 @@
 // tokenizer.json folders against the live `tokenizers` library: one test per folder, every
-// line of every shared data set (single texts and Multi30k pairs), an adversarial list, the
-// folder's added tokens glued to words, truncation/padding and decode.
+// line of every shared data set (single texts and Multi30k pairs; GLUE's train.tsv, which is
+// train.jsonl with a trailing space, and SST-2 pairs with PFT_TOKENIZER_PARITY_FULL=1), an
+// adversarial list, the folder's added tokens glued to words, truncation/padding and decode.
 // tests/python/make_tokenizer_files.py builds the folders (converted BERT/T5/MiniLM files as
 // save_pretrained writes them, and tokenizers trained with the pipelines of GPT-2, RoBERTa,
 // ModernBERT, Llama-2, Mistral, Llama-3, Qwen2, XLM-R and DeBERTa-v3);
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -54,6 +56,7 @@ std::string read_file(const std::string& path) {
 const std::string& material() {
   static const std::string dir = [] {
     std::string key = pft::test::python();
+    if (const char* full = std::getenv("PFT_TOKENIZER_PARITY_FULL")) key += full;
     for (const char* script : {"make_tokenizer_files.py", "tokenizer_json_reference.py",
                                "tokenizer_reference.py"}) {
       key += read_file(pft::test::source_dir() + "/tests/python/" + script);
@@ -173,7 +176,7 @@ class TokenizerJsonParity : public ::testing::TestWithParam<std::string> {
       if (e.path().extension() == ".ref") names.push_back(e.path().stem().string());
     }
     std::sort(names.begin(), names.end());
-    EXPECT_GE(names.size(), 20u);
+    EXPECT_GE(names.size(), 18u);
     for (const auto& name : names) {
       std::ifstream texts(material() + "/texts/" + name + ".jsonl");
       std::ifstream ref(refs + "/" + name + ".ref");
@@ -296,7 +299,7 @@ TEST_P(TokenizerJsonParity, EqualsTokenizersOnEveryLineAndCase) {
 
   std::size_t pairs = 0;
   const auto start = std::chrono::steady_clock::now();
-  EXPECT_GT(compare_sets(*tok, refs.path(), &pairs), 250000u);
+  EXPECT_GT(compare_sets(*tok, refs.path(), &pairs), 190000u);
   EXPECT_GT(pairs, 30000u);
   EXPECT_GT(compare_cases(*tok, refs.path()), 100u);
   std::printf("[ pft time ] %s: %.1f s\n", GetParam().c_str(),

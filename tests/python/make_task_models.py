@@ -6,12 +6,23 @@ OUT/mlm/   BertForMaskedLM, bert-base-uncased vocabulary (cloze)
 OUT/ner/   BertModel without a head, bert-base-cased vocabulary (token classification: the
            classifier is initialised fresh for the tags of the training data)
 OUT/t5/    T5ForConditionalGeneration, T5's SentencePiece vocabulary (text_to_text, seq2seq)
+
+The tokenizers are written as transformers 5's save_pretrained writes them: tokenizer.json
+and tokenizer_config.json only (no vocab.txt, no spiece.model), converted from the shipped
+vocabularies (make_tokenizer_files.py), so every task test runs through pft's tokenizer.json
+reader.
 """
 
-import shutil
+import os
 import sys
 
 import torch
+
+if len(sys.argv) > 2:  # the shared data folder, where the tokenizer helpers look
+    os.environ["PFT_SHARED_DATA"] = sys.argv[2]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_tokenizer_files import bert as save_bert_tokenizer  # noqa: E402
+from make_tokenizer_files import t5 as save_t5_tokenizer  # noqa: E402
 from transformers import (BertConfig, BertForMaskedLM, BertModel, T5Config,
                           T5ForConditionalGeneration)
 
@@ -22,23 +33,21 @@ def bert_config(vocab_size):
 
 
 def main():
-    out, shared = sys.argv[1], sys.argv[2]
+    out = sys.argv[1]
     torch.manual_seed(0)
     BertForMaskedLM(bert_config(30522)).save_pretrained(f"{out}/mlm")
-    shutil.copy(f"{shared}/tokenizers/bert-base-uncased/vocab.txt", f"{out}/mlm/vocab.txt")
+    save_bert_tokenizer(out, "mlm", "bert-base-uncased", True)
 
     torch.manual_seed(1)
     BertModel(bert_config(28996), add_pooling_layer=False).save_pretrained(f"{out}/ner")
-    shutil.copy(f"{shared}/tokenizers/bert-base-cased/vocab.txt", f"{out}/ner/vocab.txt")
-    with open(f"{out}/ner/tokenizer_config.json", "w") as f:
-        f.write('{"do_lower_case": false}\n')
+    save_bert_tokenizer(out, "ner", "bert-base-cased", False)
 
     torch.manual_seed(2)
     config = T5Config(vocab_size=32128, d_model=16, d_kv=4, num_heads=4, d_ff=32, num_layers=2,
                       num_decoder_layers=2, feed_forward_proj="gated-gelu",
                       decoder_start_token_id=0, eos_token_id=1, pad_token_id=0)
     T5ForConditionalGeneration(config).save_pretrained(f"{out}/t5")
-    shutil.copy(f"{shared}/tokenizers/t5-small/spiece.model", f"{out}/t5/spiece.model")
+    save_t5_tokenizer(out)
 
 
 if __name__ == "__main__":

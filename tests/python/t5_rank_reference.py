@@ -4,23 +4,24 @@ PEFT: per example and label, the sum of the log-probabilities of the label word'
 
     t5_rank_reference.py BASE_DIR ADAPTER_DIR DATA_JSONL PREFIX WORDS_JSON OUT_JSON
 
-The input of an example is PREFIX + its "text" field, tokenized with the sentencepiece
-library plus T5's </s> (ASCII text, where transformers' tokenizer agrees with it).
+The input of an example is PREFIX + its "text" field, tokenized by the `tokenizers` library
+from the folder's tokenizer.json (T5's template appends </s>), as transformers' T5Tokenizer
+does.
 """
 
 import json
 import sys
 
-import sentencepiece as spm
 import torch
 from peft import PeftModel
+from tokenizers import Tokenizer
 from transformers import T5ForConditionalGeneration
 
 
 def main():
     base, adapter, data, prefix, words, out = sys.argv[1:7]
     words = json.loads(words)
-    sp = spm.SentencePieceProcessor(model_file=f"{base}/spiece.model")
+    tok = Tokenizer.from_file(f"{base}/tokenizer.json")
     model = T5ForConditionalGeneration.from_pretrained(base)
     model = PeftModel.from_pretrained(model, adapter).eval()
     scores = []
@@ -28,10 +29,10 @@ def main():
         examples = [json.loads(line) for line in f if line.strip()]
     with torch.no_grad():
         for e in examples:
-            ids = torch.tensor([sp.encode(prefix + e["text"]) + [1]])
+            ids = torch.tensor([tok.encode(prefix + e["text"]).ids])
             row = []
             for word in words:
-                labels = torch.tensor([sp.encode(word) + [1]])
+                labels = torch.tensor([tok.encode(word).ids])
                 logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), labels=labels).logits
                 logp = torch.log_softmax(logits.float(), -1)[0]
                 row.append(float(logp.gather(-1, labels[0].unsqueeze(-1)).sum()))

@@ -45,8 +45,8 @@ struct TokenizerConfig {
   template <class V>
   void visit(V&& v) {
     v("path", path,
-      "Folder with vocab.txt (WordPiece) or spiece.model (SentencePiece) and "
-      "tokenizer_config.json. Empty: the same as `model.path`.",
+      "Folder with tokenizer.json (read first), vocab.txt (WordPiece) or spiece.model "
+      "(SentencePiece), and tokenizer_config.json. Empty: the same as `model.path`.",
       rules::path());
     v("max_length", max_length,
       "Longest input in tokens, special tokens included; longer inputs are truncated.",

@@ -1,5 +1,6 @@
 #pragma once
-// The Tokenizer interface shared by WordPiece (BERT) and SentencePiece (T5). Templates and
+// The Tokenizer interface shared by tokenizer.json pipelines, WordPiece (BERT) and
+// SentencePiece (T5). Templates and
 // tasks talk to this interface only; they never see a tokenizer's internals.
 
 #include <cstdint>
@@ -60,7 +61,8 @@ class Tokenizer {
   virtual std::size_t model_max_length() const = 0;
 };
 
-/// Loads the tokenizer of a Hugging Face folder: vocab.txt -> WordPiece, spiece.model ->
+/// Loads the tokenizer of a Hugging Face folder: tokenizer.json (the tokenizers pipeline it
+/// describes) first, else vocab.txt -> WordPiece (BERT conventions), else spiece.model ->
 /// SentencePiece (T5 conventions). Errors name the folder and the missing/corrupt file.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& dir);
 
