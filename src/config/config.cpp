@@ -77,7 +77,7 @@ struct TypeName<Verbalizer> {
 };
 
 std::string describe_json(const json& j) {
-  std::string text = j.dump();
+  std::string text = j.dump(-1, ' ', false, json::error_handler_t::replace);
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return std::string(j.type_name()) + " " + text;
 }

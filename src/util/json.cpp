@@ -11,7 +11,7 @@ JsonKeys::JsonKeys(const json& doc, std::string source, Style style)
     : doc_(doc), source_(std::move(source)), style_(style) {}
 
 std::string JsonKeys::describe(const json& value) {
-  std::string text = value.dump();
+  std::string text = value.dump(-1, ' ', false, json::error_handler_t::replace);
   if (text.size() > 60) text = text.substr(0, 57) + "...";
   return std::string(value.type_name()) + " " + text;
 }

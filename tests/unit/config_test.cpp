@@ -354,3 +354,12 @@ TEST(Config, TemplateSoftTokenKeysAreCheckedAndMethodNoneTrainsThem) {
             std::string::npos)
       << none;
 }
+
+// A --set value is a string when it is not JSON, whatever bytes it holds: one that is not
+// UTF-8 (here for a number) is a config error naming the key, not a JSON library exception.
+TEST(Config, OverrideThatIsNotUtf8IsAConfigErrorNamingTheKey) {
+  pft::test::TempDir dir;
+  const auto path = write_config(dir, "{}");
+  const auto message = config_error([&] { pft::config::load(path, {"train.lr=a\xff" "b"}); });
+  EXPECT_NE(message.find("train.lr"), std::string::npos) << message;
+}
