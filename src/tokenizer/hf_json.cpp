@@ -15,7 +15,6 @@
 #include <algorithm>
 #include <bitset>
 #include <cctype>
-#include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -2118,8 +2117,16 @@ class JsonTokenizer final : public Tokenizer {
     return result;
   }
 
-  std::string token_text(const Piece& p, const Run& r) const {
-    return p.text >= 0 ? r.texts[static_cast<std::size_t>(p.text)] : id_to_token(p.id);
+  // How `id` is spelled: an added token's content, else the model's vocabulary ("" if unknown).
+  std::string_view spelling(std::int64_t id) const {
+    auto it = added_by_id.find(id);
+    if (it != added_by_id.end()) return added[it->second].content;
+    if (id < 0 || static_cast<std::size_t>(id) >= model->vocab.tokens.size()) return {};
+    return model->vocab.tokens[static_cast<std::size_t>(id)];
+  }
+  // A piece's token text: its own (Piece::text) or its id's spelling.
+  std::string_view token_text(const Piece& p, const Run& r) const {
+    return p.text >= 0 ? std::string_view(r.texts[static_cast<std::size_t>(p.text)]) : spelling(p.id);
   }
 
   // ByteLevel's trim_offsets: leading and trailing spaces of a token's text ("Ġ" or any
@@ -2137,14 +2144,7 @@ class JsonTokenizer final : public Tokenizer {
     const auto cont = [](char ch) { return (static_cast<unsigned char>(ch) & 0xC0) == 0x80; };
     for (std::size_t i = 0; i < r.pieces.size(); ++i) {
       auto& p = r.pieces[i];
-      std::string_view tok;
-      if (p.text >= 0) {
-        tok = r.texts[static_cast<std::size_t>(p.text)];
-      } else if (auto it = added_by_id.find(p.id); it != added_by_id.end()) {
-        tok = added[it->second].content;
-      } else if (p.id >= 0 && static_cast<std::size_t>(p.id) < model->vocab.tokens.size()) {
-        tok = model->vocab.tokens[static_cast<std::size_t>(p.id)];
-      }
+      const std::string_view tok = token_text(p, r);
       std::size_t lead = 0, trail = 0;
       for (std::size_t b = 0; b < tok.size();) {
         std::size_t e = b + 1;
@@ -2199,7 +2199,7 @@ class JsonTokenizer final : public Tokenizer {
       e.ids.push_back(id);
       e.type_ids.push_back(type);
       e.attention_mask.push_back(1);
-      e.tokens.push_back(piece != nullptr ? token_text(*piece, seq == 0 ? ra : *rb) : id_to_token(id));
+      e.tokens.emplace_back(piece != nullptr ? token_text(*piece, seq == 0 ? ra : *rb) : spelling(id));
       e.offsets.emplace_back(pb, pe);
       e.sequence_ids.push_back(seq);
     };
@@ -2270,12 +2270,7 @@ class JsonTokenizer final : public Tokenizer {
     if (it != added_ids.end()) return it->second;
     return model->vocab.find(token);
   }
-  std::string id_to_token(std::int64_t id) const override {
-    auto it = added_by_id.find(id);
-    if (it != added_by_id.end()) return added[it->second].content;
-    if (id < 0 || static_cast<std::size_t>(id) >= model->vocab.tokens.size()) return "";
-    return model->vocab.tokens[static_cast<std::size_t>(id)];
-  }
+  std::string id_to_token(std::int64_t id) const override { return std::string(spelling(id)); }
   std::size_t vocab_size() const override {
     std::size_t n = model->vocab.tokens.size();
     for (auto& a : added) n = std::max<std::size_t>(n, static_cast<std::size_t>(a.id) + 1);
