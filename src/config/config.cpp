@@ -43,6 +43,9 @@ std::string Rule::describe() const {
 
 namespace {
 
+// The one top-level key that is not a section: a note for whoever reads the config file.
+constexpr const char* kCommentKey = "comment";
+
 // ---- value types ---------------------------------------------------------------------
 
 template <class T>
@@ -442,6 +445,14 @@ RunConfig build(const json& doc, const std::string& source, const Origins& origi
   RunConfig config;
   const auto sections = section_names();
   for (const auto& [name, value] : doc.items()) {
+    // A note for the reader of the file (what a config is for, what it needs); pft ignores it.
+    if (name == kCommentKey) {
+      if (!value.is_string()) {
+        problems.add(origin_of(origins, name, source), name,
+                     "expected a string (a note for the reader), got " + describe_json(value));
+      }
+      continue;
+    }
     if (std::find(sections.begin(), sections.end(), name) == sections.end()) {
       problems.add(origin_of(origins, name, source), name,
                    unknown_key_message(name, name, sections, ""));

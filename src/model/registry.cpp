@@ -1,6 +1,8 @@
 #include "pft/model/registry.h"
 
 #include "pft/model/bert/family.h"
+#include "pft/model/electra/family.h"
+#include "pft/model/roberta/family.h"
 #include "pft/model/t5/family.h"
 
 namespace pft::model {
@@ -8,6 +10,10 @@ namespace pft::model {
 void register_families(FamilyRegistry& registry) {
   registry.add(bert_family());
   registry.add(t5_family());
+  registry.add(mt5_family());
+  registry.add(roberta_family());
+  registry.add(xlm_roberta_family());
+  registry.add(electra_family());
 }
 
 FamilyRegistry builtin_families() {

@@ -25,7 +25,8 @@ using Combination = std::pair<std::string, std::string>;  // model_type, method
 
 // Combinations that cannot work, and why; every other one must.
 const std::set<Combination> kNotApplicable = {
-    {"t5", "bitfit"},  // T5 has no bias parameters
+    {"t5", "bitfit"},   // T5 has no bias parameters
+    {"mt5", "bitfit"},  // nor has mT5
 };
 
 struct Inputs {

@@ -129,7 +129,9 @@ def export(exported_dir, check_file):
     inputs = {n: torch.tensor(check[n], dtype=torch.long) for n in names}
     got = logits(model, inputs)
     want = torch.tensor(check["unmerged_logits"], dtype=torch.float32)
-    print(json.dumps({"max_abs_diff": (got - want).abs().max().item(), "shape": list(got.shape)}))
+    merged = torch.tensor(check["merged_logits"], dtype=torch.float32)
+    print(json.dumps({"max_abs_diff": (got - want).abs().max().item(),
+                      "max_abs_diff_merged": (got - merged).abs().max().item(), "shape": list(got.shape)}))
 
 
 def main():

@@ -96,6 +96,17 @@ TEST(Config, UnknownSection) {
       << message;
 }
 
+TEST(Config, TopLevelCommentIsANoteThatMustBeAString) {
+  const auto config = pft::config::from_json(
+      json::parse(R"({"comment": "what this run is for", "train": {"lr": 0.01}})"), "f.json");
+  EXPECT_DOUBLE_EQ(config.train.lr, 0.01);
+  const auto message =
+      config_error([] { pft::config::from_json(json::parse(R"({"comment": 3})"), "f.json"); });
+  EXPECT_NE(message.find("f.json: comment: expected a string (a note for the reader), got"),
+            std::string::npos)
+      << message;
+}
+
 TEST(Config, WrongTypesNameThePathAndTheExpectation) {
   const auto message = config_error([] {
     pft::config::from_json(json::parse(R"({

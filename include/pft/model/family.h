@@ -54,6 +54,9 @@ struct ModelInfo {
   std::int64_t num_kv_heads = 0;  // key/value heads (grouped-query attention); = num_heads
   std::int64_t head_dim = 0;
   std::int64_t vocab_size = 0;
+  /// The id that pads input rows (config.json's pad_token_id; 0 when it has none). RoBERTa's
+  /// positions count from it, so padded rows must carry it.
+  std::int64_t pad_token_id = 0;
   /// Module paths that train fully and are saved with the adapter (a new head), relative to
   /// the model root, e.g. {"classifier"}.
   std::vector<std::string> modules_to_save;

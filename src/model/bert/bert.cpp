@@ -35,9 +35,11 @@ Linear make_linear(std::int64_t in, std::int64_t out, bool bias = true) {
   return Linear(torch::nn::LinearOptions(in, out).bias(bias));
 }
 
-torch::nn::LayerNorm make_layer_norm(const BertConfig& c) {
-  return torch::nn::LayerNorm(
-      torch::nn::LayerNormOptions({c.hidden_size}).eps(c.layer_norm_eps).elementwise_affine(true));
+// A LayerNorm `width` wide (0: hidden_size).
+torch::nn::LayerNorm make_layer_norm(const BertConfig& c, std::int64_t width = 0) {
+  return torch::nn::LayerNorm(torch::nn::LayerNormOptions({width > 0 ? width : c.hidden_size})
+                                  .eps(c.layer_norm_eps)
+                                  .elementwise_affine(true));
 }
 
 // Ids past the end of an embedding table are a mismatch between data (tokenizer) and
@@ -72,6 +74,8 @@ torch::Tensor activate(Activation activation, const torch::Tensor& x) {
       return torch::relu(x);
     case Activation::Silu:
       return torch::silu(x);
+    case Activation::Tanh:
+      return torch::tanh(x);
   }
   throw Error(ErrorKind::Runtime, "unknown activation");
 }
@@ -100,15 +104,15 @@ void init_bert_weights(torch::nn::Module& module, const BertConfig& config) {
 BertEmbeddingsImpl::BertEmbeddingsImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
 
 void BertEmbeddingsImpl::reset() {
-  auto word = torch::nn::EmbeddingOptions(config.vocab_size, config.hidden_size);
+  const auto width = config.embedding_width();
+  auto word = torch::nn::EmbeddingOptions(config.vocab_size, width);
   if (config.pad_token_id) word.padding_idx(*config.pad_token_id);
   word_embeddings = register_module("word_embeddings", torch::nn::Embedding(word));
-  position_embeddings =
-      register_module("position_embeddings",
-                      torch::nn::Embedding(config.max_position_embeddings, config.hidden_size));
-  token_type_embeddings = register_module(
-      "token_type_embeddings", torch::nn::Embedding(config.type_vocab_size, config.hidden_size));
-  LayerNorm = register_module("LayerNorm", make_layer_norm(config));
+  position_embeddings = register_module(
+      "position_embeddings", torch::nn::Embedding(config.max_position_embeddings, width));
+  token_type_embeddings = register_module("token_type_embeddings",
+                                          torch::nn::Embedding(config.type_vocab_size, width));
+  LayerNorm = register_module("LayerNorm", make_layer_norm(config, width));
   dropout = register_module("dropout", torch::nn::Dropout(config.hidden_dropout_prob));
 }
 
@@ -120,10 +124,11 @@ torch::Tensor BertEmbeddingsImpl::embed(const torch::Tensor& input_ids) {
 
 torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& inputs_embeds,
                                           const torch::Tensor& token_type_ids,
-                                          std::int64_t past_length) {
+                                          std::int64_t past_length,
+                                          const torch::Tensor& position_ids) {
   const auto batch = inputs_embeds.size(0);
   const auto seq = inputs_embeds.size(1);
-  if (past_length + seq > config.max_position_embeddings) {
+  if (!position_ids.defined() && past_length + seq > config.max_position_embeddings) {
     throw Error(
         ErrorKind::Input,
         fmt::format(
@@ -133,8 +138,12 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& inputs_embeds,
         "lower tokenizer.max_length");
   }
   const auto device = inputs_embeds.device();
-  const auto positions = torch::arange(past_length, past_length + seq,
-                                       torch::TensorOptions().dtype(torch::kLong).device(device));
+  const auto positions =
+      position_ids.defined()
+          ? position_ids
+          : torch::arange(past_length, past_length + seq,
+                          torch::TensorOptions().dtype(torch::kLong).device(device))
+                .unsqueeze(0);
   torch::Tensor types;
   if (token_type_ids.defined()) {
     if (token_type_ids.dim() != 2 || token_type_ids.size(0) != batch ||
@@ -149,7 +158,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& inputs_embeds,
   }
   // Same order of additions as transformers: (inputs + token types) + positions.
   auto embeddings = inputs_embeds + types;
-  embeddings = embeddings + position_embeddings(positions).unsqueeze(0);
+  embeddings = embeddings + position_embeddings(positions);
   return pft::model::dropout(LayerNorm(embeddings), dropout->options.p(), dropout->is_training());
 }
 
@@ -314,6 +323,31 @@ torch::Tensor BertPoolerImpl::forward(const torch::Tensor& hidden_states) {
 
 // ---- BertModel --------------------------------------------------------------------------
 
+torch::Tensor BertModelImpl::padding_offset_positions(const torch::Tensor& attention_mask,
+                                                      std::int64_t seq, std::int64_t past_length,
+                                                      const torch::Device& device) const {
+  const std::int64_t pad = *config.pad_token_id;
+  // The largest position is pad + past_length + seq (a row without padding).
+  if (pad + past_length + seq >= config.max_position_embeddings) {
+    throw Error(
+        ErrorKind::Input,
+        fmt::format(
+            "{} input of {} positions{} exceeds max_position_embeddings = {} of {} less the {} "
+            "rows below the first position (pad_token_id {} + 1)",
+            config.model_type, seq,
+            past_length > 0 ? fmt::format(" after a prefix of {}", past_length) : std::string(),
+            config.max_position_embeddings, config.source, pad + 1, pad),
+        "lower tokenizer.max_length");
+  }
+  if (!attention_mask.defined()) {
+    return torch::arange(pad + 1 + past_length, pad + 1 + past_length + seq,
+                         torch::TensorOptions().dtype(torch::kLong).device(device))
+        .unsqueeze(0);
+  }
+  const auto real = attention_mask.to(device).ne(0).to(torch::kLong);
+  return (real.cumsum(1) + past_length) * real + pad;
+}
+
 BertModelImpl::BertModelImpl(BertConfig config_, bool add_pooling_layer_)
     : config(std::move(config_)), add_pooling_layer(add_pooling_layer_) {
   config.validate();
@@ -322,6 +356,14 @@ BertModelImpl::BertModelImpl(BertConfig config_, bool add_pooling_layer_)
 
 void BertModelImpl::reset() {
   embeddings = register_module("embeddings", BertEmbeddings(config));
+  if (config.embedding_width() != config.hidden_size) {
+    embeddings_project = register_module(
+        "embeddings_project", make_linear(config.embedding_width(), config.hidden_size));
+  }
+  // RoBERTa's position table has a padding row, as its word table does.
+  if (config.padding_offset_positions) {
+    embeddings->position_embeddings->options.padding_idx(config.pad_token_id);
+  }
   encoder = register_module("encoder", BertEncoder(config));
   pooler = add_pooling_layer ? register_module("pooler", BertPooler(config)) : BertPooler(nullptr);
 }
@@ -334,8 +376,8 @@ BertModelOutput BertModelImpl::forward(const torch::Tensor& inputs_embeds,
                                        const torch::Tensor& attention_mask,
                                        const torch::Tensor& token_type_ids,
                                        const LayerPrefixes* prefixes, bool output_hidden_states) {
-  if (inputs_embeds.dim() != 3 || inputs_embeds.size(2) != config.hidden_size) {
-    shape_error("inputs_embeds", fmt::format("[batch, seq, {}]", config.hidden_size),
+  if (inputs_embeds.dim() != 3 || inputs_embeds.size(2) != config.embedding_width()) {
+    shape_error("inputs_embeds", fmt::format("[batch, seq, {}]", config.embedding_width()),
                 inputs_embeds);
   }
   const auto batch = inputs_embeds.size(0);
@@ -367,8 +409,15 @@ BertModelOutput BertModelImpl::forward(const torch::Tensor& inputs_embeds,
     if (first.defined() && first.dim() == 4) past_length = first.size(2);
   }
 
+  torch::Tensor position_ids;
+  if (config.padding_offset_positions) {
+    position_ids =
+        padding_offset_positions(attention_mask, seq, past_length, inputs_embeds.device());
+  }
+
   BertModelOutput out;
-  auto hidden = embeddings(inputs_embeds, token_type_ids, past_length);
+  auto hidden = embeddings(inputs_embeds, token_type_ids, past_length, position_ids);
+  if (embeddings_project) hidden = embeddings_project(hidden);
   if (output_hidden_states) out.hidden_states.push_back(hidden);
   out.last_hidden_state =
       encoder(hidden, mask, prefixes, output_hidden_states ? &out.hidden_states : nullptr);
@@ -382,6 +431,10 @@ BertModelOutput BertModelImpl::forward_ids(const torch::Tensor& input_ids,
                                            const LayerPrefixes* prefixes,
                                            bool output_hidden_states) {
   return forward(embed(input_ids), attention_mask, token_type_ids, prefixes, output_hidden_states);
+}
+
+torch::Tensor BertModelImpl::last_hidden_state(const EncoderInputs& inputs) {
+  return forward(inputs.embeds, inputs.mask, inputs.types, inputs.prefixes).last_hidden_state;
 }
 
 // ---- masked-LM head ---------------------------------------------------------------------
@@ -469,6 +522,23 @@ torch::Tensor BertForMaskedLMImpl::forward_ids(const torch::Tensor& input_ids,
 }
 
 // ---- classification heads ---------------------------------------------------------------
+
+FirstTokenClassifierImpl::FirstTokenClassifierImpl(BertConfig config_, Activation activation_)
+    : config(std::move(config_)), activation(activation_) {
+  reset();
+}
+
+void FirstTokenClassifierImpl::reset() {
+  dense = register_module("dense", make_linear(config.hidden_size, config.hidden_size));
+  out_proj = register_module("out_proj", make_linear(config.hidden_size, config.num_labels()));
+}
+
+torch::Tensor FirstTokenClassifierImpl::forward(const torch::Tensor& features) {
+  const double p = config.classifier_dropout_prob();
+  auto x = pft::model::dropout(features.select(1, 0), p, is_training());
+  x = activate(activation, dense(x));
+  return out_proj(pft::model::dropout(x, p, is_training()));
+}
 
 BertForSequenceClassificationImpl::BertForSequenceClassificationImpl(BertConfig config_)
     : config(std::move(config_)) {

@@ -52,24 +52,29 @@ void BertConfig::set_labels(const std::vector<std::string>& names) {
 }
 
 BertConfig BertConfig::from_json(const json& doc, const std::string& source) {
+  return from_json(doc, source, BertConfig());
+}
+
+BertConfig BertConfig::from_json(const json& doc, const std::string& source,
+                                 const BertConfig& defaults) {
   if (!doc.is_object()) {
     throw Error(ErrorKind::Config,
                 source + ": expected a JSON object, got " + JsonKeys::describe(doc));
   }
-  BertConfig c;
+  BertConfig c = defaults;
   c.source = source;
   const JsonKeys keys(doc, source);
 
   std::string model_type;
   keys.string("model_type", model_type);
-  if (!model_type.empty() && model_type != "bert") {
+  if (!model_type.empty() && model_type != c.model_type) {
     fail(source, "model_type",
-         "expected \"bert\", got \"" + model_type +
-             "\" (other BERT-like families such as RoBERTa differ in position ids and are not "
-             "supported by the BERT model)");
+         "expected \"" + c.model_type + "\", got \"" + model_type +
+             "\" (each model_type is read by its own family)");
   }
   keys.integer("vocab_size", c.vocab_size);
   keys.integer("hidden_size", c.hidden_size);
+  if (c.model_type == "electra") keys.integer("embedding_size", c.embedding_size);
   keys.integer("num_hidden_layers", c.num_hidden_layers);
   keys.integer("num_attention_heads", c.num_attention_heads);
   keys.integer("intermediate_size", c.intermediate_size);
@@ -151,6 +156,9 @@ void BertConfig::validate() const {
   positive("intermediate_size", intermediate_size);
   positive("max_position_embeddings", max_position_embeddings);
   positive("type_vocab_size", type_vocab_size);
+  if (embedding_size < 0) {
+    fail(source, "embedding_size", "must be >= 1, got " + std::to_string(embedding_size));
+  }
   if (hidden_size % num_attention_heads != 0) {
     fail(source, "hidden_size",
          std::to_string(hidden_size) + " is not a multiple of num_attention_heads (" +
@@ -178,6 +186,9 @@ void BertConfig::validate() const {
     fail(source, "position_embedding_type",
          "only \"absolute\" position embeddings are supported, got \"" + position_embedding_type +
              "\"");
+  }
+  if (padding_offset_positions && !pad_token_id) {
+    fail(source, "pad_token_id", "is null, but " + model_type + " counts positions from it");
   }
   if (id2label.empty()) fail(source, "id2label", "needs at least one label");
   if (label2id.size() != id2label.size()) {

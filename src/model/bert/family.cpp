@@ -1,5 +1,6 @@
 #include "pft/model/bert/family.h"
 
+#include "pft/model/bert/load_class.h"
 #include "pft/model/bert/loader.h"
 #include "pft/util/log.h"
 
@@ -43,9 +44,17 @@ LoadedModel load_head(const LoadRequest& request, Head head, Load load) {
 
 }  // namespace
 
+bool is_unloaded_embedding_buffer(const std::string& name) {
+  const auto ends_with = [&](const std::string& suffix) {
+    return name.size() >= suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return ends_with("embeddings.position_ids") || ends_with("embeddings.token_type_ids");
+}
+
 ModelInfo bert_model_info(const BertConfig& config, const std::string& path, Head head) {
   ModelInfo info;
-  info.model_type = "bert";
+  info.model_type = config.model_type;
   info.task_type = peft_task_type(head);
   info.base_model_name_or_path = path;
   info.hidden_size = config.hidden_size;
@@ -54,6 +63,7 @@ ModelInfo bert_model_info(const BertConfig& config, const std::string& path, Hea
   info.num_kv_heads = config.num_attention_heads;
   info.head_dim = config.head_dim();
   info.vocab_size = config.vocab_size;
+  info.pad_token_id = config.pad_token_id.value_or(0);
   // A new classification head trains fully; the masked-LM head is pretrained.
   if (head == Head::SequenceClassification || head == Head::TokenClassification) {
     info.modules_to_save = {kClassifier};

@@ -33,29 +33,42 @@ ModelInfo t5_model_info(const T5Config& config, const std::string& path, Head he
   info.num_kv_heads = config.num_heads;
   info.head_dim = config.d_kv;
   info.vocab_size = config.vocab_size;
+  info.pad_token_id = config.pad_token_id;
   info.word_embeddings = "shared.weight";
   info.peft_targets = t5_peft_targets();
   return info;
 }
 
-FamilyDescriptor t5_family() {
+namespace {
+
+// T5 and mT5 (one architecture: mT5 is T5 v1.1 with other config defaults, which
+// T5Config::from_json applies). PEFT's IA3 defaults differ: mT5 scales k, v and wi_1, and
+// none of them as feed-forward.
+FamilyDescriptor family(bool mt5) {
   FamilyDescriptor f;
-  f.model_type = "t5";
-  f.description = "T5 (encoder-decoder)";
-  f.heads[Head::Seq2SeqLM] = [](const LoadRequest& r) {
+  f.model_type = mt5 ? "mt5" : "t5";
+  f.description = mt5 ? "mT5 (encoder-decoder)" : "T5 (encoder-decoder)";
+  f.peft_targets = t5_peft_targets();
+  if (mt5) {
+    f.peft_targets["IA3"] = {"k", "v", "wi_1"};
+    f.peft_targets["IA3.feedforward"] = {};
+  }
+  f.heads[Head::Seq2SeqLM] = [type = f.model_type, targets = f.peft_targets](const LoadRequest& r) {
     auto model = load_t5(r.path, r.device);
     model->encoder->gradient_checkpointing = r.gradient_checkpointing;
     model->decoder->gradient_checkpointing = r.gradient_checkpointing;
-    log::info("model: {} (t5, {} + {} layers, d_model {})", r.path, model->config().num_layers,
-              model->config().num_decoder_layers, model->config().d_model);
+    log::info("model: {} ({}, {} + {} layers, d_model {})", r.path, type,
+              model->config().num_layers, model->config().num_decoder_layers,
+              model->config().d_model);
     LoadedModel out;
     out.module = model.ptr();
     out.head = Head::Seq2SeqLM;
     out.info = t5_model_info(model->config(), r.path);
+    out.info.model_type = type;
+    out.info.peft_targets = targets;
     return out;
   };
-  f.peft_targets = t5_peft_targets();
-  f.example_config = {{"model_type", "t5"},
+  f.example_config = {{"model_type", f.model_type},
                       {"vocab_size", 99},
                       {"d_model", 32},
                       {"d_kv", 8},
@@ -68,7 +81,13 @@ FamilyDescriptor t5_family() {
                       {"decoder_start_token_id", 0},
                       {"eos_token_id", 1},
                       {"pad_token_id", 0}};
+  if (mt5) f.example_config["feed_forward_proj"] = "gated-gelu";
   return f;
 }
+
+}  // namespace
+
+FamilyDescriptor t5_family() { return family(/*mt5=*/false); }
+FamilyDescriptor mt5_family() { return family(/*mt5=*/true); }
 
 }  // namespace pft::model

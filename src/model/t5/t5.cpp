@@ -120,15 +120,26 @@ T5Config T5Config::from_json(const json& doc, const std::string& source) {
     throw Error(ErrorKind::Input,
                 source + ": expected a JSON object, got " + JsonKeys::describe(doc));
   }
+  // mT5 is T5 v1.1's architecture with other defaults (transformers' MT5Config).
+  bool mt5 = false;
   if (const auto it = doc.find("model_type"); it != doc.end() && !it->is_null()) {
-    if (!it->is_string() || it->get<std::string>() != "t5") {
+    mt5 = it->is_string() && it->get<std::string>() == "mt5";
+    if (!mt5 && !(it->is_string() && it->get<std::string>() == "t5")) {
       throw Error(ErrorKind::Input,
-                  source + ": key 'model_type': expected \"t5\", got " + JsonKeys::describe(*it),
-                  "is this a T5 checkpoint? BERT-family folders load with the BERT model");
+                  source + ": key 'model_type': expected \"t5\" or \"mt5\", got " +
+                      JsonKeys::describe(*it),
+                  "is this a T5 checkpoint? Other families load with their own model");
     }
   }
   const JsonKeys keys(doc, source, {ErrorKind::Input, /*quote_key=*/true});
   T5Config c;
+  if (mt5) {
+    c.vocab_size = 250112;
+    c.d_ff = 1024;
+    c.num_layers = 8;
+    c.num_heads = 6;
+    c.feed_forward_proj = "gated-gelu";
+  }
   keys.integer("vocab_size", c.vocab_size);
   keys.integer("d_model", c.d_model);
   keys.integer("d_kv", c.d_kv);
@@ -165,6 +176,9 @@ T5Config T5Config::from_json(const json& doc, const std::string& source) {
   keys.boolean("tie_word_embeddings", c.tie_word_embeddings);
   c.scale_decoder_outputs = c.tie_word_embeddings;
   keys.boolean("scale_decoder_outputs", c.scale_decoder_outputs);
+  // transformers' MT5ForConditionalGeneration never scales the decoder output (mT5 is v1.1);
+  // whether the output projection is shared follows from the weights, as for T5.
+  if (mt5) c.scale_decoder_outputs = false;
   keys.integer("pad_token_id", c.pad_token_id);
   c.decoder_start_token_id = c.pad_token_id;
   keys.integer("decoder_start_token_id", c.decoder_start_token_id);

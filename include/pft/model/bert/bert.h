@@ -47,7 +47,8 @@ struct BertModelOutput {
 
 // ---- encoder building blocks ------------------------------------------------------------
 
-/// `embeddings`: word + position + token-type embeddings, LayerNorm, dropout.
+/// `embeddings`: word + position + token-type embeddings, LayerNorm, dropout; all
+/// config.embedding_width() wide.
 class BertEmbeddingsImpl : public torch::nn::Cloneable<BertEmbeddingsImpl> {
  public:
   explicit BertEmbeddingsImpl(BertConfig config);
@@ -57,11 +58,11 @@ class BertEmbeddingsImpl : public torch::nn::Cloneable<BertEmbeddingsImpl> {
   /// vocabulary are a pft::Error (Input).
   torch::Tensor embed(const torch::Tensor& input_ids);
 
-  /// Adds position embeddings (positions past_length .. past_length+seq-1) and token-type
-  /// embeddings (undefined `token_type_ids`: all zero) to `inputs_embeds`, then LayerNorm
-  /// and dropout.
+  /// Adds position embeddings (positions past_length .. past_length+seq-1, or
+  /// `position_ids` [batch or 1, seq] when defined) and token-type embeddings (undefined
+  /// `token_type_ids`: all zero) to `inputs_embeds`, then LayerNorm and dropout.
   torch::Tensor forward(const torch::Tensor& inputs_embeds, const torch::Tensor& token_type_ids,
-                        std::int64_t past_length = 0);
+                        std::int64_t past_length = 0, const torch::Tensor& position_ids = {});
 
   BertConfig config;
   torch::nn::Embedding word_embeddings{nullptr};
@@ -202,11 +203,15 @@ class BertModelImpl : public torch::nn::Cloneable<BertModelImpl> {
   /// when given, holds one entry per layer; a layer's prefix keys/values are attended by
   /// every position. With prefixes, position ids start at the first layer's prefix length,
   /// as transformers' BertModel does with a key/value cache of that length (which is what
-  /// PEFT's prefix tuning produces).
+  /// PEFT's prefix tuning produces). With config.padding_offset_positions they are counted
+  /// from the attention mask as RoBERTa counts them from the ids (padding is pad_token_id).
   BertModelOutput forward(const torch::Tensor& inputs_embeds, const torch::Tensor& attention_mask,
                           const torch::Tensor& token_type_ids = {},
                           const LayerPrefixes* prefixes = nullptr,
                           bool output_hidden_states = false);
+
+  /// forward()'s last hidden state for a task class's inputs.
+  torch::Tensor last_hidden_state(const EncoderInputs& inputs);
 
   /// Convenience: forward(embed(input_ids), ...).
   BertModelOutput forward_ids(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
@@ -214,9 +219,17 @@ class BertModelImpl : public torch::nn::Cloneable<BertModelImpl> {
                               const LayerPrefixes* prefixes = nullptr,
                               bool output_hidden_states = false);
 
+  /// Position ids [batch or 1, seq] under config.padding_offset_positions; an input too long
+  /// for the position table is a pft::Error (Input).
+  torch::Tensor padding_offset_positions(const torch::Tensor& attention_mask, std::int64_t seq,
+                                         std::int64_t past_length,
+                                         const torch::Device& device) const;
+
   BertConfig config;
   bool add_pooling_layer;
   BertEmbeddings embeddings{nullptr};
+  /// ELECTRA: embeddings (embedding_size wide) to hidden_size; null when the widths agree.
+  Linear embeddings_project{nullptr};
   BertEncoder encoder{nullptr};
   BertPooler pooler{nullptr};  // null without a pooling layer
 };
@@ -292,6 +305,22 @@ class BertForMaskedLMImpl : public torch::nn::Cloneable<BertForMaskedLMImpl>, pu
   BertOnlyMLMHead cls{nullptr};
 };
 TORCH_MODULE(BertForMaskedLM);
+
+/// The `classifier` of RoBERTa's and ELECTRA's sequence classifiers: the first position's
+/// hidden state, dropout, `dense`, the activation (RoBERTa: tanh, ELECTRA: exact gelu),
+/// dropout, `out_proj`; dropout p is config.classifier_dropout_prob().
+class FirstTokenClassifierImpl : public torch::nn::Cloneable<FirstTokenClassifierImpl> {
+ public:
+  FirstTokenClassifierImpl(BertConfig config, Activation activation);
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& features);
+
+  BertConfig config;
+  Activation activation;
+  Linear dense{nullptr};
+  Linear out_proj{nullptr};
+};
+TORCH_MODULE(FirstTokenClassifier);
 
 /// transformers' BertForSequenceClassification: `bert` (with pooler), dropout, `classifier`
 /// on the pooled output.
