@@ -6,10 +6,12 @@ model shows that pft trains and evaluates the family end to end, not what a pret
 scores.
 
 Usage: make_tiny_model.py MODEL_TYPE OUT_DIR [--data data/sst2/train.jsonl]
-  MODEL_TYPE: roberta (byte-level BPE tokenizer) or xlm-roberta (Unigram/Metaspace tokenizer)
-  OUT_DIR gets config.json, model.safetensors (the masked-LM class: a task head is added
-  fresh by pft), tokenizer.json and tokenizer_config.json, as save_pretrained writes them.
-  The folder appears whole or not at all (written beside it, then renamed).
+  MODEL_TYPE: roberta (byte-level BPE tokenizer), xlm-roberta (Unigram/Metaspace), electra
+  (WordPiece, lowercased) or mt5 (Unigram/Metaspace, </s> appended)
+  OUT_DIR gets config.json, model.safetensors (the masked-LM class of encoders: a task head
+  is added fresh by pft; the conditional-generation class of mt5), tokenizer.json and
+  tokenizer_config.json, as save_pretrained writes them. The folder appears whole or not at
+  all (written beside it, then renamed).
 """
 import argparse
 import json
@@ -18,11 +20,15 @@ import shutil
 import sys
 
 import torch
-from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import AutoConfig, AutoModelForMaskedLM, PreTrainedTokenizerFast
+from tokenizers import (AddedToken, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors,
+                        trainers)
+from transformers import AutoConfig, AutoModelForMaskedLM, AutoModelForSeq2SeqLM, PreTrainedTokenizerFast
 
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
+ROBERTA_TOKENS = dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
+                      pad_token="<pad>", mask_token="<mask>")
 SIZE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
+ENCODER = dict(max_position_embeddings=130, **SIZE)
 
 
 def sentences(path):
@@ -44,23 +50,62 @@ def bpe_tokenizer(data):
     tok.add_special_tokens([AddedToken("<mask>", special=True, lstrip=True, normalized=False)])
     tok.post_processor = processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")),
                                                       ("<s>", tok.token_to_id("<s>")))
-    return tok, "RobertaTokenizer"
+    return tok
 
 
-def unigram_tokenizer(data):
+def unigram_tokenizer(data, specials, unk):
     tok = Tokenizer(models.Unigram())
     tok.pre_tokenizer = pre_tokenizers.Metaspace()
     tok.decoder = decoders.Metaspace()
     tok.train_from_iterator(sentences(data), trainers.UnigramTrainer(
-        vocab_size=2000, special_tokens=SPECIALS, unk_token="<unk>", show_progress=False))
+        vocab_size=2000, special_tokens=specials, unk_token=unk, show_progress=False))
+    return tok
+
+
+def xlmr_tokenizer(data):
+    tok = unigram_tokenizer(data, SPECIALS, "<unk>")
     tok.add_special_tokens([AddedToken("<mask>", special=True, lstrip=True, normalized=False)])
     tok.post_processor = processors.TemplateProcessing(
         single="<s>:0 $A:0 </s>:0", pair="<s>:0 $A:0 </s>:0 </s>:0 $B:0 </s>:0",
         special_tokens=[("<s>", tok.token_to_id("<s>")), ("</s>", tok.token_to_id("</s>"))])
-    return tok, "XLMRobertaTokenizer"
+    return tok
 
 
-FAMILIES = {"roberta": bpe_tokenizer, "xlm-roberta": unigram_tokenizer}
+def mt5_tokenizer(data):
+    tok = unigram_tokenizer(data, ["<pad>", "</s>", "<unk>"], "<unk>")
+    tok.post_processor = processors.TemplateProcessing(
+        single="$A:0 </s>:0", pair="$A:0 </s>:0 $B:1 </s>:1", special_tokens=[("</s>", tok.token_to_id("</s>"))])
+    return tok
+
+
+def wordpiece_tokenizer(data):
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    tok.train_from_iterator(sentences(data), trainers.WordPieceTrainer(
+        vocab_size=2000, special_tokens=specials, show_progress=False))
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    return tok
+
+
+# model_type -> (tokenizer maker, tokenizer_class, special tokens, model class, config keys)
+FAMILIES = {
+    "roberta": (bpe_tokenizer, "RobertaTokenizer", ROBERTA_TOKENS, AutoModelForMaskedLM,
+                dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, type_vocab_size=1, **ENCODER)),
+    "xlm-roberta": (xlmr_tokenizer, "XLMRobertaTokenizer", ROBERTA_TOKENS, AutoModelForMaskedLM,
+                    dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, type_vocab_size=1, **ENCODER)),
+    "electra": (wordpiece_tokenizer, "ElectraTokenizer",
+                dict(unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]"),
+                AutoModelForMaskedLM, dict(pad_token_id=0, embedding_size=32, type_vocab_size=2, **ENCODER)),
+    "mt5": (mt5_tokenizer, "T5Tokenizer", dict(eos_token="</s>", unk_token="<unk>", pad_token="<pad>"),
+            AutoModelForSeq2SeqLM,
+            dict(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4, pad_token_id=0, eos_token_id=1,
+                 decoder_start_token_id=0, feed_forward_proj="gated-gelu")),
+}
 
 
 def main():
@@ -73,15 +118,12 @@ def main():
     out = os.path.normpath(args.out_dir)
     temp = f"{out}.tmp-{os.getpid()}"
     shutil.rmtree(temp, ignore_errors=True)
-    tok, tokenizer_class = FAMILIES[args.model_type](args.data)
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", sep_token="</s>",
-                                   cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
-                                   model_max_length=128)
+    make_tokenizer, tokenizer_class, special_tokens, model_class, keys = FAMILIES[args.model_type]
+    tok = make_tokenizer(args.data)
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok, model_max_length=128, **special_tokens)
     torch.manual_seed(0)
-    config = AutoConfig.for_model(args.model_type, vocab_size=tok.get_vocab_size(), pad_token_id=1,
-                                  bos_token_id=0, eos_token_id=2, max_position_embeddings=130,
-                                  type_vocab_size=1, **SIZE)
-    AutoModelForMaskedLM.from_config(config).save_pretrained(temp)
+    config = AutoConfig.for_model(args.model_type, vocab_size=tok.get_vocab_size(), **keys)
+    model_class.from_config(config).save_pretrained(temp)
     fast.save_pretrained(temp)
     with open(os.path.join(temp, "tokenizer_config.json"), encoding="utf-8") as f:
         tokenizer_config = json.load(f)
@@ -92,8 +134,8 @@ def main():
         shutil.rmtree(out)
     os.makedirs(os.path.dirname(out) or ".", exist_ok=True)
     os.rename(temp, out)
-    print(f"wrote {out}: random {args.model_type} ({SIZE['num_hidden_layers']} layers, hidden "
-          f"{SIZE['hidden_size']}), tokenizer of {tok.get_vocab_size()} tokens trained on {args.data}")
+    print(f"wrote {out}: random {args.model_type}, tokenizer of {tok.get_vocab_size()} tokens trained on "
+          f"{args.data}")
 
 
 if __name__ == "__main__":
