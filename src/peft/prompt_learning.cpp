@@ -35,6 +35,20 @@ void PromptLearningMethod::attach(torch::nn::Module& model, const ModelInfo& inf
   }
   check_expected(options_.expected_token_dim, info.hidden_size, options_.source, "token_dim",
                  "hidden size");
+  // Virtual tokens prepended to the input embeddings are token_dim (= hidden size) wide, as
+  // PEFT makes them; a model whose embeddings are narrower (ELECTRA-small) cannot take them.
+  if (peft_type() != "PREFIX_TUNING") {
+    const auto params = model.named_parameters();
+    if (const auto* words = params.find(info.word_embeddings);
+        words != nullptr && words->size(1) != info.hidden_size) {
+      throw Error(ErrorKind::Config,
+                  "peft.method: " + name() + " prepends virtual tokens of the hidden size (" +
+                      std::to_string(info.hidden_size) + ", PEFT's token_dim), but this " +
+                      info.model_type + " model's input embeddings are " +
+                      std::to_string(words->size(1)) +
+                      " wide (embedding_size); use prefix_tuning, lora or another method");
+    }
+  }
   check_expected(options_.expected_num_layers, info.num_layers, options_.source, "num_layers",
                  "layer count");
   check_expected(options_.expected_num_heads, info.num_heads, options_.source,

@@ -27,6 +27,10 @@ using Combination = std::pair<std::string, std::string>;  // model_type, method
 const std::set<Combination> kNotApplicable = {
     {"t5", "bitfit"},   // T5 has no bias parameters
     {"mt5", "bitfit"},  // nor has mT5
+    // The example ELECTRA's embeddings (16) are narrower than its hidden states (32), and
+    // virtual tokens are hidden-size wide, as PEFT makes them (PEFT fails there as well).
+    {"electra", "prompt_tuning"},
+    {"electra", "p_tuning"},
 };
 
 struct Inputs {
