@@ -15,9 +15,10 @@ Usage:
       batch in INPUTS as `logits`. The base model class follows the adapter's task_type:
       T5ForConditionalGeneration for t5 checkpoints, BertForTokenClassification for TOKEN_CLS
       (its label count from the saved classifier), else BertForSequenceClassification.
-  peft_methods_reference.py export EXPORTED_DIR CHECK.json
-      Loads a `pft export --merge` folder with transformers, runs the check inputs written by
-      `pft export --check-file` and prints {"max_abs_diff": ...} against pft's unmerged logits.
+  peft_methods_reference.py export EXPORTED_DIR CHECK.json [EXPORTED_DIR CHECK.json ...]
+      Loads each `pft export --merge` folder with transformers, runs the check inputs written
+      by `pft export --check-file` and prints a line {"max_abs_diff": ..., "max_abs_diff_merged":
+      ...} against pft's unmerged and merged logits, one per folder.
 """
 import json
 import os
@@ -141,7 +142,9 @@ def main():
     elif mode == "load":
         load(*sys.argv[2:6])
     elif mode == "export":
-        export(*sys.argv[2:4])
+        pairs = sys.argv[2:]
+        for i in range(0, len(pairs) - 1, 2):
+            export(pairs[i], pairs[i + 1])
     else:
         raise SystemExit(f"unknown mode {mode}")
 
