@@ -7,7 +7,7 @@ scores.
 
 Usage: make_tiny_model.py MODEL_TYPE OUT_DIR [--data data/sst2/train.jsonl]
   MODEL_TYPE: roberta (byte-level BPE tokenizer), xlm-roberta (Unigram/Metaspace), electra
-  (WordPiece, lowercased) or mt5 (Unigram/Metaspace, </s> appended)
+  and distilbert (WordPiece, lowercased) or mt5 (Unigram/Metaspace, </s> appended)
   OUT_DIR gets config.json, model.safetensors (the masked-LM class of encoders: a task head
   is added fresh by pft; the conditional-generation class of mt5), tokenizer.json and
   tokenizer_config.json, as save_pretrained writes them. The folder appears whole or not at
@@ -27,6 +27,8 @@ from transformers import AutoConfig, AutoModelForMaskedLM, AutoModelForSeq2SeqLM
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
 ROBERTA_TOKENS = dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
                       pad_token="<pad>", mask_token="<mask>")
+WORDPIECE_TOKENS = dict(unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
+                        mask_token="[MASK]")
 SIZE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
 ENCODER = dict(max_position_embeddings=130, **SIZE)
 
@@ -98,9 +100,9 @@ FAMILIES = {
                 dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, type_vocab_size=1, **ENCODER)),
     "xlm-roberta": (xlmr_tokenizer, "XLMRobertaTokenizer", ROBERTA_TOKENS, AutoModelForMaskedLM,
                     dict(pad_token_id=1, bos_token_id=0, eos_token_id=2, type_vocab_size=1, **ENCODER)),
-    "electra": (wordpiece_tokenizer, "ElectraTokenizer",
-                dict(unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]"),
-                AutoModelForMaskedLM, dict(pad_token_id=0, embedding_size=32, type_vocab_size=2, **ENCODER)),
+    "electra": (wordpiece_tokenizer, "ElectraTokenizer", WORDPIECE_TOKENS, AutoModelForMaskedLM, dict(pad_token_id=0, embedding_size=32, type_vocab_size=2, **ENCODER)),
+    "distilbert": (wordpiece_tokenizer, "DistilBertTokenizer", WORDPIECE_TOKENS, AutoModelForMaskedLM,
+                   dict(pad_token_id=0, dim=64, n_layers=2, n_heads=4, hidden_dim=128, max_position_embeddings=130)),
     "mt5": (mt5_tokenizer, "T5Tokenizer", dict(eos_token="</s>", unk_token="<unk>", pad_token="<pad>"),
             AutoModelForSeq2SeqLM,
             dict(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4, pad_token_id=0, eos_token_id=1,

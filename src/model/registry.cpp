@@ -1,6 +1,7 @@
 #include "pft/model/registry.h"
 
 #include "pft/model/bert/family.h"
+#include "pft/model/distilbert/family.h"
 #include "pft/model/electra/family.h"
 #include "pft/model/roberta/family.h"
 #include "pft/model/t5/family.h"
@@ -14,6 +15,7 @@ void register_families(FamilyRegistry& registry) {
   registry.add(roberta_family());
   registry.add(xlm_roberta_family());
   registry.add(electra_family());
+  registry.add(distilbert_family());
 }
 
 FamilyRegistry builtin_families() {

@@ -35,6 +35,13 @@ void PromptLearningMethod::attach(torch::nn::Module& model, const ModelInfo& inf
   }
   check_expected(options_.expected_token_dim, info.hidden_size, options_.source, "token_dim",
                  "hidden size");
+  if (peft_type() == "PREFIX_TUNING" && !info.takes_key_value_prefixes) {
+    throw Error(ErrorKind::Config,
+                "peft.method: prefix_tuning passes cached keys/values to every layer, which "
+                "transformers' " + info.model_type +
+                    " does not take (PEFT cannot run it either); use prompt_tuning, lora or "
+                    "another method");
+  }
   // Virtual tokens prepended to the input embeddings are token_dim (= hidden size) wide, as
   // PEFT makes them; a model whose embeddings are narrower (ELECTRA-small) cannot take them.
   if (peft_type() != "PREFIX_TUNING") {

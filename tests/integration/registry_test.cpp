@@ -31,6 +31,8 @@ const std::set<Combination> kNotApplicable = {
     // virtual tokens are hidden-size wide, as PEFT makes them (PEFT fails there as well).
     {"electra", "prompt_tuning"},
     {"electra", "p_tuning"},
+    // transformers' DistilBERT takes no cached keys/values (PEFT cannot run prefix tuning).
+    {"distilbert", "prefix_tuning"},
 };
 
 struct Inputs {

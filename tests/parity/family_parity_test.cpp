@@ -25,6 +25,7 @@
 #include "pft/peft/method.h"
 #include "pft/peft/registry.h"
 #include "pft/task/hooked_model.h"
+#include "pft/util/error.h"
 #include "support/test_util.h"
 
 namespace {
@@ -33,7 +34,8 @@ namespace fs = std::filesystem;
 using Tensors = std::map<std::string, torch::Tensor>;
 
 constexpr double kTolerance = 1e-5;
-const std::vector<std::string> kFamilies = {"roberta", "xlm-roberta", "electra", "mt5"};
+const std::vector<std::string> kFamilies = {"roberta", "xlm-roberta", "electra", "distilbert",
+                                            "mt5"};
 const std::vector<std::string> kMethods = {"lora", "prefix_tuning", "prompt_tuning", "ia3"};
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
@@ -63,6 +65,11 @@ torch::Tensor logits_of(const pft::model::LoadedModel& m, const pft::task::Model
   }
   ADD_FAILURE() << "the model offers none of the encoder interfaces";
   return {};
+}
+
+// Prefix tuning needs a model that takes cached keys/values (DistilBERT does not).
+bool applies(const std::string& method, const pft::model::LoadedModel& model) {
+  return method != "prefix_tuning" || model.info.takes_key_value_prefixes;
 }
 
 class FamilyParity : public ::testing::Test {
@@ -148,6 +155,7 @@ TEST_F(FamilyParity, AdaptersMadeByPeftGiveItsLogits) {
       SCOPED_TRACE(type + " " + method);
       const auto adapter = folder + "/peft_" + method + "/adapter";
       const auto model = load(type, head, folder);
+      if (!applies(method, model)) continue;  // PEFT made none either
       auto adapted =
           pft::peft::attach_method(model.module, pft::peft::method_from_adapter(adapter), model.info);
       pft::peft::load_adapter(adapted, adapter);
@@ -181,6 +189,12 @@ TEST_F(FamilyParity, AdaptersMadeByPftLoadInPeftWithTheSameLogits) {
       pc.get<pft::peft::LoraConfig>().r = 4;
       pc.get<pft::peft::LoraConfig>().lora_alpha = 8;
       const auto model = load(type, head, folder);
+      if (!applies(method, model)) {
+        // Refused with a config error naming the method, as PEFT cannot run it either.
+        EXPECT_THROW(pft::peft::attach_method(model.module, pft::peft::make_method(pc), model.info),
+                     pft::Error);
+        continue;
+      }
       auto adapted = pft::peft::attach_method(model.module, pft::peft::make_method(pc), model.info);
       torch::manual_seed(5);
       {
@@ -197,6 +211,7 @@ TEST_F(FamilyParity, AdaptersMadeByPftLoadInPeftWithTheSameLogits) {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     for (const auto& method : kMethods) {
       SCOPED_TRACE(type + " " + method);
+      if (mine.count(method) == 0) continue;
       const auto theirs =
           pft::io::read_safetensors(dir_->file("pft_" + type + "_" + method + "/peft.safetensors"))
               .tensors.at("logits");

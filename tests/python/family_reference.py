@@ -56,6 +56,12 @@ _ELECTRA = [
          layer_norm_eps=1e-5, tie_word_embeddings=False, classifier_dropout=0.3),
 ]
 
+_DISTILBERT = [
+    dict(vocab_size=99, dim=32, n_layers=2, n_heads=4, hidden_dim=37, max_position_embeddings=40),
+    dict(vocab_size=120, dim=48, n_layers=3, n_heads=6, hidden_dim=64, max_position_embeddings=30, pad_token_id=3,
+         activation="gelu_new", tie_word_embeddings=False, seq_classif_dropout=0.3, sinusoidal_pos_embds=True),
+]
+
 _MT5 = [
     dict(vocab_size=99, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
          relative_attention_max_distance=16, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
@@ -71,19 +77,34 @@ CONFIGS = {
     "roberta": (ENCODER_HEADS, _ROBERTA),
     "xlm-roberta": (ENCODER_HEADS, _ROBERTA),
     "electra": (ENCODER_HEADS, _ELECTRA),
+    "distilbert": (ENCODER_HEADS, _DISTILBERT),
     "mt5": (SEQ2SEQ_HEADS, _MT5),
 }
 
 # PEFT's own default targets where it has them; where it has none (IA3 on xlm-roberta and
 # electra), the targets pft defaults to for that family, given explicitly.
 _BERT_IA3 = dict(target_modules=["key", "value", "output.dense"], feedforward_modules=["output.dense"])
-IA3_TARGETS = {"xlm-roberta": _BERT_IA3, "electra": _BERT_IA3}
+IA3_TARGETS = {"xlm-roberta": _BERT_IA3, "electra": _BERT_IA3,
+              "distilbert": dict(target_modules=["k_lin", "v_lin", "lin2"], feedforward_modules=["lin2"])}
+# PEFT has no LoRA default for distilbert either; pft's.
+LORA_TARGETS = {"distilbert": dict(target_modules=["q_lin", "v_lin"])}
+# transformers' DistilBERT takes no cached keys/values: PEFT's prefix tuning cannot run on it.
+NO_PREFIX = {"distilbert"}
+
+def prompt_keys(t, config):
+    """PEFT reads token_dim, num_layers and num_attention_heads from hidden_size & co. in the
+    config's dict; DistilBERT's keys (dim, n_layers, n_heads) are not there, so they are given."""
+    if t != "distilbert":
+        return {}
+    return dict(token_dim=config.dim, num_layers=config.n_layers, num_attention_heads=config.n_heads)
+
 
 METHODS = {
-    "lora": lambda t, task: LoraConfig(task_type=task, r=4, lora_alpha=8),
-    "prefix_tuning": lambda t, task: PrefixTuningConfig(task_type=task, num_virtual_tokens=5),
-    "prompt_tuning": lambda t, task: PromptTuningConfig(task_type=task, num_virtual_tokens=5),
-    "ia3": lambda t, task: IA3Config(task_type=task, **IA3_TARGETS.get(t, {})),
+    "lora": lambda t, task, c: LoraConfig(task_type=task, r=4, lora_alpha=8, **LORA_TARGETS.get(t, {})),
+    "prefix_tuning": lambda t, task, c: PrefixTuningConfig(task_type=task, num_virtual_tokens=5),
+    "prompt_tuning": lambda t, task, c: PromptTuningConfig(task_type=task, num_virtual_tokens=5,
+                                                           **prompt_keys(t, c)),
+    "ia3": lambda t, task, c: IA3Config(task_type=task, **IA3_TARGETS.get(t, {})),
 }
 
 
@@ -151,8 +172,11 @@ def make(out, model_type, heads, index, values):
     head = heads[0]
     base = os.path.join(folder, head)
     for i, (name, method) in enumerate(METHODS.items()):
+        if name == "prefix_tuning" and model_type in NO_PREFIX:
+            continue
         torch.manual_seed(100 + i)
-        model = get_peft_model(CLASSES[head].from_pretrained(base), method(model_type, TASK_TYPES[head]))
+        model = CLASSES[head].from_pretrained(base)
+        model = get_peft_model(model, method(model_type, TASK_TYPES[head], model.config))
         perturb(model, 200 + i)
         model.eval()
         case = os.path.join(folder, f"peft_{name}")

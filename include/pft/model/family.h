@@ -65,6 +65,9 @@ struct ModelInfo {
   std::string word_embeddings;
   /// The family's default PEFT targets.
   PeftTargets peft_targets;
+  /// Whether transformers' forward of the family takes cached keys/values, through which
+  /// PEFT's prefix tuning works; false (DistilBERT) refuses prefix tuning.
+  bool takes_key_value_prefixes = true;
 
   /// peft_targets[key], empty when the family has none for it.
   std::vector<std::string> default_targets(const std::string& key) const;

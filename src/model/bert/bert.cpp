@@ -116,9 +116,13 @@ void BertEmbeddingsImpl::reset() {
   dropout = register_module("dropout", torch::nn::Dropout(config.hidden_dropout_prob));
 }
 
-torch::Tensor BertEmbeddingsImpl::embed(const torch::Tensor& input_ids) {
+void check_input_ids(const torch::Tensor& input_ids, const BertConfig& config) {
   if (input_ids.dim() != 2) shape_error("input_ids", "[batch, seq]", input_ids);
   check_ids(input_ids, config.vocab_size, "input ids", "vocab_size", config);
+}
+
+torch::Tensor BertEmbeddingsImpl::embed(const torch::Tensor& input_ids) {
+  check_input_ids(input_ids, config);
   return word_embeddings(input_ids);
 }
 
@@ -519,6 +523,25 @@ torch::Tensor BertForMaskedLMImpl::forward_ids(const torch::Tensor& input_ids,
                                                const torch::Tensor& token_type_ids,
                                                const LayerPrefixes* prefixes) {
   return forward(embed(input_ids), attention_mask, token_type_ids, prefixes);
+}
+
+VocabProjectionImpl::VocabProjectionImpl(BertConfig config_) : config(std::move(config_)) {
+  reset();
+}
+
+void VocabProjectionImpl::reset() {
+  // Tied, the weight is the word embeddings: registering it here too would hand it to an
+  // optimizer twice.
+  weight = config.tie_word_embeddings
+               ? torch::Tensor()
+               : register_parameter("weight",
+                                    torch::empty({config.vocab_size, config.embedding_width()}));
+  bias = register_parameter("bias", torch::zeros({config.vocab_size}));
+}
+
+torch::Tensor VocabProjectionImpl::forward(const torch::Tensor& x,
+                                           const torch::Tensor& word_embeddings) {
+  return project(x, weight.defined() ? weight : word_embeddings, bias);
 }
 
 // ---- classification heads ---------------------------------------------------------------

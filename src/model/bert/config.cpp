@@ -107,23 +107,29 @@ BertConfig BertConfig::from_json(const json& doc, const std::string& source,
     fail(source, "add_cross_attention", "BERT with cross-attention is not supported");
   }
 
+  c.read_labels(doc);
+  c.validate();
+  return c;
+}
+
+void BertConfig::read_labels(const json& doc) {
+  const JsonKeys keys(doc, source);
   // Labels: id2label wins (num_labels follows from it, as in transformers); otherwise
   // num_labels makes default names.
   if (auto names = keys.id2label()) {
-    c.set_labels(*names);
-    std::int64_t num_labels = c.num_labels();
-    keys.integer("num_labels", num_labels);
-    if (num_labels != c.num_labels()) {
+    set_labels(*names);
+    std::int64_t count = num_labels();
+    keys.integer("num_labels", count);
+    if (count != num_labels()) {
       fail(source, "num_labels",
-           "is " + std::to_string(num_labels) + " but id2label has " +
-               std::to_string(c.num_labels()) + " entries");
+           "is " + std::to_string(count) + " but id2label has " +
+               std::to_string(num_labels()) + " entries");
     }
-  } else if (std::int64_t num_labels = 0; keys.integer("num_labels", num_labels)) {
-    if (num_labels < 1)
-      fail(source, "num_labels", "must be >= 1, got " + std::to_string(num_labels));
+  } else if (std::int64_t count = 0; keys.integer("num_labels", count)) {
+    if (count < 1) fail(source, "num_labels", "must be >= 1, got " + std::to_string(count));
     std::vector<std::string> names;
-    for (std::int64_t i = 0; i < num_labels; ++i) names.push_back("LABEL_" + std::to_string(i));
-    c.set_labels(names);
+    for (std::int64_t i = 0; i < count; ++i) names.push_back("LABEL_" + std::to_string(i));
+    set_labels(names);
   }
   // label2id is the inverse of id2label in every file transformers writes; a file whose
   // label2id disagrees is inconsistent, and id2label is what the model's outputs follow.
@@ -131,18 +137,15 @@ BertConfig BertConfig::from_json(const json& doc, const std::string& source,
     if (!it->is_object())
       fail(source, "label2id", "expected an object, got " + JsonKeys::describe(*it));
     for (const auto& [name, index] : it->items()) {
-      const auto own = c.label2id.find(name);
-      if (!index.is_number_integer() || own == c.label2id.end() ||
+      const auto own = label2id.find(name);
+      if (!index.is_number_integer() || own == label2id.end() ||
           own->second != index.get<std::int64_t>()) {
         fail(source, "label2id." + name,
              "disagrees with id2label (got " + JsonKeys::describe(index) + "); id2label lists " +
-                 join_alternatives(c.id2label));
+                 join_alternatives(id2label));
       }
     }
   }
-
-  c.validate();
-  return c;
 }
 
 void BertConfig::validate() const {

@@ -3,7 +3,6 @@
 #include <utility>
 
 #include "pft/model/dropout.h"
-#include "pft/model/project.h"
 
 namespace pft::model {
 
@@ -44,23 +43,6 @@ torch::Tensor ElectraGeneratorPredictionsImpl::forward(const torch::Tensor& hidd
   return LayerNorm(activate(Activation::Gelu, dense(hidden_states)));
 }
 
-ElectraLMHeadImpl::ElectraLMHeadImpl(BertConfig config_) : config(std::move(config_)) { reset(); }
-
-void ElectraLMHeadImpl::reset() {
-  // Tied, the weight is the word embeddings: registering it here too would hand it to an
-  // optimizer twice.
-  weight = config.tie_word_embeddings
-               ? torch::Tensor()
-               : register_parameter("weight",
-                                    torch::empty({config.vocab_size, config.embedding_width()}));
-  bias = register_parameter("bias", torch::zeros({config.vocab_size}));
-}
-
-torch::Tensor ElectraLMHeadImpl::forward(const torch::Tensor& x,
-                                         const torch::Tensor& word_embeddings) {
-  return project(x, weight.defined() ? weight : word_embeddings, bias);
-}
-
 // ---- task classes -----------------------------------------------------------------------
 
 ElectraForMaskedLMImpl::ElectraForMaskedLMImpl(BertConfig config_) : config(std::move(config_)) {
@@ -72,7 +54,7 @@ void ElectraForMaskedLMImpl::reset() {
   electra = register_module("electra", BertModel(config, /*add_pooling_layer=*/false));
   generator_predictions =
       register_module("generator_predictions", ElectraGeneratorPredictions(config));
-  generator_lm_head = register_module("generator_lm_head", ElectraLMHead(config));
+  generator_lm_head = register_module("generator_lm_head", VocabProjection(config));
 }
 
 torch::Tensor ElectraForMaskedLMImpl::encode(const EncoderInputs& inputs) {

@@ -34,11 +34,14 @@ HfClassSpec spec_of(Head head, const std::string& class_name, bool tied) {
 template <class Holder>
 LoadedModel load_class(const LoadRequest& request, Head head, const std::string& class_name) {
   return load_bert_class<Holder>(
-      request, electra_config_defaults(),
+      request,
+      [&](const nlohmann::json& doc, const std::string& source) {
+        return BertConfig::from_json(doc, source, electra_config_defaults());
+      },
       [&](const BertConfig& config) {
         return spec_of(head, class_name, config.tie_word_embeddings);
       },
-      head, &Holder::ContainedType::electra);
+      head, [](Holder& model, bool on) { model->electra->encoder->gradient_checkpointing = on; });
 }
 
 }  // namespace

@@ -35,11 +35,14 @@ template <class Holder>
 LoadedModel load_class(const LoadRequest& request, bool xlm, Head head,
                        const std::string& class_name) {
   return load_bert_class<Holder>(
-      request, roberta_config_defaults(xlm),
+      request,
+      [&](const nlohmann::json& doc, const std::string& source) {
+        return BertConfig::from_json(doc, source, roberta_config_defaults(xlm));
+      },
       [&](const BertConfig& config) {
         return spec_of(xlm, head, class_name, config.tie_word_embeddings);
       },
-      head, &Holder::ContainedType::roberta);
+      head, [](Holder& model, bool on) { model->roberta->encoder->gradient_checkpointing = on; });
 }
 
 FamilyDescriptor family(bool xlm) {

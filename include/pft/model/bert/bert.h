@@ -31,6 +31,11 @@ namespace pft::model {
 /// Applies a BERT activation function the way transformers' ACT2FN does.
 torch::Tensor activate(Activation activation, const torch::Tensor& x);
 
+/// Checks `input_ids` [batch, seq] against config.vocab_size: a pft::Error (Input) naming
+/// both (and the config file) when an id is outside the vocabulary; a Runtime error when the
+/// tensor is not 2-D.
+void check_input_ids(const torch::Tensor& input_ids, const BertConfig& config);
+
 /// Initialises `module` and every submodule as transformers' `_init_weights` does: Linear
 /// and Embedding weights ~ N(0, initializer_range), biases zero, the padding row of
 /// word_embeddings zero, LayerNorm weight one and bias zero, the masked-LM bias zero.
@@ -305,6 +310,21 @@ class BertForMaskedLMImpl : public torch::nn::Cloneable<BertForMaskedLMImpl>, pu
   BertOnlyMLMHead cls{nullptr};
 };
 TORCH_MODULE(BertForMaskedLM);
+
+/// A projection onto the vocabulary of embedding-width states (ELECTRA's
+/// `generator_lm_head`, DistilBERT's `vocab_projector`): tied (config.tie_word_embeddings),
+/// its weight is the word-embedding matrix and only `bias` is its own; untied, `weight` too.
+class VocabProjectionImpl : public torch::nn::Cloneable<VocabProjectionImpl> {
+ public:
+  explicit VocabProjectionImpl(BertConfig config);
+  void reset() override;
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& word_embeddings);
+
+  BertConfig config;
+  torch::Tensor weight;  // [vocab, embedding width]; undefined when tied
+  torch::Tensor bias;    // [vocab]
+};
+TORCH_MODULE(VocabProjection);
 
 /// The `classifier` of RoBERTa's and ELECTRA's sequence classifiers: the first position's
 /// hidden state, dropout, `dense`, the activation (RoBERTa: tanh, ELECTRA: exact gelu),

@@ -86,6 +86,11 @@ struct BertConfig {
   /// and the rule. from_json calls it; call it again after editing fields in code.
   void validate() const;
 
+  /// Reads the labels of a parsed config.json as transformers does: `id2label` (with
+  /// `num_labels`, when present, agreeing), else `num_labels` names "LABEL_i"; `label2id`
+  /// must be id2label's inverse. Errors (pft::Error, Config) name `source` and the key.
+  void read_labels(const nlohmann::json& doc);
+
   /// Replaces the labels with `names` (num_labels follows), as `from_pretrained(num_labels=)`
   /// or a task's label list does.
   void set_labels(const std::vector<std::string>& names);

@@ -18,15 +18,15 @@
 
 namespace pft::model {
 
-/// Loads `Holder` (a TORCH_MODULE of a task class whose encoder is the member `base`, e.g.
-/// &RobertaForMaskedLMImpl::roberta) from request.path; `make_spec(config)` says how, from
-/// the config read (whether the decoder is tied, say).
-template <class Holder, class MakeSpec>
-LoadedModel load_bert_class(const LoadRequest& request, const BertConfig& defaults,
+/// Loads `Holder` (a TORCH_MODULE of a task class) from request.path: `read_config(json,
+/// source)` gives its BertConfig, `make_spec(config)` says how the class loads (whether the
+/// decoder is tied, say), `set_checkpointing(model, on)` switches gradient checkpointing.
+template <class Holder, class ReadConfig, class MakeSpec, class SetCheckpointing>
+LoadedModel load_bert_class(const LoadRequest& request, ReadConfig&& read_config,
                             MakeSpec&& make_spec, Head head,
-                            BertModel Holder::ContainedType::*base) {
-  BertConfig config = BertConfig::from_json(io::read_model_config(request.path),
-                                            request.path + "/config.json", defaults);
+                            SetCheckpointing&& set_checkpointing) {
+  BertConfig config =
+      read_config(io::read_model_config(request.path), request.path + "/config.json");
   const HfClassSpec spec = make_spec(config);
   const bool has_labels =
       head == Head::SequenceClassification || head == Head::TokenClassification;
@@ -37,7 +37,7 @@ LoadedModel load_bert_class(const LoadRequest& request, const BertConfig& defaul
     config.validate();
   }
   Holder model(config);
-  ((*model).*base)->encoder->gradient_checkpointing = request.gradient_checkpointing;
+  set_checkpointing(model, request.gradient_checkpointing);
   const auto loaded = finish_class_load(*model, state, spec, request.path,
                                         config.initializer_range, request.device);
   log::info("loaded {} from {} ({} layers, hidden {}, {} heads{}) in {:.2f} s", spec.class_name,

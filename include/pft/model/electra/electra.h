@@ -33,20 +33,6 @@ class ElectraGeneratorPredictionsImpl
 };
 TORCH_MODULE(ElectraGeneratorPredictions);
 
-/// `generator_lm_head`: onto the vocabulary. Tied (the default): the weight is the word
-/// embeddings and only `generator_lm_head.bias` is its own; untied: `.weight` too.
-class ElectraLMHeadImpl : public torch::nn::Cloneable<ElectraLMHeadImpl> {
- public:
-  explicit ElectraLMHeadImpl(BertConfig config);
-  void reset() override;
-  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& word_embeddings);
-
-  BertConfig config;
-  torch::Tensor weight;  // [vocab, embedding width]; undefined when tied
-  torch::Tensor bias;    // [vocab]
-};
-TORCH_MODULE(ElectraLMHead);
-
 /// ElectraForMaskedLM: `electra`, `generator_predictions`, `generator_lm_head`.
 class ElectraForMaskedLMImpl : public torch::nn::Cloneable<ElectraForMaskedLMImpl>,
                                public MaskedLM {
@@ -62,7 +48,7 @@ class ElectraForMaskedLMImpl : public torch::nn::Cloneable<ElectraForMaskedLMImp
   BertConfig config;
   BertModel electra{nullptr};
   ElectraGeneratorPredictions generator_predictions{nullptr};
-  ElectraLMHead generator_lm_head{nullptr};
+  VocabProjection generator_lm_head{nullptr};
 };
 TORCH_MODULE(ElectraForMaskedLM);
 
