@@ -6,8 +6,9 @@ model shows that pft trains and evaluates the family end to end, not what a pret
 scores.
 
 Usage: make_tiny_model.py MODEL_TYPE OUT_DIR [--data data/sst2/train.jsonl]
-  MODEL_TYPE: roberta (byte-level BPE tokenizer), xlm-roberta (Unigram/Metaspace), electra
-  and distilbert (WordPiece, lowercased) or mt5 (Unigram/Metaspace, </s> appended)
+  MODEL_TYPE: roberta and modernbert (byte-level BPE tokenizers), xlm-roberta
+  (Unigram/Metaspace), electra and distilbert (WordPiece, lowercased) or mt5
+  (Unigram/Metaspace, </s> appended)
   OUT_DIR gets config.json, model.safetensors (the masked-LM class of encoders: a task head
   is added fresh by pft; the conditional-generation class of mt5), tokenizer.json and
   tokenizer_config.json, as save_pretrained writes them. The folder appears whole or not at
@@ -27,6 +28,7 @@ from transformers import AutoConfig, AutoModelForMaskedLM, AutoModelForSeq2SeqLM
 SPECIALS = ["<s>", "<pad>", "</s>", "<unk>"]
 ROBERTA_TOKENS = dict(bos_token="<s>", eos_token="</s>", sep_token="</s>", cls_token="<s>", unk_token="<unk>",
                       pad_token="<pad>", mask_token="<mask>")
+# The BERT-style special tokens (WordPiece tokenizers, and ModernBERT's BPE one).
 WORDPIECE_TOKENS = dict(unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]", sep_token="[SEP]",
                         mask_token="[MASK]")
 SIZE = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128)
@@ -52,6 +54,20 @@ def bpe_tokenizer(data):
     tok.add_special_tokens([AddedToken("<mask>", special=True, lstrip=True, normalized=False)])
     tok.post_processor = processors.RobertaProcessing(("</s>", tok.token_to_id("</s>")),
                                                       ("<s>", tok.token_to_id("<s>")))
+    return tok
+
+
+def modernbert_tokenizer(data):
+    specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(sentences(data), trainers.BpeTrainer(
+        vocab_size=2000, special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False))
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:0 [SEP]:0",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
     return tok
 
 
@@ -103,6 +119,10 @@ FAMILIES = {
     "electra": (wordpiece_tokenizer, "ElectraTokenizer", WORDPIECE_TOKENS, AutoModelForMaskedLM, dict(pad_token_id=0, embedding_size=32, type_vocab_size=2, **ENCODER)),
     "distilbert": (wordpiece_tokenizer, "DistilBertTokenizer", WORDPIECE_TOKENS, AutoModelForMaskedLM,
                    dict(pad_token_id=0, dim=64, n_layers=2, n_heads=4, hidden_dim=128, max_position_embeddings=130)),
+    "modernbert": (modernbert_tokenizer, "PreTrainedTokenizerFast", WORDPIECE_TOKENS, AutoModelForMaskedLM,
+                   dict(pad_token_id=3, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2,
+                        hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
+                        local_attention=16, global_attn_every_n_layers=3, max_position_embeddings=512)),
     "mt5": (mt5_tokenizer, "T5Tokenizer", dict(eos_token="</s>", unk_token="<unk>", pad_token="<pad>"),
             AutoModelForSeq2SeqLM,
             dict(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4, pad_token_id=0, eos_token_id=1,

@@ -3,6 +3,7 @@
 #include "pft/model/bert/family.h"
 #include "pft/model/distilbert/family.h"
 #include "pft/model/electra/family.h"
+#include "pft/model/modernbert/family.h"
 #include "pft/model/roberta/family.h"
 #include "pft/model/t5/family.h"
 
@@ -16,6 +17,7 @@ void register_families(FamilyRegistry& registry) {
   registry.add(xlm_roberta_family());
   registry.add(electra_family());
   registry.add(distilbert_family());
+  registry.add(modernbert_family());
 }
 
 FamilyRegistry builtin_families() {

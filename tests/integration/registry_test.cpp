@@ -31,8 +31,13 @@ const std::set<Combination> kNotApplicable = {
     // virtual tokens are hidden-size wide, as PEFT makes them (PEFT fails there as well).
     {"electra", "prompt_tuning"},
     {"electra", "p_tuning"},
-    // transformers' DistilBERT takes no cached keys/values (PEFT cannot run prefix tuning).
+    // transformers' DistilBERT and ModernBERT take no cached keys/values (PEFT cannot run
+    // prefix tuning on them).
     {"distilbert", "prefix_tuning"},
+    {"modernbert", "prefix_tuning"},
+    // ModernBERT's default config has no biases but the classifier's (a new head, trained
+    // fully) and, on the masked LM, the decoder's: BitFit applies to the masked LM only.
+    {"modernbert", "bitfit"},
 };
 
 struct Inputs {

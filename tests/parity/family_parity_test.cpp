@@ -34,8 +34,8 @@ namespace fs = std::filesystem;
 using Tensors = std::map<std::string, torch::Tensor>;
 
 constexpr double kTolerance = 1e-5;
-const std::vector<std::string> kFamilies = {"roberta", "xlm-roberta", "electra", "distilbert",
-                                            "mt5"};
+const std::vector<std::string> kFamilies = {"roberta",    "xlm-roberta", "electra",
+                                            "distilbert", "modernbert",  "mt5"};
 const std::vector<std::string> kMethods = {"lora", "prefix_tuning", "prompt_tuning", "ia3"};
 
 double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {

@@ -62,6 +62,16 @@ _DISTILBERT = [
          activation="gelu_new", tie_word_embeddings=False, seq_classif_dropout=0.3, sinusoidal_pos_embds=True),
 ]
 
+_MODERNBERT = [
+    dict(vocab_size=99, hidden_size=32, intermediate_size=40, num_hidden_layers=3, num_attention_heads=4,
+         local_attention=4, global_attn_every_n_layers=2, pad_token_id=0, max_position_embeddings=64),
+    dict(vocab_size=120, hidden_size=48, intermediate_size=64, num_hidden_layers=4, num_attention_heads=6,
+         local_attention=6, global_attn_every_n_layers=3, pad_token_id=3, max_position_embeddings=64,
+         norm_bias=True, attention_bias=True, mlp_bias=True, classifier_bias=True, classifier_pooling="mean",
+         hidden_activation="gelu_new", tie_word_embeddings=False, decoder_bias=False, global_rope_theta=1000.0,
+         local_rope_theta=500.0),
+]
+
 _MT5 = [
     dict(vocab_size=99, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
          relative_attention_max_distance=16, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
@@ -78,6 +88,7 @@ CONFIGS = {
     "xlm-roberta": (ENCODER_HEADS, _ROBERTA),
     "electra": (ENCODER_HEADS, _ELECTRA),
     "distilbert": (ENCODER_HEADS, _DISTILBERT),
+    "modernbert": (ENCODER_HEADS, _MODERNBERT),
     "mt5": (SEQ2SEQ_HEADS, _MT5),
 }
 
@@ -85,11 +96,13 @@ CONFIGS = {
 # electra), the targets pft defaults to for that family, given explicitly.
 _BERT_IA3 = dict(target_modules=["key", "value", "output.dense"], feedforward_modules=["output.dense"])
 IA3_TARGETS = {"xlm-roberta": _BERT_IA3, "electra": _BERT_IA3,
-              "distilbert": dict(target_modules=["k_lin", "v_lin", "lin2"], feedforward_modules=["lin2"])}
-# PEFT has no LoRA default for distilbert either; pft's.
-LORA_TARGETS = {"distilbert": dict(target_modules=["q_lin", "v_lin"])}
-# transformers' DistilBERT takes no cached keys/values: PEFT's prefix tuning cannot run on it.
-NO_PREFIX = {"distilbert"}
+              "distilbert": dict(target_modules=["k_lin", "v_lin", "lin2"], feedforward_modules=["lin2"]),
+              "modernbert": dict(target_modules=["Wqkv", "mlp.Wo"], feedforward_modules=["mlp.Wo"])}
+# PEFT has no LoRA default for distilbert and modernbert either; pft's.
+LORA_TARGETS = {"distilbert": dict(target_modules=["q_lin", "v_lin"]), "modernbert": dict(target_modules=["Wqkv"])}
+# transformers' DistilBERT and ModernBERT take no cached keys/values: PEFT's prefix tuning cannot
+# run on them.
+NO_PREFIX = {"distilbert", "modernbert"}
 
 def prompt_keys(t, config):
     """PEFT reads token_dim, num_layers and num_attention_heads from hidden_size & co. in the

@@ -20,7 +20,8 @@ void BitFitMethod::attach(torch::nn::Module& model, const ModelInfo& info) {
   if (tensors_.empty()) {
     std::string message = "peft.method: bitfit trains the model's bias parameters, but this ";
     message += info.model_type;
-    message += " model has none (T5 has no biases); choose another method, e.g. lora or ia3";
+    message += " model has none outside the new head (T5, mT5 and ModernBERT's default config "
+               "have no biases); choose another method, e.g. lora or ia3";
     throw Error(ErrorKind::Config, message);
   }
 }
