@@ -9,9 +9,12 @@ start, peak RSS); the table gives medians and pft/reference ratios.
 
 Data: SST-2 training sentences joined into texts longer than the sequence length, so every
 input is exactly --seq-len tokens after truncation on both sides (no padding). Models:
-all-MiniLM-L6-v2 (the real checkpoint the set-up installs) and a random BERT-base-shaped model
-(768 hidden, 12 layers, 12 heads, 3072 intermediate, bert-base-uncased vocabulary) that
-transformers writes here.
+all-MiniLM-L6-v2 (the real checkpoint the set-up installs), a random BERT-base-shaped model
+(768 hidden, 12 layers, 12 heads, 3072 intermediate, bert-base-uncased vocabulary) and a random
+ModernBERT-base-shaped one (ModernBertConfig's defaults: 768 hidden, 22 layers, 12 heads, 1152
+intermediate, a local window of 128 with a global layer every 3, with the tokenizer of the
+set-up's tiny ModernBERT) that transformers writes here, or any model folder. LoRA targets
+every linear layer of the encoder, by each family's names (LORA_TARGETS).
 
 The machine's ceiling: scripts/bench/gemm (LibTorch matrix products, fp32 and bf16) gives the
 best GFLOP/s of a set of GEMM shapes; the FLOPs of a training step are counted from the model
@@ -32,13 +35,25 @@ from benchutil import cpu_name
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 METHODS = {
-    "lora": {"method": "lora", "r": 8, "lora_alpha": 16,
-             "target_modules": ["query", "key", "value", "dense"]},
+    "lora": {"method": "lora", "r": 8, "lora_alpha": 16},
     "prefix_tuning": {"method": "prefix_tuning", "num_virtual_tokens": 20},
     "prompt_tuning": {"method": "prompt_tuning", "num_virtual_tokens": 20},
     "adapter": {"method": "adapter", "adapter_placement": "houlsby"},
     "full": {"method": "full"},
 }
+
+
+# LoRA on every linear layer of the encoder (and the head's dense), by model_type.
+LORA_TARGETS = {
+    "bert": ["query", "key", "value", "dense"],
+    "roberta": ["query", "key", "value", "dense"],
+    "modernbert": ["Wqkv", "Wo", "Wi", "dense"],
+}
+
+
+def model_type(path):
+    with open(os.path.join(path, "config.json")) as f:
+        return json.load(f).get("model_type", "bert")
 
 
 def run_json(cmd, what):
@@ -83,10 +98,28 @@ def make_bert_base(work, data_dir):
     return path
 
 
+def make_modernbert_base(work, tokenizer_dir):
+    path = os.path.join(work, "modernbert-base-random")
+    if os.path.exists(os.path.join(path, "model.safetensors")):
+        return path
+    if not os.path.exists(os.path.join(tokenizer_dir, "tokenizer.json")):
+        sys.exit(f"{tokenizer_dir}: no tokenizer.json; run scripts/setup.sh (it writes the tiny ModernBERT)")
+    import torch
+    from transformers import ModernBertConfig, ModernBertModel
+    torch.manual_seed(0)
+    ModernBertModel(ModernBertConfig(pad_token_id=3, bos_token_id=1, eos_token_id=2, cls_token_id=1,
+                                     sep_token_id=2)).save_pretrained(path)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(tokenizer_dir, name), path)
+    return path
+
+
 def model_shape(path):
     with open(os.path.join(path, "config.json")) as f:
         c = json.load(f)
-    return c["hidden_size"], c["num_hidden_layers"], c["intermediate_size"]
+    # ModernBERT's feed-forward is gated: Wi makes 2 x intermediate, Wo takes intermediate.
+    gated = c.get("model_type") == "modernbert"
+    return c["hidden_size"], c["num_hidden_layers"], c["intermediate_size"], gated
 
 
 def step_flops(path, method, batch, seq, virtual):
@@ -94,10 +127,10 @@ def step_flops(path, method, batch, seq, virtual):
     forward, input gradients everywhere (every method here needs them down to the first
     layer), weight gradients of trained weights. Attention: QK^T and PV forward, twice that
     backward. Small terms (LoRA, adapter, classifier, embeddings) are left out."""
-    h, layers, ffn = model_shape(path)
+    h, layers, ffn, gated = model_shape(path)
     q_len = seq + (virtual if method == "prompt_tuning" else 0)
     k_len = q_len + (virtual if method == "prefix_tuning" else 0)
-    linear = 2 * batch * q_len * (4 * h * h + 2 * h * ffn)
+    linear = 2 * batch * q_len * (4 * h * h + (3 if gated else 2) * h * ffn)
     attention = 2 * 2 * batch * q_len * k_len * h
     weight_grads = linear if method == "full" else 0
     return layers * (2 * linear + 3 * attention + weight_grads)
@@ -122,7 +155,7 @@ def main():
     parser.add_argument("--default-methods", default="",
                         help="comma-separated methods also run with each side's default "
                              "precision (as --precisions default), e.g. lora")
-    parser.add_argument("--steps", default="minilm=13,bert-base=8",
+    parser.add_argument("--steps", default="minilm=13,bert-base=8,modernbert-base=6",
                         help="steps per run per model (3 of them warm-up)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seq-len", type=int, default=128)
@@ -141,16 +174,31 @@ def main():
             models[name] = args.minilm
         elif name == "bert-base":
             models[name] = make_bert_base(args.work, args.data)
+        elif name == "modernbert-base":
+            models[name] = make_modernbert_base(
+                args.work, os.path.join(os.path.dirname(args.minilm.rstrip("/")), "tiny-modernbert"))
         elif os.path.isdir(name):
             models[os.path.basename(name.rstrip("/"))] = name
         else:
-            sys.exit(f"--models: unknown model '{name}' (minilm, bert-base or a folder)")
+            sys.exit(f"--models: unknown model '{name}' (minilm, bert-base, modernbert-base or a folder)")
     count = max(int(steps.get(m, 13)) for m in models) * args.batch_size
     texts = os.path.join(args.work, "texts.jsonl")
     make_texts(args.data, texts, max(count, args.eval_examples), min_words=args.seq_len * 2)
 
     gemm = json.loads(run_json([args.gemm, "--threads", str(args.threads), "--seconds",
                                 str(args.gemm_seconds)], "gemm").stdout)
+
+    def lora_targets(model):
+        kind = model_type(models[model])
+        if kind not in LORA_TARGETS:
+            sys.exit(f"{models[model]}: no LoRA targets for model_type {kind} (LORA_TARGETS)")
+        return LORA_TARGETS[kind]
+
+    def peft_section(model, method):
+        section = dict(METHODS.get(method, {"method": "none"}))
+        if method == "lora":
+            section["target_modules"] = lora_targets(model)
+        return section
 
     def pft_config(model, method, precision, run_dir, n_steps):
         cfg = {
@@ -160,7 +208,7 @@ def main():
                      "max_train_examples": n_steps * args.batch_size,
                      "max_eval_examples": args.eval_examples},
             "task": {"type": "sequence_classification", "labels": ["negative", "positive"]},
-            "peft": dict(METHODS.get(method, {"method": "none"})),
+            "peft": peft_section(model, method),
             "train": {"output_dir": run_dir, "lr": 1e-4, "batch_size": args.batch_size,
                       "max_steps": n_steps, "lr_scheduler": "constant", "max_grad_norm": 1.0,
                       "precision": "auto" if precision == "default" else precision},
@@ -191,7 +239,8 @@ def main():
                          models[model], "--data", texts, "--method", method, "--steps", str(n),
                          "--batch-size", str(args.batch_size), "--seq-len", str(args.seq_len),
                          "--threads", str(args.threads),
-                         "--precision", "fp32" if precision == "default" else precision],
+                         "--precision", "fp32" if precision == "default" else precision]
+                        + (["--lora-targets", ",".join(lora_targets(model))] if method == "lora" else []),
                         "reference")
         s = json.loads(proc.stdout.strip().splitlines()[-1])
         return {"steps_per_second": s["steady_steps_per_second"],
