@@ -257,6 +257,7 @@ ModernBertMLPImpl::ModernBertMLPImpl(ModernBertConfig config_) : config(std::mov
 }
 
 void ModernBertMLPImpl::reset() {
+  activation = activation_of(config.hidden_activation, config.source, "hidden_activation");
   Wi = register_module("Wi",
                        make_linear(config.hidden_size, 2 * config.intermediate_size, config.mlp_bias));
   Wo = register_module("Wo",
@@ -265,10 +266,8 @@ void ModernBertMLPImpl::reset() {
 
 torch::Tensor ModernBertMLPImpl::forward(const torch::Tensor& x) {
   const auto parts = Wi(x).chunk(2, -1);
-  const auto act = activate(activation_of(config.hidden_activation, config.source,
-                                          "hidden_activation"),
-                            parts[0]);
-  return Wo(pft::model::dropout(act * parts[1], config.mlp_dropout, is_training()));
+  return Wo(pft::model::dropout(activate(activation, parts[0]) * parts[1], config.mlp_dropout,
+                                is_training()));
 }
 
 ModernBertLayerImpl::ModernBertLayerImpl(ModernBertConfig config_, std::int64_t index_)
@@ -371,15 +370,15 @@ ModernBertPredictionHeadImpl::ModernBertPredictionHeadImpl(ModernBertConfig conf
 }
 
 void ModernBertPredictionHeadImpl::reset() {
+  activation =
+      activation_of(config.classifier_activation, config.source, "classifier_activation");
   dense = register_module(
       "dense", make_linear(config.hidden_size, config.hidden_size, config.classifier_bias));
   norm = register_module("norm", make_norm(config));
 }
 
 torch::Tensor ModernBertPredictionHeadImpl::forward(const torch::Tensor& x) {
-  return norm(activate(
-      activation_of(config.classifier_activation, config.source, "classifier_activation"),
-      dense(x)));
+  return norm(activate(activation, dense(x)));
 }
 
 ModernBertDecoderImpl::ModernBertDecoderImpl(ModernBertConfig config_)

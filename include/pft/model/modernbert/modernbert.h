@@ -121,6 +121,7 @@ class ModernBertMLPImpl : public torch::nn::Cloneable<ModernBertMLPImpl> {
   torch::Tensor forward(const torch::Tensor& x);
 
   ModernBertConfig config;
+  Activation activation = Activation::Gelu;  // hidden_activation, parsed once
   Linear Wi{nullptr};  // NOLINT(readability-identifier-naming)
   Linear Wo{nullptr};  // NOLINT(readability-identifier-naming)
 };
@@ -170,6 +171,7 @@ class ModernBertPredictionHeadImpl : public torch::nn::Cloneable<ModernBertPredi
   torch::Tensor forward(const torch::Tensor& x);
 
   ModernBertConfig config;
+  Activation activation = Activation::Gelu;  // classifier_activation, parsed once
   Linear dense{nullptr};
   ModernBertNorm norm{nullptr};
 };
