@@ -75,6 +75,14 @@ struct TypeName<std::vector<std::int64_t>> {
   static constexpr const char* value = "array of integers";
 };
 template <>
+struct TypeName<IntegerMap> {
+  static constexpr const char* value = "object: pattern -> integer";
+};
+template <>
+struct TypeName<NumberMap> {
+  static constexpr const char* value = "object: pattern -> number";
+};
+template <>
 struct TypeName<Verbalizer> {
   static constexpr const char* value = "object: label -> string or array of strings";
 };
@@ -149,6 +157,28 @@ std::string read_value(const json& j, std::vector<std::int64_t>& out) {
   }
   out = std::move(values);
   return {};
+}
+
+template <class Value>
+std::string read_map(const json& j, std::map<std::string, Value>& out, const char* expected) {
+  if (!j.is_object()) return expected;
+  std::map<std::string, Value> values;
+  for (const auto& [name, item] : j.items()) {
+    Value v{};
+    if (!read_value(item, v).empty())
+      return std::string(expected) + " ('" + name + "' has " + describe_json(item) + ")";
+    values[name] = v;
+  }
+  out = std::move(values);
+  return {};
+}
+
+std::string read_value(const json& j, IntegerMap& out) {
+  return read_map(j, out, "an object mapping each pattern to an integer");
+}
+
+std::string read_value(const json& j, NumberMap& out) {
+  return read_map(j, out, "an object mapping each pattern to a number");
 }
 
 std::string read_value(const json& j, Verbalizer& out) {
@@ -265,6 +295,24 @@ struct SectionValidator {
             origin_of(origins, path, source), path,
             "holds " + std::to_string(value) + "; every element must be at most 2^53 in size");
         return;
+      }
+    }
+  }
+  void operator()(const char* key, IntegerMap& values, const char*, const Rule&) {
+    const std::string path = section + "." + key;
+    for (const auto& [name, value] : values) {
+      if (value < 1 || value > kMaxInteger) {
+        problems.add(origin_of(origins, path, source), path + "." + name,
+                     "must be >= 1, got " + std::to_string(value));
+      }
+    }
+  }
+  void operator()(const char* key, NumberMap& values, const char*, const Rule&) {
+    const std::string path = section + "." + key;
+    for (const auto& [name, value] : values) {
+      if (!(value > 0) || !std::isfinite(value)) {
+        problems.add(origin_of(origins, path, source), path + "." + name,
+                     "must be > 0, got " + format_number(value));
       }
     }
   }
@@ -421,6 +469,10 @@ void check_required(const RunConfig& c, Purpose purpose, const std::string& sour
   }
   for (const auto& [key, message] : c.peft.check()) {
     problems.add(origin_of(origins, key, source), key, message);
+  }
+  if (c.train.loraplus_lr_ratio > 0 && c.peft.method != "lora") {
+    problems.add(origin_of(origins, "train.loraplus_lr_ratio", source), "train.loraplus_lr_ratio",
+                 "LoRA+ needs peft.method lora, got \"" + c.peft.method + "\"");
   }
   if (c.prompt.soft_init == "text" && c.prompt.soft_init_text.empty() &&
       has_soft_slots(c.prompt.template_text)) {

@@ -1,5 +1,7 @@
 #include "pft/peft/method.h"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <set>
 
@@ -34,7 +36,16 @@ TensorMap PeftMethod::state_dict() const {
 
 void PeftMethod::load_state_dict(const TensorMap& tensors, const std::string& source) {
   const auto own = state_dict();
-  // Check everything before copying anything.
+  // Check everything before copying anything. A tensor the method does not have would be a
+  // setting pft did not apply (a module to save, another variant): refused, never dropped.
+  for (const auto& [name, t] : tensors) {
+    if (own.count(name) == 0) {
+      throw Error(ErrorKind::Input, source + ": tensor '" + name +
+                                        "' is not a tensor of this " + peft_type() +
+                                        " adapter on this model (another base model, or a "
+                                        "setting of adapter_config.json that does not match?)");
+    }
+  }
   for (const auto& [name, t] : own) {
     const auto it = tensors.find(name);
     if (it == tensors.end()) {
@@ -64,13 +75,52 @@ std::vector<std::pair<std::string, torch::Tensor>> AdaptedModel::trainable() con
   return out;
 }
 
+namespace {
+
+// PEFT's _set_trainable: every module whose path ends with a name (a plain string suffix).
+void add_modules_to_save(torch::nn::Module& model, const PeftMethod& method,
+                         std::vector<std::string>& paths) {
+  const auto modules = model.named_modules("", /*include_self=*/false);
+  for (const auto& name : method.modules_to_save()) {
+    bool found = false;
+    for (const auto& item : modules) {
+      const std::string& path = item.key();
+      if (path.size() < name.size() ||
+          path.compare(path.size() - name.size(), name.size(), name) != 0)
+        continue;
+      found = true;
+      const bool covered = std::any_of(paths.begin(), paths.end(), [&](const std::string& p) {
+        return is_path_under(path, p);
+      });
+      if (!covered) paths.push_back(path);
+    }
+    if (!found && method.modules_to_save_required()) {
+      std::set<std::string> last;
+      for (const auto& item : modules) {
+        const auto parts = split(item.key(), '.');
+        if (!parts.empty() && !std::isdigit(static_cast<unsigned char>(parts.back()[0])))
+          last.insert(parts.back());
+      }
+      throw Error(ErrorKind::Config, method.modules_to_save_key() + ": '" + name +
+                                         "' matches no module of the model; module names "
+                                         "include: " +
+                                         join_alternatives({last.begin(), last.end()}));
+    }
+  }
+}
+
+}  // namespace
+
 AdaptedModel attach_method(std::shared_ptr<torch::nn::Module> model,
                            std::unique_ptr<PeftMethod> method, ModelInfo info) {
   AdaptedModel a;
   a.model = std::move(model);
   a.method = std::move(method);
   a.info = std::move(info);
-  if (a.method) a.method->attach(*a.model, a.info);
+  if (a.method) {
+    add_modules_to_save(*a.model, *a.method, a.info.modules_to_save);
+    a.method->attach(*a.model, a.info);
+  }
   std::set<std::string> train;
   if (a.method) {
     for (const auto& [name, t] : a.method->parameters()) train.insert(name);

@@ -1,5 +1,6 @@
 #include "pft/peft/registry.h"
 
+#include <algorithm>
 #include <filesystem>
 
 #include "pft/util/error.h"
@@ -37,7 +38,11 @@ std::vector<std::string> method_names() { return PeftConfig::method_names(); }
 std::unique_ptr<PeftMethod> make_method(const PeftConfig& config) {
   if (config.method == kNoMethod) return nullptr;
   for (const auto& e : method_registry()) {
-    if (e.name == config.method) return e.from_config(config);
+    if (e.name == config.method) {
+      auto method = e.from_config(config);
+      method->set_modules_to_save(config.modules_to_save, true, "peft.modules_to_save");
+      return method;
+    }
   }
   throw Error(ErrorKind::Config, "peft.method: unknown method '" + config.method +
                                      "'; known methods: " + join_alternatives(method_names()));
@@ -54,7 +59,21 @@ std::unique_ptr<PeftMethod> method_from_adapter(const std::string& adapter_dir) 
   const std::string source = (fs::path(adapter_dir) / "adapter_config.json").string();
   std::vector<std::string> known;
   for (const auto& e : method_registry()) {
-    if (e.peft_type == type) return e.from_adapter_config(j, source);
+    if (e.peft_type == type) {
+      auto method = e.from_adapter_config(j, source);
+      std::vector<std::string> modules;
+      if (j.contains("modules_to_save") && !j["modules_to_save"].is_null()) {
+        const auto& m = j["modules_to_save"];
+        if (!m.is_array() ||
+            !std::all_of(m.begin(), m.end(), [](const auto& x) { return x.is_string(); })) {
+          throw Error(ErrorKind::Input, source + ": modules_to_save: expected a list of names, got " +
+                                            m.dump());
+        }
+        modules = m.get<std::vector<std::string>>();
+      }
+      method->set_modules_to_save(std::move(modules), false, source + ": modules_to_save");
+      return method;
+    }
     known.push_back(e.peft_type);
   }
   throw Error(ErrorKind::Input, source + ": peft_type " + type +

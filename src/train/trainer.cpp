@@ -125,6 +125,7 @@ Trainer::Trainer(TrainableTask& task, peft::AdaptedModel& model, config::TrainCo
   OptimizerOptions oo;
   oo.lr = options_.lr;
   oo.weight_decay = options_.weight_decay;
+  oo.loraplus_lr_ratio = options_.loraplus_lr_ratio;
   optimizer_ = make_adamw(*model_.model, oo);
   lengths_ = task_.train_lengths();
   const auto n = static_cast<std::int64_t>(lengths_.size());
@@ -555,7 +556,7 @@ void Trainer::optimizer_step(State& s, double& lr, double& grad_norm) {
   schedule.total_steps = total_;
   schedule.warmup_steps = warmup_steps(options_.warmup_steps, options_.warmup_ratio, total_);
   lr = options_.lr * lr_multiplier(schedule, s.step);
-  set_learning_rate(*optimizer_, lr);
+  set_learning_rate(*optimizer_, lr, options_.loraplus_lr_ratio);
   if (finite) {
     optimizer_->step();
   } else {

@@ -26,6 +26,7 @@
 #include "pft/peft/registry.h"
 #include "pft/task/hooked_model.h"
 #include "pft/util/error.h"
+#include "support/compare.h"
 #include "support/test_util.h"
 
 namespace {
@@ -38,11 +39,7 @@ const std::vector<std::string> kFamilies = {"roberta",    "xlm-roberta", "electr
                                             "distilbert", "modernbert",  "mt5"};
 const std::vector<std::string> kMethods = {"lora", "prefix_tuning", "prompt_tuning", "ia3"};
 
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e30;
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
+using pft::test::max_abs_diff;
 
 // The head's output for the batch, through `hooks` (no method: the plain model).
 torch::Tensor logits_of(const pft::model::LoadedModel& m, const pft::task::ModelHooks& hooks,

@@ -25,6 +25,7 @@
 #include "pft/peft/method.h"
 #include "pft/peft/registry.h"
 #include "pft/task/sequence_classification.h"
+#include "support/compare.h"
 #include "support/test_util.h"
 
 namespace {
@@ -32,11 +33,7 @@ namespace {
 constexpr double kTolerance = 1e-5;
 using Tensors = std::map<std::string, torch::Tensor>;
 
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e30;
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
+using pft::test::max_abs_diff;
 
 struct Loaded {
   pft::peft::AdaptedModel adapted;

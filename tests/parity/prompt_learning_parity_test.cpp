@@ -32,6 +32,7 @@
 #include "pft/tokenizer/tokenizer.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
+#include "support/compare.h"
 #include "support/test_util.h"
 
 namespace fs = std::filesystem;
@@ -42,11 +43,7 @@ namespace {
 
 constexpr double kTolerance = 1e-5;
 
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e30;
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
+using pft::test::max_abs_diff;
 
 torch::Tensor logits_of(const json& rows) {
   std::vector<torch::Tensor> out;

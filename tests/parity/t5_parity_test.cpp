@@ -16,6 +16,7 @@
 #include "pft/generate/generate.h"
 #include "pft/io/safetensors.h"
 #include "pft/model/t5/t5.h"
+#include "support/compare.h"
 #include "support/test_util.h"
 
 namespace {
@@ -24,11 +25,7 @@ using Ids = std::vector<std::vector<std::int64_t>>;
 
 constexpr double kTolerance = 1e-5;
 
-double max_abs_diff(const torch::Tensor& a, const torch::Tensor& b) {
-  EXPECT_EQ(a.sizes(), b.sizes());
-  if (a.sizes() != b.sizes()) return 1e30;
-  return (a.to(torch::kDouble) - b.to(torch::kDouble)).abs().max().item<double>();
-}
+using pft::test::max_abs_diff;
 
 pft::config::GenerateConfig options_from(const nlohmann::json& o) {
   pft::config::GenerateConfig c;

@@ -10,8 +10,8 @@ Usage:
                                   get_peft_model, so the test cannot pass with an identity adapter)
         reference.safetensors     a right-padded batch (input_ids, attention_mask; for t5 also
                                   decoder_input_ids, decoder_attention_mask) and PEFT's logits
-  peft_methods_reference.py load MODEL_DIR ADAPTER_DIR INPUTS.safetensors OUT.safetensors
-      Loads a pft-saved adapter with PeftModel.from_pretrained and writes the logits of the
+  peft_methods_reference.py load MODEL_DIR ADAPTER_DIR INPUTS.safetensors OUT.safetensors [...]
+      (one or more groups of four) Loads a pft-saved adapter with PeftModel.from_pretrained and writes the logits of the
       batch in INPUTS as `logits`. The base model class follows the adapter's task_type:
       T5ForConditionalGeneration for t5 checkpoints, BertForTokenClassification for TOKEN_CLS
       (its label count from the saved classifier), else BertForSequenceClassification.
@@ -140,7 +140,9 @@ def main():
     if mode == "make":
         make(sys.argv[2], sys.argv[3:])
     elif mode == "load":
-        load(*sys.argv[2:6])
+        groups = sys.argv[2:]
+        for i in range(0, len(groups) - 3, 4):
+            load(*groups[i:i + 4])
     elif mode == "export":
         pairs = sys.argv[2:]
         for i in range(0, len(pairs) - 1, 2):

@@ -374,3 +374,34 @@ TEST(Config, OverrideThatIsNotUtf8IsAConfigErrorNamingTheKey) {
   const auto message = config_error([&] { pft::config::load(path, {"train.lr=a\xff" "b"}); });
   EXPECT_NE(message.find("train.lr"), std::string::npos) << message;
 }
+
+TEST(Config, LoraVariantKeysAreChecked) {
+  const auto ok = pft::config::from_json(json::parse(R"({"peft": {"method": "lora",
+      "rank_pattern": {"query": 2}, "alpha_pattern": {"value": 3.5}, "use_dora": true,
+      "init_lora_weights": "pissa", "layers_to_transform": [0, 2], "layers_pattern": "layer",
+      "modules_to_save": ["pooler.dense"]}, "train": {"loraplus_lr_ratio": 16}})"),
+                                         "f.json");
+  EXPECT_EQ(ok.peft.get<pft::peft::LoraConfig>().rank_pattern.at("query"), 2);
+  EXPECT_DOUBLE_EQ(ok.peft.get<pft::peft::LoraConfig>().alpha_pattern.at("value"), 3.5);
+  EXPECT_EQ(ok.peft.layers_to_transform, (std::vector<std::int64_t>{0, 2}));
+  const auto error = [](const char* text) {
+    return config_error([&] { pft::config::from_json(json::parse(text), "f.json"); });
+  };
+  auto m = error(R"({"peft": {"method": "lora", "rank_pattern": {"query": 0}}})");
+  EXPECT_NE(m.find("f.json: peft.rank_pattern.query: must be >= 1"), std::string::npos) << m;
+  m = error(R"({"peft": {"method": "lora", "rank_pattern": {"query": "two"}}})");
+  EXPECT_NE(m.find("peft.rank_pattern: expected an object mapping each pattern to an integer"),
+            std::string::npos)
+      << m;
+  m = error(R"({"peft": {"method": "lora", "alpha_pattern": {"(query": 2}}})");
+  EXPECT_NE(m.find("peft.alpha_pattern: '(query' is not a valid regular expression"),
+            std::string::npos)
+      << m;
+  m = error(R"({"peft": {"method": "lora", "init_lora_weights": "pisa"}})");
+  EXPECT_NE(m.find("did you mean \"pissa\""), std::string::npos) << m;
+  m = error(R"({"peft": {"method": "ia3"}, "train": {"loraplus_lr_ratio": 4}})");
+  EXPECT_NE(m.find("train.loraplus_lr_ratio: LoRA+ needs peft.method lora"), std::string::npos)
+      << m;
+  m = error(R"({"peft": {"method": "lora", "layers_pattern": "layer"}})");
+  EXPECT_NE(m.find("peft.layers_pattern: needs peft.layers_to_transform"), std::string::npos) << m;
+}

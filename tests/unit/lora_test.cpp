@@ -154,3 +154,72 @@ TEST(Lora, ConfigErrorsNameTheKey) {
   o.targets.regex = "(";
   EXPECT_THROW(pft::peft::Lora(model, o), pft::Error);
 }
+
+TEST(Lora, LayerFiltersAndExclusionsMatchLikePeft) {
+  pft::peft::TargetSpec s;
+  s.names = {"query", "dense"};
+  s.layers = {1};
+  // Without layers_pattern: the index after the first "<name>.<number>." of the path.
+  EXPECT_TRUE(pft::peft::matches(s, "bert.encoder.layer.1.attention.self.query"));
+  EXPECT_FALSE(pft::peft::matches(s, "bert.encoder.layer.0.attention.self.query"));
+  EXPECT_FALSE(pft::peft::matches(s, "bert.pooler.dense"));  // no index: not taken
+  s.layers_pattern = {"block"};
+  EXPECT_FALSE(pft::peft::matches(s, "bert.encoder.layer.1.attention.self.query"));
+  EXPECT_TRUE(pft::peft::matches(s, "encoder.block.1.layer.0.dense"));
+  EXPECT_FALSE(pft::peft::matches(s, "encoder.block.0.layer.1.dense"));
+  s.names.push_back("bert.pooler.dense");  // an exact path is always taken
+  EXPECT_TRUE(pft::peft::matches(s, "bert.pooler.dense"));
+  pft::peft::TargetSpec e;
+  e.names = {"dense"};
+  e.exclude_names = {"output.dense"};
+  EXPECT_TRUE(pft::peft::matches(e, "layer.0.intermediate.dense"));
+  EXPECT_FALSE(pft::peft::matches(e, "layer.0.output.dense"));
+  e.exclude_under = {"bert.pooler"};
+  EXPECT_FALSE(pft::peft::matches(e, "bert.pooler.dense"));
+}
+
+TEST(Lora, RankAndAlphaPatternsTakeTheFirstMatchingKey) {
+  auto o = options({"query", "value"});
+  o.rank_pattern = {{"layer1.self.query", 6}, {"query", 2}};
+  o.alpha_pattern = {{"value", 3}};
+  using pft::peft::lora_rank_and_alpha;
+  EXPECT_EQ(lora_rank_and_alpha(o, "layer1.self.query"), (std::pair<std::int64_t, double>{6, 8}));
+  EXPECT_EQ(lora_rank_and_alpha(o, "layer0.self.query"), (std::pair<std::int64_t, double>{2, 8}));
+  EXPECT_EQ(lora_rank_and_alpha(o, "layer0.self.value"), (std::pair<std::int64_t, double>{4, 3}));
+  // A key matches at a dot boundary only, as PEFT's "(.*\.)?(K)$".
+  EXPECT_EQ(lora_rank_and_alpha(o, "layer0.self.subquery").first, 4);
+  Toy toy;
+  pft::peft::Lora lora(toy, o);
+  const auto params = toy.named_parameters();
+  EXPECT_EQ(params["layer1.self.query.lora_A.weight"].size(0), 6);
+  EXPECT_EQ(params["layer0.self.query.lora_B.weight"].size(1), 2);
+  EXPECT_EQ(params["layer0.self.value.lora_A.weight"].size(0), 4);
+}
+
+TEST(Lora, InitialisationsStartFromTheBaseFunction) {
+  for (const char* init : {"gaussian", "pissa", "olora"}) {
+    SCOPED_TRACE(init);
+    torch::manual_seed(0);
+    Toy toy;
+    const auto x = torch::randn({3, 8});
+    const auto before = toy.forward(x);
+    const auto w = toy.blocks[0]->self->query->weight.clone();
+    auto o = options({"query"});
+    o.init = init;
+    o.use_dora = std::string(init) == "olora";
+    pft::peft::Lora lora(toy, o);
+    EXPECT_LE((toy.forward(x) - before).abs().max().item<double>(), 1e-5);
+    const auto& ext = *toy.blocks[0]->self->query;
+    const auto a = toy.named_parameters()["layer0.self.query.lora_A.weight"];
+    const auto b = toy.named_parameters()["layer0.self.query.lora_B.weight"];
+    if (std::string(init) == "gaussian") {
+      EXPECT_TRUE(torch::equal(ext.weight, w));  // the base weight is left alone
+      EXPECT_EQ(b.abs().max().item<double>(), 0.0);
+      EXPECT_NEAR(a.std().item<double>(), 1.0 / 4, 0.08);
+    } else {
+      // The residual plus the scaled product is the original weight.
+      EXPECT_LE((ext.weight + 2.0 * b.matmul(a) - w).abs().max().item<double>(), 1e-5);
+      EXPECT_GT(b.abs().max().item<double>(), 0.0);
+    }
+  }
+}

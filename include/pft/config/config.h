@@ -190,6 +190,7 @@ struct TrainConfig {
   std::int64_t save_every = 0;
   std::int64_t log_every = 10;
   double weight_decay = 0.0;
+  double loraplus_lr_ratio = 0.0;
   std::int64_t warmup_steps = 0;
   double warmup_ratio = 0.0;
   std::string lr_scheduler = "linear";
@@ -224,6 +225,11 @@ struct TrainConfig {
       rules::between(0, 1e12));
     v("log_every", log_every, "Log loss and learning rate every N steps.", rules::between(1, 1e12));
     v("weight_decay", weight_decay, "AdamW weight decay (never on biases and norms).",
+      rules::at_least(0));
+    v("loraplus_lr_ratio", loraplus_lr_ratio,
+      "LoRA+: LoRA's B matrices and the one-dimensional trained tensors learn at lr times this "
+      "ratio, in the parameter groups of PEFT's create_loraplus_optimizer (0: off; needs "
+      "peft.method lora).",
       rules::at_least(0));
     v("warmup_steps", warmup_steps, "Linear warm-up steps of the schedule.",
       rules::between(0, 1e12));

@@ -2,11 +2,17 @@
 // Constraints on one config value, checked by pft::config::validate and printed in the
 // generated reference (docs/config.md).
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace pft::config {
+
+/// Config values that map names (module-path patterns) to numbers, e.g. peft.rank_pattern.
+using IntegerMap = std::map<std::string, std::int64_t>;
+using NumberMap = std::map<std::string, double>;
 
 struct Rule {
   std::vector<std::string> one_of;  // allowed strings (empty: any)

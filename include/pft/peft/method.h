@@ -102,6 +102,24 @@ class PeftMethod {
   /// Folds the method into the base weights; returns the largest change to any weight.
   virtual double merge() { return 0.0; }
   virtual void unmerge() {}
+
+  /// Further modules trained in full and saved beside the method (PEFT's modules_to_save),
+  /// matched as PEFT does: every module whose path ends with the name. With `required`, a
+  /// name that matches no module is an error (a run config); names from an adapter_config.json
+  /// that match nothing are skipped, as PEFT skips them (its "classifier", "score" defaults).
+  void set_modules_to_save(std::vector<std::string> names, bool required, std::string key) {
+    modules_to_save_ = std::move(names);
+    modules_to_save_required_ = required;
+    modules_to_save_key_ = std::move(key);
+  }
+  const std::vector<std::string>& modules_to_save() const { return modules_to_save_; }
+  bool modules_to_save_required() const { return modules_to_save_required_; }
+  const std::string& modules_to_save_key() const { return modules_to_save_key_; }
+
+ private:
+  std::vector<std::string> modules_to_save_;
+  bool modules_to_save_required_ = false;
+  std::string modules_to_save_key_ = "peft.modules_to_save";
 };
 
 /// The prompt template's soft tokens ({soft} slots, docs/prompts.md): a parameter of this

@@ -23,6 +23,10 @@ using ConfigProblems = std::vector<std::pair<std::string, std::string>>;
 struct SharedConfig {
   std::vector<std::string> target_modules;
   std::string target_modules_regex;
+  std::vector<std::string> exclude_modules;
+  std::vector<std::int64_t> layers_to_transform;
+  std::string layers_pattern;
+  std::vector<std::string> modules_to_save;
   std::int64_t num_virtual_tokens = 20;
   std::int64_t encoder_hidden_size = 0;
 
@@ -35,6 +39,23 @@ struct SharedConfig {
     v("target_modules_regex", target_modules_regex,
       "A regular expression that must match a module's whole path (PEFT's string form of "
       "target_modules); used instead of target_modules when set.",
+      config::rules::none());
+    v("exclude_modules", exclude_modules,
+      "Module names (exact or suffix, as target_modules) that LoRA/IA3 leave alone even when "
+      "the targets match them.",
+      config::rules::none());
+    v("layers_to_transform", layers_to_transform,
+      "Only the targets inside these layer indices (the number after layers_pattern in the "
+      "module path, e.g. encoder.layer.3.attention.self.query is layer 3); empty: every layer. "
+      "Applies to target_modules given as names, as in PEFT.",
+      config::rules::none());
+    v("layers_pattern", layers_pattern,
+      "The path component before the layer index that layers_to_transform counts (`layer`, "
+      "`block`, `layers`); empty: the first `<name>.<number>.` of the path.",
+      config::rules::none());
+    v("modules_to_save", modules_to_save,
+      "Further modules trained in full and saved with the adapter, beside the task head (a "
+      "module whose path ends with the name, as PEFT matches them, e.g. `pooler.dense`).",
       config::rules::none());
     v("num_virtual_tokens", num_virtual_tokens,
       "Virtual tokens of prompt tuning, p-tuning and prefix tuning.", config::rules::at_least(1));

@@ -71,6 +71,7 @@ Ia3Options ia3_options_from_adapter_config(const nlohmann::json& j, const std::s
     throw Error(ErrorKind::Input,
                 source + ": fan_in_fan_out: only nn.Linear-style layers (false) are supported");
   }
+  read_target_filters(j, source, o.targets);
   o.targets.key = source + ": target_modules";
   return o;
 }
@@ -91,6 +92,7 @@ void Ia3Method::attach(torch::nn::Module& model, const ModelInfo& info) {
   if (options_.targets.names.empty() && options_.targets.regex.empty()) {
     options_.targets.names = default_targets(info, peft_type());
   }
+  options_.targets.exclude_under = info.modules_to_save;
   if (!options_.feedforward_set)
     options_.feedforward = info.default_targets(std::string(Ia3Entry::peft_type) + ".feedforward");
   if (!options_.feedforward_regex.empty()) {

@@ -1,8 +1,45 @@
 #include "pft/peft/lora/method.h"
 
+#include <filesystem>
+#include <regex>
+
 #include "pft/util/error.h"
+#include "pft/util/fs.h"
 
 namespace pft::peft {
+
+namespace {
+
+// A pattern key must be a regular expression pft can use as PEFT does.
+std::string bad_pattern(const std::string& key) {
+  try {
+    std::regex check("(.*\\.)?(" + key + ")");
+  } catch (const std::regex_error& e) {
+    return "'" + key + "' is not a valid regular expression: " + e.what();
+  }
+  return {};
+}
+
+}  // namespace
+
+ConfigProblems LoraConfig::check(const SharedConfig& shared) const {
+  ConfigProblems problems;
+  for (const auto& [key, value] : rank_pattern) {
+    if (auto bad = bad_pattern(key); !bad.empty()) problems.emplace_back("peft.rank_pattern", bad);
+  }
+  for (const auto& [key, value] : alpha_pattern) {
+    if (auto bad = bad_pattern(key); !bad.empty()) problems.emplace_back("peft.alpha_pattern", bad);
+  }
+  if (!shared.layers_to_transform.empty() && !shared.target_modules_regex.empty()) {
+    problems.emplace_back("peft.layers_to_transform",
+                          "applies to target_modules given as names; with "
+                          "peft.target_modules_regex put the layers into the expression");
+  }
+  if (!shared.layers_pattern.empty() && shared.layers_to_transform.empty()) {
+    problems.emplace_back("peft.layers_pattern", "needs peft.layers_to_transform");
+  }
+  return problems;
+}
 
 LoraOptions lora_options_from_config(const SharedConfig& shared, const LoraConfig& c) {
   LoraOptions o;
@@ -11,6 +48,10 @@ LoraOptions lora_options_from_config(const SharedConfig& shared, const LoraConfi
   o.dropout = c.lora_dropout;
   o.use_rslora = c.use_rslora;
   o.bias = c.bias;
+  o.use_dora = c.use_dora;
+  o.init = c.init_lora_weights;
+  o.rank_pattern.assign(c.rank_pattern.begin(), c.rank_pattern.end());
+  o.alpha_pattern.assign(c.alpha_pattern.begin(), c.alpha_pattern.end());
   o.targets = target_spec(shared);
   return o;
 }
@@ -41,12 +82,83 @@ LoraOptions lora_options_from_adapter_config(const nlohmann::json& j, const std:
   } catch (const nlohmann::json::exception& e) {
     throw Error(ErrorKind::Input, source + ": LoRA settings: " + e.what());
   }
-  if (j.value("use_dora", false))
-    throw Error(ErrorKind::Input, source + ": use_dora: DoRA is not supported");
-  if (j.value("fan_in_fan_out", false)) {
+  const auto flag = [&](const char* key) {
+    if (!j.contains(key) || j[key].is_null()) return false;
+    if (!j[key].is_boolean())
+      throw Error(ErrorKind::Input, source + ": " + key + ": expected true or false, got " +
+                                        j[key].dump());
+    return j[key].get<bool>();
+  };
+  o.use_dora = flag("use_dora");
+  if (flag("fan_in_fan_out")) {
     throw Error(ErrorKind::Input,
                 source + ": fan_in_fan_out: only nn.Linear-style layers (false) are supported");
   }
+  if (flag("lora_bias")) {
+    throw Error(ErrorKind::Input, source + ": lora_bias: a bias on lora_B is not supported");
+  }
+  // Settings that change what the adapter computes and that pft does not implement: refused
+  // by name rather than loaded into a different function.
+  for (const char* key : {"layer_replication", "target_parameters", "trainable_token_indices",
+                          "alora_invocation_tokens", "use_bdlora", "arrow_config"}) {
+    if (j.contains(key) && !j[key].is_null() &&
+        !(j[key].is_object() && j[key].empty()) && !(j[key].is_array() && j[key].empty())) {
+      throw Error(ErrorKind::Input, source + ": " + key + ": not supported by pft (got " +
+                                        j[key].dump() + ")");
+    }
+  }
+  for (const char* key : {"use_qalora", "use_kasa"}) {
+    if (flag(key)) throw Error(ErrorKind::Input, source + ": " + key + ": not supported by pft");
+  }
+  if (j.contains("init_lora_weights") && !j["init_lora_weights"].is_null()) {
+    const auto& init = j["init_lora_weights"];
+    if (init.is_boolean()) {
+      // false (no initialisation at all) only matters before the weights are loaded.
+      o.init = "default";
+    } else if (init.is_string() &&
+               (init == "gaussian" || init == "pissa" || init == "olora")) {
+      o.init = init.get<std::string>();
+    } else if (init.is_string() && init.get<std::string>().rfind("pissa_niter_", 0) == 0) {
+      throw Error(ErrorKind::Input,
+                  source + ": init_lora_weights: " + init.dump() +
+                      ": the residual weights of a randomized-SVD PiSSA adapter are random, so "
+                      "no program can rebuild them on load; convert it in PEFT "
+                      "(save_pretrained with path_initial_model_for_weight_conversion) or use "
+                      "\"pissa\"");
+    } else {
+      throw Error(ErrorKind::Input, source + ": init_lora_weights: " + init.dump() +
+                                        " is not supported (expected true, false, \"gaussian\", "
+                                        "\"pissa\" or \"olora\")");
+    }
+  }
+  // rank_pattern and alpha_pattern in the file's order: PEFT takes the first key that matches.
+  nlohmann::ordered_json ordered;
+  try {
+    if (std::filesystem::exists(source)) ordered = nlohmann::ordered_json::parse(read_file(source));
+  } catch (const std::exception&) {
+    ordered = nullptr;
+  }
+  const auto pattern = [&](const char* key, auto& out) {
+    if (!j.contains(key) || j[key].is_null()) return;
+    if (!j[key].is_object())
+      throw Error(ErrorKind::Input, source + ": " + key + ": expected an object, got " +
+                                        j[key].dump());
+    const auto items = ordered.is_object() && ordered.contains(key) && ordered[key].is_object()
+                           ? ordered[key]
+                           : nlohmann::ordered_json::parse(j[key].dump());
+    using Value = typename std::decay_t<decltype(out)>::value_type::second_type;
+    for (const auto& [name, value] : items.items()) {
+      if (!value.is_number())
+        throw Error(ErrorKind::Input, source + ": " + key + "." + name +
+                                          ": expected a number, got " + value.dump());
+      if (auto bad = bad_pattern(name); !bad.empty())
+        throw Error(ErrorKind::Input, source + ": " + key + ": " + bad);
+      out.emplace_back(name, value.template get<Value>());
+    }
+  };
+  pattern("rank_pattern", o.rank_pattern);
+  pattern("alpha_pattern", o.alpha_pattern);
+  read_target_filters(j, source, o.targets);
   o.targets.key = source + ": target_modules";
   return o;
 }
@@ -55,6 +167,7 @@ void LoraMethod::attach(torch::nn::Module& model, const ModelInfo& info) {
   if (options_.targets.names.empty() && options_.targets.regex.empty()) {
     options_.targets.names = default_targets(info, peft_type());
   }
+  options_.targets.exclude_under = info.modules_to_save;
   lora_ = std::make_unique<Lora>(model, options_);
   biases_ = lora_->trainable_biases(model);
 }
@@ -81,11 +194,19 @@ nlohmann::json LoraMethod::config_json() const {
   j["bias"] = options_.bias;
   j["use_rslora"] = options_.use_rslora;
   j["fan_in_fan_out"] = false;
-  j["init_lora_weights"] = true;
-  j["layers_to_transform"] = nullptr;
-  j["layers_pattern"] = nullptr;
+  // Keys newer than the rest are written only when used, so older PEFT versions still read
+  // plain adapters.
+  if (options_.use_dora) j["use_dora"] = true;
+  if (options_.init == "default") {
+    j["init_lora_weights"] = true;
+  } else {
+    j["init_lora_weights"] = options_.init;
+  }
+  write_target_filters(options_.targets, j);
   j["rank_pattern"] = nlohmann::json::object();
+  for (const auto& [key, value] : options_.rank_pattern) j["rank_pattern"][key] = value;
   j["alpha_pattern"] = nlohmann::json::object();
+  for (const auto& [key, value] : options_.alpha_pattern) j["alpha_pattern"][key] = value;
   return j;
 }
 

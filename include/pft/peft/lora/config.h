@@ -11,6 +11,10 @@ struct LoraConfig {
   double lora_dropout = 0.0;
   std::string bias = "none";
   bool use_rslora = false;
+  bool use_dora = false;
+  std::string init_lora_weights = "default";
+  config::IntegerMap rank_pattern;
+  config::NumberMap alpha_pattern;
 
   template <class V>
   void visit(V&& v) {
@@ -23,8 +27,25 @@ struct LoraConfig {
       config::rules::one_of({"none", "all", "lora_only"}));
     v("use_rslora", use_rslora, "Rank-stabilised LoRA: scale by lora_alpha / sqrt(r).",
       config::rules::none());
+    v("use_dora", use_dora,
+      "DoRA: a trained magnitude per output row rescales the LoRA-updated weight, as PEFT "
+      "computes it (weight norm detached).",
+      config::rules::none());
+    v("init_lora_weights", init_lora_weights,
+      "LoRA initialisation, as PEFT's init_lora_weights: `default` (A Kaiming-uniform, B zero), "
+      "`gaussian` (A normal with std 1/r), `pissa` (A and B from the top-r singular vectors of "
+      "the weight, which keeps the residual), `olora` (from its QR decomposition). PiSSA and "
+      "OLoRA change the frozen weights; the adapter is saved as PEFT saves it and loads on the "
+      "original base model in pft and PEFT alike.",
+      config::rules::one_of({"default", "gaussian", "pissa", "olora"}));
+    v("rank_pattern", rank_pattern,
+      "Per-module ranks: a regular expression over the module path (matched as PEFT does, "
+      "against the path's end after a dot) to r.",
+      config::rules::none());
+    v("alpha_pattern", alpha_pattern,
+      "Per-module lora_alpha, matched as rank_pattern.", config::rules::none());
   }
-  ConfigProblems check(const SharedConfig&) const { return {}; }
+  ConfigProblems check(const SharedConfig&) const;
 };
 
 struct LoraEntry {

@@ -22,24 +22,50 @@ struct LoraOptions {
   double dropout = 0.0;
   bool use_rslora = false;
   std::string bias = "none";  // none | all | lora_only: which biases train and are saved
+  bool use_dora = false;
+  /// default | gaussian | pissa | olora (PEFT's init_lora_weights; "default" is its `true`).
+  std::string init = "default";
+  /// Per-module rank and alpha: (regex, value) in the order PEFT's dict has them; the first
+  /// key K with the module path matching "(.*\.)?(K)" wins, as PEFT's get_pattern_key.
+  std::vector<std::pair<std::string, std::int64_t>> rank_pattern;
+  std::vector<std::pair<std::string, double>> alpha_pattern;
   TargetSpec targets;
 };
+
+/// The rank and alpha of the module at `path` under the options' patterns.
+std::pair<std::int64_t, double> lora_rank_and_alpha(const LoraOptions& options,
+                                                    const std::string& path);
 
 /// The LoRA update of one linear layer; its A and B are registered under the layer as
 /// `lora_A` and `lora_B` (PEFT's names).
 class LoraExtension : public model::LinearExtension {
  public:
-  LoraExtension(model::LinearImpl& layer, const LoraOptions& options);
+  /// Adds lora_A [r, in] and lora_B [out, r] to `layer` and initialises them (PiSSA and
+  /// OLoRA also replace the layer's weight by the residual); with DoRA, also the magnitude
+  /// vector `lora_magnitude_vector` [out] = the row norms of the (residual) weight.
+  LoraExtension(model::LinearImpl& layer, const LoraOptions& options, std::int64_t r,
+                double alpha);
   std::string name() const override { return "lora"; }
   torch::Tensor post(const torch::Tensor& input, const torch::Tensor& output) override;
 
   torch::nn::Linear lora_A{nullptr};
   torch::nn::Linear lora_B{nullptr};
   torch::nn::Dropout dropout{nullptr};
+  torch::Tensor magnitude;  // DoRA's lora_magnitude_vector; undefined without DoRA
   double scaling = 1.0;
   bool merged = false;
   /// The update (alpha / r) B A, [out, in], in fp32.
   torch::Tensor delta_weight() const;
+  /// Folds the update into the layer's weight (DoRA: m / ||W + dW|| (W + dW), rows) and
+  /// returns the largest change; unmerge() undoes it.
+  double merge();
+  void unmerge();
+
+ private:
+  model::LinearImpl& layer_;
+  torch::Tensor merged_norm_;  // DoRA: ||W + dW|| of the unmerged weight, for unmerge()
+  void init_pissa(std::int64_t r);
+  void init_olora(std::int64_t r);
 };
 
 /// LoRA attached to every targeted model::Linear of a model.
