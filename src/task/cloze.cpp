@@ -15,38 +15,83 @@ using nlohmann::json;
 
 namespace pft::task {
 
+std::int64_t LabelWords::masks() const {
+  if (word_tokens != "whole_word") return 1;
+  std::size_t longest = 1;
+  for (const auto& words : tokens) {
+    for (const auto& word : words) longest = std::max(longest, word.size());
+  }
+  return static_cast<std::int64_t>(longest);
+}
+
 LabelWords label_word_ids(const prompt::Verbalizer& verbalizer,
-                          const tokenizer::Tokenizer& tokenizer) {
+                          const tokenizer::Tokenizer& tokenizer, const std::string& word_tokens,
+                          const std::string& label_words) {
   LabelWords out;
+  out.word_tokens = word_tokens;
+  out.label_words = label_words;
+  const bool first = word_tokens == "first";
+  std::vector<std::vector<std::int64_t>> first_ids;
   for (std::size_t k = 0; k < verbalizer.num_labels(); ++k) {
-    std::vector<std::int64_t> ids;
+    std::vector<std::vector<std::int64_t>> words;
+    std::vector<std::int64_t> firsts;
     for (const auto& word : verbalizer.words(k)) {
-      const auto pieces = tokenizer.tokenize_ids(word);
+      auto pieces = tokenizer.tokenize_ids(word);
       if (pieces.empty()) {
         throw Error(ErrorKind::Config, "prompt.verbalizer: the word '" + word + "' of label '" +
                                            verbalizer.labels()[k] + "' has no tokens");
       }
-      if (pieces.size() > 1) {
+      if (first && pieces.size() > 1) {
         log::warn(
             "prompt.verbalizer: '{}' (label '{}') is {} tokens; it is scored by its first, "
-            "'{}'",
+            "'{}' (prompt.word_tokens mean, max or whole_word score them all)",
             word, verbalizer.labels()[k], pieces.size(), tokenizer.id_to_token(pieces[0]));
       }
-      ids.push_back(pieces[0]);
+      firsts.push_back(pieces[0]);
+      words.push_back(std::move(pieces));
     }
-    out.ids.push_back(std::move(ids));
+    first_ids.push_back(std::move(firsts));
+    out.tokens.push_back(std::move(words));
   }
-  prompt::check_distinguishable(
-      verbalizer, out.ids, [&](std::int64_t id) { return tokenizer.id_to_token(id); },
-      "a cloze label word is scored by its first token");
+  const auto text = [&](std::int64_t id) { return tokenizer.id_to_token(id); };
+  if (first) {
+    prompt::check_distinguishable(verbalizer, first_ids, text,
+                                  "a cloze label word is scored by its first token");
+  } else {
+    prompt::check_distinguishable(verbalizer, out.tokens, text,
+                                  "a cloze label word is scored by all its tokens");
+  }
   return out;
 }
 
 torch::Tensor label_scores(const torch::Tensor& vocab_logits, const LabelWords& words) {
-  std::vector<torch::Tensor> columns;
   const auto opts = torch::TensorOptions().dtype(torch::kInt64).device(vocab_logits.device());
-  for (const auto& ids : words.ids) {
-    columns.push_back(vocab_logits.index_select(-1, torch::tensor(ids, opts)).mean(-1));
+  const bool whole = words.word_tokens == "whole_word";
+  const auto log_probs = whole ? torch::log_softmax(vocab_logits, -1) : torch::Tensor();
+  std::vector<torch::Tensor> columns;
+  for (const auto& label : words.tokens) {
+    std::vector<torch::Tensor> scores;  // [batch] per word
+    for (const auto& ids : label) {
+      if (whole) {
+        // The i-th sub-token at the i-th mask: log_probs[:, i, ids[i]], averaged.
+        const auto n = static_cast<std::int64_t>(ids.size());
+        const auto at = log_probs.slice(1, 0, n);  // [batch, n, vocab]
+        const auto index = torch::tensor(ids, opts).view({1, n, 1}).expand({at.size(0), n, 1});
+        scores.push_back(at.gather(2, index).squeeze(2).mean(1));
+        continue;
+      }
+      const auto picked = vocab_logits.index_select(-1, torch::tensor(ids, opts));  // [batch, n]
+      if (words.word_tokens == "mean") {
+        scores.push_back(picked.mean(-1));
+      } else if (words.word_tokens == "max") {
+        scores.push_back(std::get<0>(picked.max(-1)));
+      } else {
+        scores.push_back(picked.select(-1, 0));
+      }
+    }
+    const auto stacked = torch::stack(scores, -1);  // [batch, words]
+    columns.push_back(words.label_words == "max" ? std::get<0>(stacked.max(-1))
+                                                 : stacked.mean(-1));
   }
   return torch::stack(columns, -1);
 }
@@ -89,7 +134,8 @@ ClozeTask::ClozeTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod*
       tokenizer_(tokenizer),
       labels_(std::move(labels)),
       verbalizer_(make_verbalizer(config, labels_)),
-      words_(label_word_ids(verbalizer_, tokenizer)),
+      words_(label_word_ids(verbalizer_, tokenizer, config.prompt.word_tokens,
+                            config.prompt.label_words)),
       label_field_(config.data.label_field),
       data_format_(config.data.format),
       calibrate_(config.prompt.calibrate),
@@ -102,6 +148,7 @@ ClozeTask::ClozeTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod*
   }
   encoder_ =
       std::make_unique<PromptEncoder>(config, tokenizer, &verbalizer_, config.data.text_field);
+  encoder_->repeat_mask(static_cast<std::size_t>(words_.masks()));
   if (!encoder_->prompt_template().has_mask()) {
     throw Error(ErrorKind::Config,
                 "prompt.template: the cloze task needs a template with a {mask} slot, e.g. "
@@ -115,6 +162,25 @@ ClozeTask::ClozeTask(std::shared_ptr<torch::nn::Module> model, peft::PeftMethod*
       [](const PromptExample& e) { return e.label >= 0; });
 }
 
+std::int64_t ClozeTask::find_masks(const std::vector<std::int64_t>& ids,
+                                    const prompt::Source& source) const {
+  // The {mask} slot's masks() mask tokens, in a row; any other mask token is the text's.
+  const auto count = static_cast<std::size_t>(words_.masks());
+  std::int64_t position = -1;
+  std::size_t found = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (ids[i] != mask_id_) continue;
+    if (found == 0) position = static_cast<std::int64_t>(i);
+    if (++found > count || i != static_cast<std::size_t>(position) + found - 1) {
+      throw Error(ErrorKind::Input, source.describe() + ": the prompt holds more " +
+                                        tokenizer_.id_to_token(mask_id_) +
+                                        " tokens than its {mask} slot (does the example's text "
+                                        "contain one?)");
+    }
+  }
+  return position;
+}
+
 std::vector<PromptExample> ClozeTask::load(const std::string& path, std::size_t limit) const {
   std::vector<PromptExample> out;
   for (const auto& r : data::read_records(path, data_format_, limit)) {
@@ -123,15 +189,7 @@ std::vector<PromptExample> ClozeTask::load(const std::string& path, std::size_t 
     auto encoded = encoder_->encode(r.value, source, out.size());
     e.ids = std::move(encoded.ids);
     e.soft_positions = std::move(encoded.soft_positions);
-    for (std::size_t i = 0; i < e.ids.size(); ++i) {
-      if (e.ids[i] != mask_id_) continue;
-      if (e.mask_position >= 0) {
-        throw Error(ErrorKind::Input, source.describe() + ": the prompt holds more than one " +
-                                          tokenizer_.id_to_token(mask_id_) +
-                                          " token (does the example's text contain one?)");
-      }
-      e.mask_position = static_cast<std::int64_t>(i);
-    }
+    e.mask_position = find_masks(e.ids, source);
     e.label = label_index(r, label_field_, labels_, path);
     out.push_back(std::move(e));
   }
@@ -150,8 +208,12 @@ torch::Tensor ClozeTask::mask_logits(const train::Batch& batch) {
                                soft_positions_of(batch.tensors));
   const auto hidden = model_->encode(h.view());
   const auto rows = torch::arange(hidden.size(0), ids.options());
-  const auto at_mask = hidden.index({rows, batch.tensors.at("mask_positions") + h.virtual_tokens});
-  return model_->predict(at_mask);
+  const auto first = batch.tensors.at("mask_positions") + h.virtual_tokens;
+  const auto masks = words_.masks();
+  if (masks == 1) return model_->predict(hidden.index({rows, first}));
+  // [batch, masks]: the slot's consecutive mask positions.
+  const auto positions = first.unsqueeze(1) + torch::arange(masks, ids.options()).unsqueeze(0);
+  return model_->predict(hidden.index({rows.unsqueeze(1), positions}));
 }
 
 torch::Tensor ClozeTask::scores(const train::Batch& batch) {
@@ -177,9 +239,7 @@ void ClozeTask::before_predict() {
   auto encoded = encoder_->encode_content_free(content_free_);
   cf[0].ids = std::move(encoded.ids);
   cf[0].soft_positions = std::move(encoded.soft_positions);
-  for (std::size_t i = 0; i < cf[0].ids.size(); ++i) {
-    if (cf[0].ids[i] == mask_id_) cf[0].mask_position = static_cast<std::int64_t>(i);
-  }
+  cf[0].mask_position = find_masks(cf[0].ids, {"prompt.content_free", 0});
   content_free_probabilities_ = torch::softmax(
       scores(prompt_batch(cf, {0}, pad_id_, device_)).to(torch::kCPU).to(torch::kFloat32), -1)[0];
   std::string probabilities;

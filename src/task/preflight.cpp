@@ -297,7 +297,7 @@ void preflight(const config::RunConfig& c, config::Purpose purpose) {
     p.attempt("prompt.verbalizer", [&] {
       const auto verbalizer = make_verbalizer(c, labels);
       if (type == "cloze") {
-        label_word_ids(verbalizer, *tokenizer);
+        label_word_ids(verbalizer, *tokenizer, c.prompt.word_tokens, c.prompt.label_words);
       } else if (c.eval.predict_by == "rank") {
         rank_candidates(verbalizer, *tokenizer);
       }

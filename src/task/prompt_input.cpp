@@ -266,6 +266,7 @@ PromptEncoder::PromptEncoder(const config::RunConfig& c, const tokenizer::Tokeni
     : tokenizer_(tokenizer),
       template_(template_of(c, default_field)),
       mask_text_(mask_text_of(tokenizer)),
+      one_mask_text_(mask_text_),
       max_length_(static_cast<std::size_t>(c.tokenizer.max_length)),
       truncate_(c.prompt.truncate) {
   if (truncate_ != "longest_first") {
@@ -307,6 +308,11 @@ PromptEncoder::PromptEncoder(const config::RunConfig& c, const tokenizer::Tokeni
     demos_ = std::make_unique<prompt::DemoSet>(std::move(examples), std::move(sources),
                                                std::move(o), verbalizer_ ? &*verbalizer_ : nullptr);
   }
+}
+
+void PromptEncoder::repeat_mask(std::size_t count) {
+  mask_text_.clear();
+  for (std::size_t i = 0; i < count; ++i) mask_text_ += one_mask_text_;
 }
 
 std::vector<prompt::Piece> PromptEncoder::render(const nlohmann::json& example,

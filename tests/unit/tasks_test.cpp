@@ -65,24 +65,38 @@ TEST(ClozeScoring, LabelScoreIsTheMeanOfItsWordsFirstSubTokenLogits) {
       {{"negative", {"terrible", "bad"}}, {"positive", {"great", "unbelievably"}}},
       {"negative", "positive"});
   const auto words = task::label_word_ids(v, uncased());
-  ASSERT_EQ(words.ids.size(), 2u);
-  EXPECT_EQ(words.ids[0],
-            (std::vector<std::int64_t>{id(uncased(), "terrible"), id(uncased(), "bad")}));
-  // "unbelievably" is several word pieces; its first one scores it.
+  ASSERT_EQ(words.tokens.size(), 2u);
+  EXPECT_EQ(words.tokens[0], (std::vector<std::vector<std::int64_t>>{{id(uncased(), "terrible")},
+                                                                      {id(uncased(), "bad")}}));
+  // "unbelievably" is several word pieces; under `first` its first one scores it.
   const auto pieces = uncased().tokenize_ids("unbelievably");
   ASSERT_GT(pieces.size(), 1u);
-  EXPECT_EQ(words.ids[1], (std::vector<std::int64_t>{id(uncased(), "great"), pieces[0]}));
+  EXPECT_EQ(words.tokens[1][1], pieces);
+  const auto great = id(uncased(), "great");
 
   torch::manual_seed(0);
   const auto logits = torch::randn({3, static_cast<std::int64_t>(uncased().vocab_size())});
   const auto scores = task::label_scores(logits, words);
   ASSERT_EQ(scores.sizes().vec(), (std::vector<std::int64_t>{3, 2}));
   for (std::int64_t r = 0; r < 3; ++r) {
-    const auto neg = (logits[r][words.ids[0][0]] + logits[r][words.ids[0][1]]).item<float>() / 2;
-    const auto pos = (logits[r][words.ids[1][0]] + logits[r][words.ids[1][1]]).item<float>() / 2;
+    const auto neg =
+        (logits[r][words.tokens[0][0][0]] + logits[r][words.tokens[0][1][0]]).item<float>() / 2;
+    const auto pos = (logits[r][great] + logits[r][pieces[0]]).item<float>() / 2;
     EXPECT_FLOAT_EQ(scores[r][0].item<float>(), neg);
     EXPECT_FLOAT_EQ(scores[r][1].item<float>(), pos);
   }
+  // max over a label's words; mean over a word's sub-tokens.
+  const auto by_mean = task::label_word_ids(v, uncased(), "mean", "max");
+  const auto s2 = task::label_scores(logits, by_mean);
+  for (std::int64_t r = 0; r < 3; ++r) {
+    float sub = 0;
+    for (const auto p : pieces) sub += logits[r][p].item<float>();
+    sub /= static_cast<float>(pieces.size());
+    EXPECT_FLOAT_EQ(s2[r][1].item<float>(), std::max(logits[r][great].item<float>(), sub));
+  }
+  EXPECT_EQ(by_mean.masks(), 1);
+  EXPECT_EQ(task::label_word_ids(v, uncased(), "whole_word").masks(),
+            static_cast<std::int64_t>(pieces.size()));
 }
 
 TEST(ClozeScoring, AWordWithoutTokensIsAConfigError) {

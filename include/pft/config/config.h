@@ -99,6 +99,8 @@ struct DataConfig {
 struct PromptConfig {
   std::string template_text;
   Verbalizer verbalizer;
+  std::string word_tokens = "first";
+  std::string label_words = "mean";
   std::string truncate = "longest_first";
   std::string demos;
   std::string demo_template;
@@ -123,6 +125,16 @@ struct PromptConfig {
       "Label -> word or list of words for cloze and text-to-text tasks, e.g. "
       "{\"positive\": [\"great\"], \"negative\": [\"terrible\"]}.",
       rules::none());
+    v("word_tokens", word_tokens,
+      "Cloze: how a label word of several sub-tokens is scored at the {mask}: `first` (its "
+      "first sub-token's logit), `mean` or `max` over its sub-tokens' logits, or `whole_word` "
+      "(PET): {mask} becomes one mask token per sub-token of the longest word and a word "
+      "scores the mean log-probability of its sub-tokens, the i-th at the i-th mask.",
+      rules::one_of({"first", "mean", "max", "whole_word"}));
+    v("label_words", label_words,
+      "Cloze: how a label with several words is scored: the `mean` or the `max` of its words' "
+      "scores.",
+      rules::one_of({"mean", "max"}));
     v("truncate", truncate,
       "When the rendered prompt is too long: `longest_first` shortens the longest field slot "
       "token by token, or name one field to shorten only it. Literal text, {mask} and soft "
@@ -202,6 +214,7 @@ struct TrainConfig {
   bool greater_is_better = true;
   std::string precision = "auto";
   bool gradient_checkpointing = false;
+  bool tensorboard = true;
   std::string distributed_backend = "auto";
   std::int64_t distributed_timeout = 300;
 
@@ -262,6 +275,10 @@ struct TrainConfig {
     v("gradient_checkpointing", gradient_checkpointing,
       "Recompute each layer's activations in the backward pass instead of storing them (BERT "
       "encoder; T5 encoder and decoder): less memory for about one more forward pass.",
+      rules::none());
+    v("tensorboard", tensorboard,
+      "Also write RUN_DIR/tensorboard/events.out.tfevents.* (loss, learning rate, step time and "
+      "every evaluation metric as TensorBoard scalars), readable by TensorBoard.",
       rules::none());
     v("distributed_backend", distributed_backend,
       "c10d backend when launched by torchrun (WORLD_SIZE > 1): gloo (CPU tensors) or nccl "

@@ -4,8 +4,12 @@
 // restricted to the verbalizer's words, and the label scores are trained with cross entropy over
 // the labels.
 //
-// Label words: a word that splits into several sub-tokens is scored by its first sub-token
-// (a warning names it); a label with several words scores the mean of its words' logits.
+// Label words (prompt.word_tokens, prompt.label_words): a word that splits into several
+// sub-tokens is scored by its first sub-token's logit (a warning names it), by the mean or
+// the max of its sub-tokens' logits, or, as PET does, with one mask per sub-token: the
+// template's {mask} becomes as many mask tokens as the longest word has sub-tokens and a word
+// scores the mean log-probability of its sub-tokens, each at its own mask. A label with
+// several words scores the mean (or the max) of its words' scores.
 // Optional contextual calibration (Zhao et al. 2021, prompt.calibrate): at evaluation the
 // label probabilities are divided by those of a content-free input (every template field set
 // to prompt.content_free, "N/A") and renormalised; training is not calibrated.
@@ -29,18 +33,27 @@
 
 namespace pft::task {
 
-/// Per label (class-index order), the vocabulary ids its words are scored by.
+/// Per label (class-index order), per word, the vocabulary ids of its sub-tokens, and how
+/// they are scored.
 struct LabelWords {
-  std::vector<std::vector<std::int64_t>> ids;
+  std::vector<std::vector<std::vector<std::int64_t>>> tokens;
+  std::string word_tokens = "first";  // first | mean | max | whole_word
+  std::string label_words = "mean";   // mean | max
+  /// Mask tokens the {mask} slot stands for: the longest word's sub-tokens under whole_word,
+  /// else 1.
+  std::int64_t masks() const;
 };
 
-/// The first sub-token of every verbalizer word. A word with no token at all is a
-/// pft::Error (Config) naming prompt.verbalizer; one of several tokens is logged.
+/// The sub-tokens of every verbalizer word. A word with no token at all is a pft::Error
+/// (Config) naming prompt.verbalizer; with `first`, one of several tokens is logged. Labels
+/// that the chosen scoring cannot tell apart are a pft::Error (Config).
 LabelWords label_word_ids(const prompt::Verbalizer& verbalizer,
-                          const tokenizer::Tokenizer& tokenizer);
+                          const tokenizer::Tokenizer& tokenizer,
+                          const std::string& word_tokens = "first",
+                          const std::string& label_words = "mean");
 
-/// Label scores [batch, labels] from vocabulary logits [batch, vocab]: per label, the mean of
-/// the logits of its words.
+/// Label scores [batch, labels] from vocabulary logits at the mask(s): [batch, vocab], or
+/// [batch, masks, vocab] (whole_word).
 torch::Tensor label_scores(const torch::Tensor& vocab_logits, const LabelWords& words);
 
 /// Contextual calibration: log(softmax(scores) / p) renormalised, i.e. log-probabilities of the
@@ -70,7 +83,8 @@ class ClozeTask : public ExampleTask<PromptExample> {
 
   /// Label scores [batch, labels] of a batch, through the method's hooks.
   torch::Tensor scores(const train::Batch& batch);
-  /// Vocabulary logits [batch, vocab] at the mask position.
+  /// Vocabulary logits at the mask position: [batch, vocab], or [batch, masks, vocab] when
+  /// the {mask} slot holds several masks (whole_word).
   torch::Tensor mask_logits(const train::Batch& batch);
   const LabelWords& words() const { return words_; }
 
@@ -87,6 +101,10 @@ class ClozeTask : public ExampleTask<PromptExample> {
 
  private:
   std::vector<PromptExample> load(const std::string& path, std::size_t limit) const;
+  /// Position of the first of the {mask} slot's masks; a mask token elsewhere is a
+  /// pft::Error (Input) naming `source`.
+  std::int64_t find_masks(const std::vector<std::int64_t>& ids,
+                          const prompt::Source& source) const;
 
   ModelRef<model::MaskedLM> model_;
   const tokenizer::Tokenizer& tokenizer_;

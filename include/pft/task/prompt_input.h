@@ -105,6 +105,8 @@ class PromptEncoder {
 
   const prompt::Template& prompt_template() const { return template_; }
   const std::string& mask_text() const { return mask_text_; }
+  /// Makes the {mask} slot stand for `count` mask tokens (PET's one mask per sub-token).
+  void repeat_mask(std::size_t count);
 
   /// The rendered pieces of example `index` (its demonstrations depend on the index).
   std::vector<prompt::Piece> render(const nlohmann::json& example, const prompt::Source& source,
@@ -120,6 +122,7 @@ class PromptEncoder {
   const tokenizer::Tokenizer& tokenizer_;
   prompt::Template template_;
   std::string mask_text_;
+  std::string one_mask_text_;
   std::size_t max_length_;
   std::string truncate_;
   std::optional<prompt::Verbalizer> verbalizer_;
