@@ -17,7 +17,8 @@ namespace {
 bool is_run_entry(const std::string& name) {
   static const std::set<std::string> kNames{
       "config.resolved.json", "fingerprint.json", "metrics.jsonl", "train.log", "summary.json",
-      "training.svg",         "checkpoints",      "adapter",       "best"};
+      "training.svg",         "checkpoints",      "adapter",       "best",
+      "tensorboard"};
   return kNames.count(name) != 0 || (!name.empty() && name.front() == '.');
 }
 

@@ -194,6 +194,38 @@ void Trainer::append_metrics(State& s, const json& event) {
   out.flush();
   if (!out) throw Error(ErrorKind::Runtime, path + ": write failed (disk full?)");
   ++s.metrics_lines;
+  tensorboard_scalars(event);
+}
+
+void Trainer::start_tensorboard() {
+  if (!options_.tensorboard || !is_main()) return;
+  const auto dir = fs::path(run_dir_) / "tensorboard";
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  events_ = std::make_unique<EventWriter>(dir.string());
+  // A resumed run continues metrics.jsonl from its checkpoint: the scalars follow it.
+  const std::string metrics = (fs::path(run_dir_) / "metrics.jsonl").string();
+  if (!fs::exists(metrics)) return;
+  std::istringstream in(read_file(metrics));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty()) tensorboard_scalars(json::parse(line));
+  }
+}
+
+void Trainer::tensorboard_scalars(const json& event) {
+  if (!events_) return;
+  const auto step = event.at("step").get<std::int64_t>();
+  if (event.contains("eval")) {
+    for (const auto& [name, value] : event["eval"].items()) {
+      if (value.is_number()) events_->scalar("eval/" + name, value.get<double>(), step);
+    }
+    return;
+  }
+  for (const char* key : {"loss", "lr", "grad_norm", "epoch"}) {
+    if (event.contains(key) && event[key].is_number())
+      events_->scalar(std::string("train/") + key, event[key].get<double>(), step);
+  }
 }
 
 void Trainer::save_adapter(const std::string& dir) const {
@@ -429,6 +461,10 @@ Trainer::State Trainer::start(bool resume) {
   } else if (is_main()) {
     write_file_atomic((fs::path(run_dir_) / "metrics.jsonl").string(), "");
   }
+  start_tensorboard();
+  last_log_step_ = s.step;
+  last_log_time_ =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   if (dist_ != nullptr) {
     // Every rank starts from rank 0's trainable tensors (same seed gives the same, but a
     // method's random init must not depend on it).
@@ -579,6 +615,20 @@ bool Trainer::after_step(State& s, Clock& clock, double lr, double grad_norm, bo
     clock.tokens_at_warm = s.tokens;
   }
   if (s.step % options_.log_every == 0 || s.step == total_) {
+    if (events_) {
+      // Seconds per optimizer step since the previous loss line (TensorBoard only: metrics.jsonl
+      // stays the same whether or not the run was interrupted).
+      const double now = std::chrono::duration<double>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+      if (last_log_time_ >= 0 && s.step > last_log_step_) {
+        events_->scalar("train/step_time", (now - last_log_time_) /
+                                               static_cast<double>(s.step - last_log_step_),
+                        s.step);
+      }
+      last_log_time_ = now;
+      last_log_step_ = s.step;
+    }
     append_metrics(s, {{"step", s.step},
                        {"epoch", s.epoch},
                        {"loss", last_loss_},

@@ -13,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <sstream>
 #include <thread>
 
 #include <sys/wait.h>
@@ -170,6 +172,50 @@ TEST_F(TrainRun, InterruptedAndResumedEqualsUninterrupted) {
   EXPECT_TRUE(adapter_bytes("full") == adapter_bytes("resumed")) << "resumed adapter differs";
   EXPECT_EQ(pft::read_file(run_dir("full") + "/metrics.jsonl"),
             pft::read_file(run_dir("resumed") + "/metrics.jsonl"));
+  // TensorBoard's own reader finds metrics.jsonl's values in both runs' event files: each
+  // step once, the resumed run's interrupted future dropped with metrics.jsonl's.
+  std::map<std::string, std::vector<std::pair<std::int64_t, double>>> expected;
+  std::istringstream lines(pft::read_file(run_dir("full") + "/metrics.jsonl"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto e = json::parse(line);
+    const auto step = e["step"].get<std::int64_t>();
+    if (e.contains("eval")) {
+      for (const auto& [k, v] : e["eval"].items()) expected["eval/" + k].emplace_back(step, v);
+    } else {
+      for (const char* k : {"loss", "lr", "grad_norm", "epoch"})
+        expected[std::string("train/") + k].emplace_back(step, e[k].get<double>());
+    }
+  }
+  ASSERT_GT(expected["eval/accuracy"].size(), 1u);
+  for (const char* name : {"full", "resumed"}) {
+    SCOPED_TRACE(name);
+    const auto r = pft::test::run_python("tensorboard_reader.py", {run_dir(name) + "/tensorboard"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const auto read = json::parse(r.out);
+    EXPECT_EQ(read["files"], 1);
+    const auto& scalars = read["scalars"];
+    for (const auto& [tag, values] : expected) {
+      ASSERT_TRUE(scalars.contains(tag)) << tag;
+      ASSERT_EQ(scalars[tag].size(), values.size()) << tag;
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        EXPECT_EQ(scalars[tag][i][0].get<std::int64_t>(), values[i].first) << tag;
+        // Scalars are float32 in the event protocol.
+        EXPECT_NEAR(scalars[tag][i][1].get<double>(), values[i].second,
+                    1e-6 * std::max(1.0, std::abs(values[i].second)))
+            << tag;
+      }
+    }
+    ASSERT_TRUE(scalars.contains("train/step_time"));
+    for (const auto& v : scalars["train/step_time"]) EXPECT_GT(v[1].get<double>(), 0.0);
+  }
+}
+
+TEST_F(TrainRun, TensorBoardOffWritesNoEventFiles) {
+  ASSERT_EQ(train("no_tb", {"--set", "train.max_steps=4", "--set", "train.tensorboard=false"})
+                .exit_code,
+            0);
+  EXPECT_TRUE(fs::exists(run_dir("no_tb") + "/metrics.jsonl"));
+  EXPECT_FALSE(fs::exists(run_dir("no_tb") + "/tensorboard"));
 }
 
 namespace {

@@ -18,6 +18,7 @@
 #include "pft/peft/method.h"
 #include "pft/train/distributed.h"
 #include "pft/train/precision.h"
+#include "pft/train/tensorboard.h"
 #include "pft/train/trainer_state.h"
 
 namespace pft::train {
@@ -78,7 +79,8 @@ struct TrainSummary {
 class Trainer {
  public:
   /// `run_dir` receives config.resolved.json (written by the caller), metrics.jsonl,
-  /// train.log, checkpoints/, adapter/, best/adapter/ and summary.json.
+  /// train.log, checkpoints/, adapter/, best/adapter/, summary.json and (train.tensorboard)
+  /// tensorboard/ with the metrics as TensorBoard scalars.
   Trainer(TrainableTask& task, peft::AdaptedModel& model, config::TrainConfig options,
           torch::Device device, std::string run_dir);
 
@@ -117,6 +119,9 @@ class Trainer {
   void save_adapter(const std::string& dir) const;
   State load_latest_checkpoint();
   void append_metrics(State& state, const nlohmann::json& event);
+  // A new TensorBoard file (the old ones removed) holding metrics.jsonl's lines so far.
+  void start_tensorboard();
+  void tensorboard_scalars(const nlohmann::json& event);
   bool better(double value, const State& state) const;
   EvalResult evaluate_and_track(State& state);
 
@@ -145,6 +150,9 @@ class Trainer {
   bool interrupted_ = false;           // SIGINT/SIGTERM seen (by any rank) at the last step
   double step_loss_ = 0;               // data parallel: this rank's weighted loss in the step
   std::int64_t step_tokens_ = 0;       // and its tokens
+  std::unique_ptr<EventWriter> events_;  // train.tensorboard, rank 0
+  double last_log_time_ = -1;             // seconds since the epoch at the last loss line
+  std::int64_t last_log_step_ = 0;
   EvalResult last_eval_;
   std::int64_t last_eval_step_ = -1;
   double last_loss_ = 0;
