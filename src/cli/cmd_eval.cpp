@@ -17,14 +17,14 @@ namespace pft::cli {
 namespace {
 struct EvalOptions {
   std::string model;
-  std::string adapter;
+  AdapterOptions adapter;
   std::string data;
   std::string predictions;
   std::vector<std::string> expect;
   bool json = false;
 };
 
-int run_eval(const Program& program, const EvalOptions& options) {
+int run_eval(const Program& program, EvalOptions& options) {
   // --model, --data and --predictions are config overrides, checked like any --set.
   CommonOptions common = program.common;
   if (!options.model.empty()) common.sets.push_back("model.path=" + options.model);
@@ -35,7 +35,7 @@ int run_eval(const Program& program, const EvalOptions& options) {
   std::vector<Expectation> expectations;
   for (const auto& text : options.expect) expectations.push_back(parse_expectation(text));
   app::EvalOptions eval_options;
-  eval_options.adapter = options.adapter;
+  eval_options.adapter = options.adapter.resolve();
   eval_options.device = common.device;
   const auto report = app::evaluate(config, eval_options);
   const auto& result = report.result;
@@ -67,8 +67,8 @@ void setup_eval(Program& program) {
   add_common_options(*sub, program.common);
   sub->add_option("--model", options->model,
                   "Hugging Face checkpoint folder (overrides model.path)");
-  sub->add_option("--adapter", options->adapter,
-                  "PEFT adapter folder to apply (pft's or Python PEFT's)");
+  add_adapter_options(*sub, options->adapter, "--adapter",
+                      "PEFT adapter folder to apply (pft's or Python PEFT's)");
   sub->add_option("--data", options->data, "Data file (overrides data.eval)");
   sub->add_option("--predictions", options->predictions,
                   "Write one JSON line per example here (overrides eval.predictions)");

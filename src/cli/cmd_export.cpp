@@ -11,7 +11,7 @@ namespace pft::cli {
 
 namespace {
 struct ExportCliOptions {
-  std::string merge;
+  AdapterOptions merge;
   std::string model;
   std::string output;
   std::string check;
@@ -25,8 +25,8 @@ void setup_export(Program& program) {
       "Merge an adapter (LoRA, IA3, BitFit, full) into its base model and write a Hugging Face "
       "checkpoint folder");
   add_common_options(*sub, program.common);
-  sub->add_option("--merge", options->merge,
-                  "Adapter folder to merge (adapter_config.json + weights)")
+  add_adapter_options(*sub, options->merge, "--merge",
+                      "Adapter folder to merge (adapter_config.json + weights)")
       ->required();
   sub->add_option("--model", options->model, "Base model: Hugging Face checkpoint folder")
       ->required();
@@ -39,7 +39,7 @@ void setup_export(Program& program) {
   sub->callback([&program, options] {
     program.action = [&program, options]() -> int {
       app::ExportOptions o;
-      o.adapter_dir = options->merge;
+      o.adapter_dir = options->merge.resolve();
       o.model_dir = options->model;
       o.output_dir = options->output;
       o.check_file = options->check;

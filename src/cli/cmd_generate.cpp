@@ -12,6 +12,7 @@ namespace pft::cli {
 namespace {
 struct GenerateOptions {
   std::string model;
+  AdapterOptions adapter;
   app::GenerateOptions run;
   // Overrides of the config's generate.* keys, applied as --set after the user's own.
   std::vector<std::string> sets;
@@ -41,8 +42,8 @@ void setup_generate(Program& program) {
   add_common_options(*sub, program.common);
   sub->add_option("--model", options->model,
                   "Hugging Face checkpoint folder (overrides model.path)");
-  sub->add_option("--adapter", options->run.adapter,
-                  "PEFT adapter folder to apply (pft's or Python PEFT's)");
+  add_adapter_options(*sub, options->adapter, "--adapter",
+                      "PEFT adapter folder to apply (pft's or Python PEFT's)");
   sub->add_option("--input", options->run.input, "Prompts: a JSONL file, or - for standard input")
       ->required();
   sub->add_option("--output", options->run.output,
@@ -104,6 +105,7 @@ void setup_generate(Program& program) {
       const auto config = load_config(common, config::Purpose::Generate);
       auto run = options->run;
       run.device = common.device;
+      run.adapter = options->adapter.resolve();
       app::generate_run(config, run);
       return 0;
     };
