@@ -3,43 +3,11 @@
 #include <filesystem>
 #include <regex>
 
+#include "pft/peft/lora/pattern.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 
 namespace pft::peft {
-
-namespace {
-
-// A pattern key must be a regular expression pft can use as PEFT does.
-std::string bad_pattern(const std::string& key) {
-  try {
-    std::regex check("(.*\\.)?(" + key + ")");
-  } catch (const std::regex_error& e) {
-    return "'" + key + "' is not a valid regular expression: " + e.what();
-  }
-  return {};
-}
-
-}  // namespace
-
-ConfigProblems LoraConfig::check(const SharedConfig& shared) const {
-  ConfigProblems problems;
-  for (const auto& [key, value] : rank_pattern) {
-    if (auto bad = bad_pattern(key); !bad.empty()) problems.emplace_back("peft.rank_pattern", bad);
-  }
-  for (const auto& [key, value] : alpha_pattern) {
-    if (auto bad = bad_pattern(key); !bad.empty()) problems.emplace_back("peft.alpha_pattern", bad);
-  }
-  if (!shared.layers_to_transform.empty() && !shared.target_modules_regex.empty()) {
-    problems.emplace_back("peft.layers_to_transform",
-                          "applies to target_modules given as names; with "
-                          "peft.target_modules_regex put the layers into the expression");
-  }
-  if (!shared.layers_pattern.empty() && shared.layers_to_transform.empty()) {
-    problems.emplace_back("peft.layers_pattern", "needs peft.layers_to_transform");
-  }
-  return problems;
-}
 
 LoraOptions lora_options_from_config(const SharedConfig& shared, const LoraConfig& c) {
   LoraOptions o;
@@ -151,7 +119,7 @@ LoraOptions lora_options_from_adapter_config(const nlohmann::json& j, const std:
       if (!value.is_number())
         throw Error(ErrorKind::Input, source + ": " + key + "." + name +
                                           ": expected a number, got " + value.dump());
-      if (auto bad = bad_pattern(name); !bad.empty())
+      if (auto bad = lora_pattern_problem(name); !bad.empty())
         throw Error(ErrorKind::Input, source + ": " + key + ": " + bad);
       out.emplace_back(name, value.template get<Value>());
     }
