@@ -36,6 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 METHODS = {
     "lora": {"method": "lora", "r": 8, "lora_alpha": 16},
+    "dora": {"method": "lora", "r": 8, "lora_alpha": 16, "use_dora": True},
     "prefix_tuning": {"method": "prefix_tuning", "num_virtual_tokens": 20},
     "prompt_tuning": {"method": "prompt_tuning", "num_virtual_tokens": 20},
     "adapter": {"method": "adapter", "adapter_placement": "houlsby"},
@@ -196,7 +197,7 @@ def main():
 
     def peft_section(model, method):
         section = dict(METHODS.get(method, {"method": "none"}))
-        if method == "lora":
+        if method in ("lora", "dora"):
             section["target_modules"] = lora_targets(model)
         return section
 
@@ -240,7 +241,7 @@ def main():
                          "--batch-size", str(args.batch_size), "--seq-len", str(args.seq_len),
                          "--threads", str(args.threads),
                          "--precision", "fp32" if precision == "default" else precision]
-                        + (["--lora-targets", ",".join(lora_targets(model))] if method == "lora" else []),
+                        + (["--lora-targets", ",".join(lora_targets(model))] if method in ("lora", "dora") else []),
                         "reference")
         s = json.loads(proc.stdout.strip().splitlines()[-1])
         return {"steps_per_second": s["steady_steps_per_second"],

@@ -5,7 +5,7 @@
 # Markdown tables (docs/benchmarks.md), with the share of the GEMM ceiling each case reaches.
 # Usage:
 #   scripts/bench/train.sh [--threads N] [--reps N] [--models minilm,bert-base]
-#       [--methods lora,prefix_tuning,prompt_tuning,adapter,full] [--precisions fp32,bf16]
+#       [--methods lora,dora,prefix_tuning,prompt_tuning,adapter,full] [--precisions fp32,bf16]
 #       (models: minilm, bert-base, modernbert-base or model folders)
 #       [--default-methods lora] [--steps minilm=13,bert-base=8] [--no-eval] [--json FILE]
 # Environment: PFT_BUILD_DIR (default build/), PFT_VENV (default ~/.cache/pft/venv),

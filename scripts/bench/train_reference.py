@@ -46,8 +46,8 @@ def main():
     parser.add_argument("--model", required=True)
     parser.add_argument("--data", required=True, help="JSONL of text and label")
     parser.add_argument("--method", required=True,
-                        choices=["lora", "prefix_tuning", "prompt_tuning", "adapter", "full",
-                                 "eval"])
+                        choices=["lora", "dora", "prefix_tuning", "prompt_tuning", "adapter",
+                                 "full", "eval"])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seq-len", type=int, default=128)
@@ -82,11 +82,11 @@ def main():
     y = torch.tensor([labels.index(r["label"]) for r in rows])
 
     model = AutoModelForSequenceClassification.from_pretrained(args.model, num_labels=2)
-    if args.method in ("lora", "prefix_tuning", "prompt_tuning"):
+    if args.method in ("lora", "dora", "prefix_tuning", "prompt_tuning"):
         import peft
-        if args.method == "lora":
+        if args.method in ("lora", "dora"):
             config = peft.LoraConfig(task_type=peft.TaskType.SEQ_CLS, r=8, lora_alpha=16,
-                                     lora_dropout=0.0,
+                                     lora_dropout=0.0, use_dora=args.method == "dora",
                                      target_modules=args.lora_targets.split(","))
         elif args.method == "prefix_tuning":
             config = peft.PrefixTuningConfig(task_type=peft.TaskType.SEQ_CLS,
