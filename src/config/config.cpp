@@ -298,23 +298,13 @@ struct SectionValidator {
       }
     }
   }
-  void operator()(const char* key, IntegerMap& values, const char*, const Rule&) {
-    const std::string path = section + "." + key;
-    for (const auto& [name, value] : values) {
-      if (value < 1 || value > kMaxInteger) {
-        problems.add(origin_of(origins, path, source), path + "." + name,
-                     "must be >= 1, got " + std::to_string(value));
-      }
-    }
+  // Each value of a map is held to the key's rule, and named by its entry.
+  void operator()(const char* key, IntegerMap& values, const char*, const Rule& rule) {
+    for (const auto& [name, value] : values)
+      check_number(section + "." + key + "." + name, static_cast<double>(value), rule);
   }
-  void operator()(const char* key, NumberMap& values, const char*, const Rule&) {
-    const std::string path = section + "." + key;
-    for (const auto& [name, value] : values) {
-      if (!(value > 0) || !std::isfinite(value)) {
-        problems.add(origin_of(origins, path, source), path + "." + name,
-                     "must be > 0, got " + format_number(value));
-      }
-    }
+  void operator()(const char* key, NumberMap& values, const char*, const Rule& rule) {
+    for (const auto& [name, value] : values) check_number(section + "." + key + "." + name, value, rule);
   }
   void operator()(const char* key, std::string& value, const char*, const Rule& rule) {
     const std::string path = section + "." + key;

@@ -31,6 +31,14 @@ double since(std::chrono::steady_clock::time_point start) {
 
 }  // namespace
 
+void log_class_loaded(const std::string& class_name, const std::string& dir,
+                      std::int64_t layers, std::int64_t hidden, std::int64_t heads,
+                      std::optional<std::int64_t> labels, double seconds) {
+  log::info("loaded {} from {} ({} layers, hidden {}, {} heads{}) in {:.2f} s", class_name, dir,
+            layers, hidden, heads, labels ? fmt::format(", {} labels", *labels) : std::string(),
+            seconds);
+}
+
 std::string list_tensor_names(const std::vector<std::string>& names, std::size_t at_most) {
   if (names.size() <= at_most) return fmt::format("{}", fmt::join(names, ", "));
   const std::vector<std::string> head(names.begin(), names.begin() + static_cast<long>(at_most));

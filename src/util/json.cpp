@@ -59,6 +59,17 @@ bool JsonKeys::boolean(const char* key, bool& out) const {
   return read_key(*this, find(key), key, out, &json::is_boolean, "true or false");
 }
 
+bool JsonKeys::nullable_integer(const char* key, std::optional<std::int64_t>& out) const {
+  if (!doc_.contains(key)) return false;
+  std::int64_t value = 0;
+  if (integer(key, value)) {
+    out = value;
+  } else {
+    out.reset();  // null
+  }
+  return true;
+}
+
 bool JsonKeys::integers(const char* key, std::vector<std::int64_t>& out) const {
   const auto* v = find(key);
   if (v == nullptr) return false;

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,11 @@ struct ClassLoadReport {
 ClassLoadReport finish_class_load(torch::nn::Module& model, const ClassState& state,
                                   const HfClassSpec& spec, const std::string& dir,
                                   double initializer_range, const torch::Device& device);
+
+/// Logs "loaded CLASS from DIR (N layers, hidden H, A heads[, L labels]) in S s".
+void log_class_loaded(const std::string& class_name, const std::string& dir,
+                      std::int64_t layers, std::int64_t hidden, std::int64_t heads,
+                      std::optional<std::int64_t> labels, double seconds);
 
 /// "a, b, c" or "a, ..., (N more)" for messages.
 std::string list_tensor_names(const std::vector<std::string>& names, std::size_t at_most = 8);

@@ -32,6 +32,9 @@ class JsonKeys {
   bool number(const char* key, double& out) const;
   bool string(const char* key, std::string& out) const;
   bool boolean(const char* key, bool& out) const;
+  /// An integer that may be null (e.g. pad_token_id): absent keeps `out`, null empties it.
+  /// Returns whether the key was present.
+  bool nullable_integer(const char* key, std::optional<std::int64_t>& out) const;
   /// An integer or a non-empty list of integers (e.g. eos_token_id).
   bool integers(const char* key, std::vector<std::int64_t>& out) const;
 

@@ -86,14 +86,7 @@ BertConfig BertConfig::from_json(const json& doc, const std::string& source,
   keys.integer("type_vocab_size", c.type_vocab_size);
   keys.number("layer_norm_eps", c.layer_norm_eps);
   keys.number("initializer_range", c.initializer_range);
-  if (const auto it = doc.find("pad_token_id"); it != doc.end()) {
-    std::int64_t value = 0;
-    if (keys.integer("pad_token_id", value)) {
-      c.pad_token_id = value;
-    } else {
-      c.pad_token_id.reset();  // null
-    }
-  }
+  keys.nullable_integer("pad_token_id", c.pad_token_id);
   keys.boolean("tie_word_embeddings", c.tie_word_embeddings);
   keys.string("position_embedding_type", c.position_embedding_type);
 

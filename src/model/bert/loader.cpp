@@ -54,10 +54,10 @@ Holder load_as(const std::string& dir, const BertLoadOptions& options, BertLoadI
   Holder model(config);
   auto loaded =
       finish_class_load(*model, state, spec, dir, config.initializer_range, options.device);
-  log::info("loaded {} from {} ({} layers, hidden {}, {} heads{}) in {:.2f} s", class_name, dir,
-            config.num_hidden_layers, config.hidden_size, config.num_attention_heads,
-            has_labels ? fmt::format(", {} labels", config.num_labels()) : std::string(),
-            loaded.seconds);
+  log_class_loaded(class_name, dir, config.num_hidden_layers, config.hidden_size,
+                   config.num_attention_heads,
+                   has_labels ? std::optional<std::int64_t>(config.num_labels()) : std::nullopt,
+                   loaded.seconds);
   if (info != nullptr) {
     info->config = config;
     info->report = std::move(loaded.report);

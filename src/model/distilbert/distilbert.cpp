@@ -54,14 +54,7 @@ BertConfig distilbert_config(const nlohmann::json& doc, const std::string& sourc
   keys.number("attention_dropout", c.attention_probs_dropout_prob);
   if (double p = 0.0; keys.number("seq_classif_dropout", p)) c.classifier_dropout = p;
   keys.number("initializer_range", c.initializer_range);
-  if (doc.contains("pad_token_id")) {
-    std::int64_t value = 0;
-    if (keys.integer("pad_token_id", value)) {
-      c.pad_token_id = value;
-    } else {
-      c.pad_token_id.reset();
-    }
-  }
+  keys.nullable_integer("pad_token_id", c.pad_token_id);
   keys.boolean("tie_word_embeddings", c.tie_word_embeddings);
   // Sinusoidal position embeddings are a fixed table in the checkpoint (transformers freezes
   // it); read as any other table.

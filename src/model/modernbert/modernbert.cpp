@@ -65,14 +65,7 @@ ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& doc, const st
   keys.number("initializer_range", c.initializer_range);
   keys.number("norm_eps", c.norm_eps);
   keys.boolean("norm_bias", c.norm_bias);
-  if (doc.contains("pad_token_id")) {
-    std::int64_t value = 0;
-    if (keys.integer("pad_token_id", value)) {
-      c.pad_token_id = value;
-    } else {
-      c.pad_token_id.reset();
-    }
-  }
+  keys.nullable_integer("pad_token_id", c.pad_token_id);
   keys.boolean("attention_bias", c.attention_bias);
   keys.number("attention_dropout", c.attention_dropout);
   keys.integer("local_attention", c.local_attention);

@@ -76,8 +76,7 @@ Adapter read_adapter(const std::string& dir) {
                                              std::string(".lora_A.weight").size());
     auto& m = a.modules[path];
     (is_a ? m.a : m.b) = t.to(torch::kFloat32);
-    const auto [r, alpha] = lora_rank_and_alpha(options, path);
-    (void)r;
+    const double alpha = lora_rank_and_alpha(options, path).second;
     const double rank = static_cast<double>(t.size(is_a ? 0 : 1));
     m.scaling = options.use_rslora ? alpha / std::sqrt(rank) : alpha / rank;
   }

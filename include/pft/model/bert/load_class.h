@@ -40,11 +40,10 @@ LoadedModel load_bert_class(const LoadRequest& request, ReadConfig&& read_config
   set_checkpointing(model, request.gradient_checkpointing);
   const auto loaded = finish_class_load(*model, state, spec, request.path,
                                         config.initializer_range, request.device);
-  log::info("loaded {} from {} ({} layers, hidden {}, {} heads{}) in {:.2f} s", spec.class_name,
-            request.path, config.num_hidden_layers, config.hidden_size,
-            config.num_attention_heads,
-            has_labels ? fmt::format(", {} labels", config.num_labels()) : std::string(),
-            loaded.seconds);
+  log_class_loaded(spec.class_name, request.path, config.num_hidden_layers, config.hidden_size,
+                   config.num_attention_heads,
+                   has_labels ? std::optional<std::int64_t>(config.num_labels()) : std::nullopt,
+                   loaded.seconds);
   LoadedModel out;
   out.module = model.ptr();
   out.head = head;

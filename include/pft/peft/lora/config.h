@@ -41,9 +41,9 @@ struct LoraConfig {
     v("rank_pattern", rank_pattern,
       "Per-module ranks: a regular expression over the module path (matched as PEFT does, "
       "against the path's end after a dot) to r.",
-      config::rules::none());
+      config::rules::at_least(1));
     v("alpha_pattern", alpha_pattern,
-      "Per-module lora_alpha, matched as rank_pattern.", config::rules::none());
+      "Per-module lora_alpha, matched as rank_pattern.", config::rules::greater_than(0));
   }
   ConfigProblems check(const SharedConfig&) const;
 };
