@@ -6,6 +6,7 @@
 #include <set>
 #include <string_view>
 
+#include "pft/data/columnar.h"
 #include "pft/util/error.h"
 #include "pft/util/fs.h"
 
@@ -152,9 +153,15 @@ std::vector<Row> split_rows(const std::string& path, std::string_view text, char
 
 std::string record_format(const std::string& path, const std::string& format) {
   if (format != "auto") return format;
-  const auto ext = std::filesystem::path(path).extension().string();
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) return "arrow";  // a save_to_disk folder
+  auto ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   if (ext == ".csv") return "csv";
   if (ext == ".tsv") return "tsv";
+  if (ext == ".parquet" || ext == ".pq") return "parquet";
+  if (ext == ".arrow" || ext == ".feather") return "arrow";
   return "jsonl";
 }
 
@@ -218,8 +225,11 @@ std::vector<JsonlRecord> read_records(const std::string& path, const std::string
   if (resolved == "csv") return read_delimited(path, ',', limit);
   if (resolved == "tsv") return read_delimited(path, '\t', limit);
   if (resolved == "jsonl") return read_jsonl(path, limit);
+  if (resolved == "parquet") return read_parquet(path, limit);
+  if (resolved == "arrow") return read_arrow(path, limit);
   throw Error(ErrorKind::Config, "data.format: " + format +
-                                     " is not a record format (expected jsonl, csv, tsv or auto)");
+                                     " is not a record format (expected jsonl, csv, tsv, parquet, "
+                                     "arrow or auto)");
 }
 
 std::string label_value(const JsonlRecord& record, const std::string& field,

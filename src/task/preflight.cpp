@@ -60,10 +60,13 @@ std::string readme_hint(const fs::path& file) {
   return {};
 }
 
-// A data file named by `key` must be a readable regular file.
-bool check_file(Problems& p, const std::string& key, const std::string& path) {
+// A data file named by `key` must be a readable regular file, or with `folder_ok` a folder (a
+// `datasets` save_to_disk folder, which its reader then checks).
+bool check_file(Problems& p, const std::string& key, const std::string& path,
+                bool folder_ok = false) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) {
+    if (folder_ok) return true;
     p.add(key, path + ": is a folder, expected a data file");
     return false;
   }
@@ -232,7 +235,7 @@ void preflight(const config::RunConfig& c, config::Purpose purpose) {
           "token_classification reads CoNLL files (auto or conll), not " + c.data.format);
   } else if (!conll && c.data.format == "conll") {
     p.add("data.format", "conll is read by token_classification only; task.type " + type +
-                             " reads JSON Lines, CSV or TSV");
+                             " reads JSON Lines, CSV, TSV, Parquet or Arrow");
   }
 
   // The files this purpose reads.
@@ -245,9 +248,13 @@ void preflight(const config::RunConfig& c, config::Purpose purpose) {
   }
   std::vector<std::pair<std::string, std::string>> readable;
   for (const auto& [key, path] : files) {
-    if (!check_file(p, key, path)) continue;
+    if (!check_file(p, key, path,
+                    !conll && (c.data.format == "auto" || c.data.format == "arrow"))) {
+      continue;
+    }
     if (conll && c.data.format == "auto" &&
-        (has_extension(path, ".tsv") || has_extension(path, ".csv"))) {
+        (has_extension(path, ".tsv") || has_extension(path, ".csv") ||
+         has_extension(path, ".parquet") || has_extension(path, ".arrow"))) {
       p.add(key, path + ": a " + fs::path(path).extension().string().substr(1) +
                      " file by its name; token_classification reads CoNLL files (one word and "
                      "its tag a line): convert it, or set data.format to conll if it is one");

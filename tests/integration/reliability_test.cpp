@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "pft/data/columnar.h"
 #include "pft/util/fs.h"
 #include "support/test_util.h"
 
@@ -440,6 +441,84 @@ TEST_F(Reliability, TsvAndCsvTrainTheSameAdapterAsJsonl) {
       train("fmt-index", {"--dry-run", "--set", "data.train=" + dir_->file("bad.tsv")});
   EXPECT_EQ(index.exit_code, 2) << index.err;
   EXPECT_TRUE(has(index, "bad.tsv:3") && has(index, "out of range")) << index.err;
+}
+
+// Parquet (pandas, string labels) and a datasets save_to_disk folder (two shards, the label a
+// ClassLabel: integers on disk) train the same adapter as the JSON Lines they were made from, by
+// extension and folder alone; --dry-run checks them; eval reads the folder too.
+TEST_F(Reliability, ParquetAndSavedDatasetTrainTheSameAdapterAsJsonl) {
+  if (!pft::data::columnar_supported()) GTEST_SKIP() << "built without Apache Arrow";
+  const auto train_jsonl = dir_->file("train.jsonl");
+  ASSERT_EQ(pft::test::run_python("write_columnar.py",
+                                  {"parquet", train_jsonl, dir_->file("train.parquet")})
+                .exit_code,
+            0);
+  ASSERT_EQ(pft::test::run_python("write_columnar.py", {"dataset", train_jsonl,
+                                                        dir_->file("train-saved"), "label",
+                                                        "negative,positive"})
+                .exit_code,
+            0);
+  ASSERT_EQ(pft::test::run_python("write_columnar.py", {"dataset", dir_->file("dev.jsonl"),
+                                                        dir_->file("dev-saved"), "label",
+                                                        "negative,positive"})
+                .exit_code,
+            0);
+  const auto jsonl = train("col-jsonl");
+  ASSERT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  const auto dry = train("col-dry", {"--dry-run", "--set", "data.train=" + dir_->file("train-saved")});
+  EXPECT_EQ(dry.exit_code, 0) << dry.err;
+  const auto parquet = train("col-parquet", {"--set", "data.train=" + dir_->file("train.parquet")});
+  ASSERT_EQ(parquet.exit_code, 0) << parquet.err;
+  const auto saved = train("col-saved", {"--set", "data.train=" + dir_->file("train-saved"), "--set",
+                                         "data.eval=" + dir_->file("dev-saved")});
+  ASSERT_EQ(saved.exit_code, 0) << saved.err;
+  const auto adapter = [](const std::string& name) {
+    return pft::read_file(run_dir(name) + "/adapter/adapter_model.safetensors");
+  };
+  EXPECT_EQ(adapter("col-parquet"), adapter("col-jsonl"));
+  EXPECT_EQ(adapter("col-saved"), adapter("col-jsonl"));
+  // The same evaluation numbers from the folder as from the JSON Lines dev file.
+  const auto metrics = [](const std::string& name) {
+    std::string last;
+    std::istringstream lines(pft::read_file(run_dir(name) + "/metrics.jsonl"));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find("\"eval\"") != std::string::npos) last = line;
+    }
+    return last.empty() ? json() : json::parse(last)["eval"];
+  };
+  EXPECT_EQ(metrics("col-saved"), metrics("col-jsonl"));
+  const auto eval = run_pft({"eval", "--model", dir_->file("tiny-bert"), "--adapter",
+                             run_dir("col-saved") + "/adapter", "--data", dir_->file("dev-saved"),
+                             "--threads", "1", "--set", "task.labels=[\"negative\",\"positive\"]"});
+  EXPECT_EQ(eval.exit_code, 0) << eval.err;
+  // A folder with format jsonl, and a DatasetDict, are errors naming them.
+  const auto as_jsonl = train("col-as-jsonl", {"--dry-run", "--set", "data.format=jsonl", "--set",
+                                               "data.train=" + dir_->file("train-saved")});
+  EXPECT_EQ(as_jsonl.exit_code, 2) << as_jsonl.err;
+  EXPECT_TRUE(has(as_jsonl, "train-saved")) << as_jsonl.err;
+}
+
+// pissa_niter_N's residual weights come from a seeded random draw that no checkpoint holds: a
+// resumed run must draw them again identically, and end with the uninterrupted run's adapter
+// (saved converted to a plain LoRA of rank 2r).
+TEST_F(Reliability, RandomizedPissaResumesExactly) {
+  const std::vector<std::string> niter{"--set", "peft.init_lora_weights=pissa_niter_2", "--set",
+                                       "train.save_every=2", "--set", "train.max_steps=4",
+                                       "--set", "train.eval_every=0"};
+  const auto whole = train("niter-whole", niter);
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  const auto cut = run_dir("niter-cut");
+  fs::copy(run_dir("niter-whole"), cut, fs::copy_options::recursive);
+  for (const char* gone : {"checkpoints/step-4", "adapter", "best", "summary.json"}) {
+    fs::remove_all(fs::path(cut) / gone);
+  }
+  const auto resumed = resume("niter-cut");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_EQ(pft::read_file(cut + "/adapter/adapter_model.safetensors"),
+            pft::read_file(run_dir("niter-whole") + "/adapter/adapter_model.safetensors"));
+  const auto config = json::parse(pft::read_file(cut + "/adapter/adapter_config.json"));
+  EXPECT_EQ(config["r"], 8);
+  EXPECT_EQ(config["init_lora_weights"], true);
 }
 
 // GLUE's own SST-2 dev.tsv (sentence, integer label; every sentence ends in a space) trains the

@@ -2,6 +2,7 @@
 // random BertForSequenceClassification (padded batch): DoRA; rank_pattern, alpha_pattern,
 // layers_to_transform, layers_pattern, exclude_modules and modules_to_save together; PiSSA and
 // OLoRA initialisation (the residual base weights rebuilt on load, as PEFT rebuilds them);
+// randomized-SVD PiSSA (pissa_niter_N), saved converted to plain LoRA;
 // OLoRA with DoRA and rsLoRA; LoRA+ optimizer groups. Adapters move both ways: PEFT-made ones
 // give PEFT's logits in pft, pft-made ones give pft's logits in PeftModel.from_pretrained.
 // Merged weights equal merge_and_unload()'s. tests/python/lora_variants_reference.py makes the
@@ -10,8 +11,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -392,4 +395,94 @@ TEST(LoraCombination, EachDeterministicTypeEqualsPeftsAddWeightedAdapter) {
                                          dir.file("t5"), "--output", dir.file("x")});
   EXPECT_EQ(wrong.exit_code, 2) << wrong.err;
   EXPECT_NE(wrong.err.find("--weights: 1 weights for 2 adapters"), std::string::npos) << wrong.err;
+}
+
+// pissa_niter_N: PiSSA from torch.svd_lowrank's randomized SVD (seeded). Its residual weights
+// are random, so the adapter is saved converted to a plain LoRA of rank 2r relative to the
+// original weights ([A; A0], [B, -B0]; r, lora_alpha and the patterns scaled as PEFT's
+// path_initial_model_for_weight_conversion scales them), which pft and PEFT load on the
+// original base model with the trained model's logits.
+TEST_F(LoraVariantsParity, PissaNiterIsSavedConvertedAndLoadsInPeft) {
+  const auto ref = reference("dora");
+  Tensors inputs{{"input_ids", ref.at("input_ids")}, {"attention_mask", ref.at("attention_mask")}};
+  const std::string inputs_file = dir_->file("niter_inputs.safetensors");
+  pft::io::save_safetensors(inputs_file, inputs);
+  auto base = load(model_dir(), nullptr);
+  const auto base_logits = base.logits(inputs);
+  std::vector<std::string> args{"load"};
+  std::map<std::string, torch::Tensor> mine;
+  const std::vector<std::string> names{"niter", "niter_rslora"};
+  for (const auto& name : names) {
+    SCOPED_TRACE(name);
+    auto pc = case_config("pissa");
+    auto& lora = pc.get<pft::peft::LoraConfig>();
+    lora.init_lora_weights = "pissa_niter_2";
+    const bool rslora = name == "niter_rslora";
+    lora.use_rslora = rslora;
+    if (!rslora) {
+      lora.rank_pattern = {{"value", 2}};
+      lora.alpha_pattern = {{"query", 5}};
+    }
+    torch::manual_seed(11);
+    auto l = load(model_dir(), pft::peft::make_method(pc));
+    // At initialisation the residual plus B0 A0 is the original function.
+    EXPECT_LE(max_abs_diff(l.logits(inputs), base_logits), 1e-5);
+    // Seeded: the same seed draws the same decomposition, another seed another one.
+    const auto first_a = l.adapted.trainable().front().second.detach().clone();
+    torch::manual_seed(11);
+    auto same = load(model_dir(), pft::peft::make_method(pc));
+    EXPECT_TRUE(torch::equal(same.adapted.trainable().front().second, first_a));
+    torch::manual_seed(12);
+    auto other = load(model_dir(), pft::peft::make_method(pc));
+    EXPECT_FALSE(torch::equal(other.adapted.trainable().front().second, first_a));
+
+    torch::manual_seed(5);
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& [n, t] : l.adapted.trainable()) t.add_(torch::randn_like(t) * 0.3);
+    }
+    mine[name] = l.logits(inputs);
+    EXPECT_GT(max_abs_diff(mine[name], base_logits), 1e-3);
+    const std::string out = dir_->file("pft_" + name);
+    pft::peft::save_adapter(l.adapted, out);
+    const auto config = nlohmann::json::parse(pft::read_file(out + "/adapter_config.json"));
+    EXPECT_EQ(config["r"], 8);
+    EXPECT_DOUBLE_EQ(config["lora_alpha"].get<double>(), rslora ? 8 * std::sqrt(2.0) : 16.0);
+    EXPECT_EQ(config["init_lora_weights"], true);
+    const auto saved = pft::io::read_safetensors(out + "/adapter_model.safetensors").tensors;
+    const std::string prefix = "base_model.model.bert.encoder.layer.0.attention.self.";
+    ASSERT_EQ(saved.count(prefix + "query.lora_A.weight"), 1u);
+    EXPECT_EQ(saved.at(prefix + "query.lora_A.weight").size(0), 8);
+    EXPECT_EQ(saved.at(prefix + "query.lora_B.weight").size(1), 8);
+    if (!rslora) {
+      EXPECT_EQ(config["rank_pattern"]["value"], 4);
+      EXPECT_DOUBLE_EQ(config["alpha_pattern"]["query"].get<double>(), 10.0);
+      EXPECT_EQ(saved.at(prefix + "value.lora_A.weight").size(0), 4);
+    }
+    // The converted adapter on the original base model is the trained model.
+    auto again = load(model_dir(), pft::peft::method_from_adapter(out));
+    pft::peft::load_adapter(again.adapted, out);
+    const double back = max_abs_diff(again.logits(inputs), mine[name]);
+    std::cout << "[pissa_niter pft->pft] " << name << " max abs diff " << back << "\n";
+    EXPECT_LE(back, 1e-5);
+    args.insert(args.end(), {model_dir(), out, inputs_file, out + "/peft.safetensors"});
+  }
+  const auto r = pft::test::run_python("peft_methods_reference.py", args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& name : names) {
+    const auto theirs =
+        pft::io::read_safetensors(dir_->file("pft_" + name) + "/peft.safetensors").tensors;
+    const double diff = max_abs_diff(mine[name], theirs.at("logits"));
+    std::cout << "[pissa_niter pft->peft] " << name << " max abs diff " << diff << "\n";
+    EXPECT_LE(diff, 1e-5) << name;
+  }
+  // With DoRA the conversion cannot hold the magnitudes: refused by the config check.
+  pft::config::PeftConfig dora = case_config("dora");
+  dora.get<pft::peft::LoraConfig>().init_lora_weights = "pissa_niter_4";
+  const auto problems = dora.get<pft::peft::LoraConfig>().check(dora);
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].first, "peft.init_lora_weights");
+  dora.get<pft::peft::LoraConfig>().use_dora = false;
+  dora.get<pft::peft::LoraConfig>().init_lora_weights = "pissa_niter_";
+  EXPECT_EQ(dora.get<pft::peft::LoraConfig>().check(dora).size(), 1u);
 }

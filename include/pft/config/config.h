@@ -76,16 +76,19 @@ struct DataConfig {
     v("test", test, "Held-out test data.", rules::path());
     v("format", format,
       "File format of data.train/eval/test: `jsonl` (one JSON object a line), `csv` (header "
-      "row, RFC 4180 quoting), `tsv` (header row, tab-separated, no quoting: GLUE's layout) or "
+      "row, RFC 4180 quoting), `tsv` (header row, tab-separated, no quoting: GLUE's layout), "
+      "`parquet`, `arrow` (an Arrow IPC file, or the folder `datasets`' save_to_disk writes) or "
       "`conll` (token_classification). `auto` chooses by task and extension: CoNLL for "
-      "token_classification; else `.csv` CSV, `.tsv` TSV, anything else JSON Lines.",
-      rules::one_of({"auto", "jsonl", "tsv", "csv", "conll"}));
+      "token_classification; else `.csv` CSV, `.tsv` TSV, `.parquet`/`.pq` Parquet, "
+      "`.arrow`/`.feather` or a folder Arrow, anything else JSON Lines.",
+      rules::one_of({"auto", "jsonl", "tsv", "csv", "parquet", "arrow", "conll"}));
     v("text_field", text_field, "Field holding the input text.", rules::none());
     v("text_pair_field", text_pair_field,
       "Field holding the second text of a pair (empty: single sentences).", rules::none());
     v("label_field", label_field,
       "Field holding the label: its name, or its index in task.labels (an integer, or in "
-      "CSV/TSV a number that is not itself a label name).",
+      "CSV/TSV a number that is not itself a label name; a `datasets` ClassLabel column of a "
+      "Parquet or Arrow file reads as its names).",
       rules::none());
     v("source_field", source_field, "Input field of seq2seq data.", rules::none());
     v("target_field", target_field, "Output field of seq2seq data.", rules::none());

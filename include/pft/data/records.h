@@ -1,7 +1,8 @@
 #pragma once
 // Examples from a data file in any format pft reads for record-shaped tasks: JSON Lines, CSV
-// (RFC 4180, header row) and TSV (header row, tab-separated, no quoting: GLUE's layout). Every
-// format yields the same records, one JSON object each, so tasks never branch on the format.
+// (RFC 4180, header row), TSV (header row, tab-separated, no quoting: GLUE's layout), Parquet and
+// Arrow (a `datasets` save_to_disk folder; pft/data/columnar.h). Every format yields the same
+// records, one JSON object each, so tasks never branch on the format.
 
 #include <cstddef>
 #include <string>
@@ -11,11 +12,13 @@
 
 namespace pft::data {
 
-/// "jsonl", "csv" or "tsv": `format` itself, or for "auto" the file's extension (.csv, .tsv;
-/// anything else is JSON Lines).
+/// "jsonl", "csv", "tsv", "parquet" or "arrow": `format` itself, or for "auto" the file's
+/// extension (.csv, .tsv, .parquet/.pq, .arrow/.feather; a folder is a save_to_disk folder,
+/// "arrow"; anything else is JSON Lines).
 std::string record_format(const std::string& path, const std::string& format);
 
-/// Every record of `path` (the first `limit`; 0: all) in `format` (jsonl, csv, tsv or auto).
+/// Every record of `path` (the first `limit`; 0: all) in `format` (jsonl, csv, tsv, parquet,
+/// arrow or auto).
 /// CSV and TSV records hold each column of the header as a string field; `line` is the line a
 /// record starts on. Errors name path:line (and the column for CSV quoting) and what was
 /// expected: an empty file or header, a duplicate or empty column name, a row with another

@@ -114,7 +114,7 @@ class ClozeTask : public ExampleTask<PromptExample> {
   std::unique_ptr<PromptEncoder> encoder_;
   ModelHooks hooks_;  // the method and the template's soft tokens
   std::string label_field_;
-  std::string data_format_;  // data.format: jsonl, csv, tsv or auto
+  std::string data_format_;  // data.format: jsonl, csv, tsv, parquet, arrow or auto
   bool calibrate_;
   std::string content_free_;
   torch::Tensor content_free_probabilities_;  // [labels], when calibrating

@@ -79,7 +79,7 @@ class TextToTextTask : public ExampleTask<Seq2SeqExample> {
   std::unique_ptr<PromptEncoder> encoder_;
   ModelHooks hooks_;  // the method and the template's soft tokens
   std::string label_field_;
-  std::string data_format_;  // data.format: jsonl, csv, tsv or auto
+  std::string data_format_;  // data.format: jsonl, csv, tsv, parquet, arrow or auto
   std::size_t max_length_;
   std::int64_t pad_id_;
 };

@@ -16,8 +16,36 @@ std::string lora_pattern_problem(const std::string& key) {
   return {};
 }
 
+int lora_pissa_niter(const std::string& init) {
+  const std::string prefix = "pissa_niter_";
+  if (init.rfind(prefix, 0) != 0) return -1;
+  const auto digits = init.substr(prefix.size());
+  if (digits.empty() || digits.size() > 4 ||
+      digits.find_first_not_of("0123456789") != std::string::npos) {
+    return -1;
+  }
+  return std::stoi(digits);
+}
+
+std::string lora_init_problem(const std::string& init) {
+  if (init == "default" || init == "gaussian" || init == "pissa" || init == "olora" ||
+      lora_pissa_niter(init) >= 0) {
+    return {};
+  }
+  return "expected default, gaussian, pissa, pissa_niter_N (N a number of iterations, at most "
+         "9999) or olora, got \"" + init + "\"";
+}
+
 ConfigProblems LoraConfig::check(const SharedConfig& shared) const {
   ConfigProblems problems;
+  if (auto bad = lora_init_problem(init_lora_weights); !bad.empty()) {
+    problems.emplace_back("peft.init_lora_weights", bad);
+  } else if (use_dora && lora_pissa_niter(init_lora_weights) >= 0) {
+    problems.emplace_back("peft.init_lora_weights",
+                          init_lora_weights +
+                              " saves the adapter converted to a plain LoRA of twice the rank, "
+                              "which cannot carry DoRA's magnitudes; use pissa with use_dora");
+  }
   for (const auto& [key, value] : rank_pattern) {
     if (auto bad = lora_pattern_problem(key); !bad.empty())
       problems.emplace_back("peft.rank_pattern", bad);

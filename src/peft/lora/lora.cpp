@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "pft/model/dropout.h"
+#include "pft/peft/lora/pattern.h"
 #include "pft/util/error.h"
 
 namespace pft::peft {
@@ -35,7 +36,11 @@ LoraExtension::LoraExtension(model::LinearImpl& layer, const LoraOptions& o, std
   scaling = o.use_rslora ? alpha / std::sqrt(static_cast<double>(r)) : alpha / static_cast<double>(r);
   torch::NoGradGuard no_grad;
   if (o.init == "pissa") {
-    init_pissa(r);
+    init_pissa(r, -1);
+  } else if (const int niter = lora_pissa_niter(o.init); niter >= 0) {
+    init_pissa(r, niter);
+    init_A = lora_A->weight.detach().clone();
+    init_B = lora_B->weight.detach().clone();
   } else if (o.init == "olora") {
     init_olora(r);
   } else if (o.init == "gaussian") {
@@ -57,12 +62,44 @@ LoraExtension::LoraExtension(model::LinearImpl& layer, const LoraOptions& o, std
   }
 }
 
-void LoraExtension::init_pissa(std::int64_t r) {
+namespace {
+
+// torch.svd_lowrank(A, q, niter) (Halko et al. 2009, algorithm 5.1, as torch/_lowrank.py
+// computes it): U [m, q], S [q], V [n, q] with A ~ U diag(S) V^T; the random projection is drawn
+// from LibTorch's default generator, which pft seeds with train.seed before the model is built.
+std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> svd_lowrank(torch::Tensor a,
+                                                                    std::int64_t q, int niter) {
+  const bool wide = a.size(0) < a.size(1);
+  if (wide) a = a.t();
+  auto x = a.matmul(torch::randn({a.size(1), q}, a.options()));
+  auto basis = std::get<0>(at::linalg_qr(x));
+  for (int i = 0; i < niter; ++i) {
+    basis = std::get<0>(at::linalg_qr(a.t().matmul(basis)));
+    basis = std::get<0>(at::linalg_qr(a.matmul(basis)));
+  }
+  const auto [u, s, vh] = at::linalg_svd(basis.t().matmul(a), /*full_matrices=*/false);
+  auto left = basis.matmul(u);
+  auto right = vh.t();
+  if (wide) std::swap(left, right);
+  return {left, s, right};
+}
+
+}  // namespace
+
+void LoraExtension::init_pissa(std::int64_t r, int niter) {
   // PEFT's pissa_init: W = V S U^T; A = sqrt(S_r / scaling) U_r^T, B = V_r sqrt(S_r / scaling);
-  // the layer keeps the residual W - scaling B A.
+  // the layer keeps the residual W - scaling B A. pissa_niter_N: V_r, S_r, U_r from
+  // svd_lowrank(W, r, N).
   auto& weight = layer_.weight;
   const auto w = weight.to(torch::kFloat32);
-  const auto [v, s, uh] = at::linalg_svd(w, /*full_matrices=*/false);
+  torch::Tensor v, s, uh;
+  if (niter < 0) {
+    std::tie(v, s, uh) = at::linalg_svd(w, /*full_matrices=*/false);
+  } else {
+    torch::Tensor u;
+    std::tie(v, s, u) = svd_lowrank(w, r, niter);
+    uh = u.t();
+  }
   const auto root = (s.slice(0, 0, r) / scaling).sqrt();
   const auto a = torch::diag(root).matmul(uh.slice(0, 0, r));
   const auto b = v.slice(1, 0, r).matmul(torch::diag(root));
@@ -185,7 +222,9 @@ Lora::Lora(torch::nn::Module& model, LoraOptions options) : options_(std::move(o
                                          " must be > 0");
     }
     const auto smaller = std::min(layer->options.in_features(), layer->options.out_features());
-    if ((options_.init == "pissa" || options_.init == "olora") && r > smaller) {
+    if ((options_.init == "pissa" || options_.init == "olora" ||
+         lora_pissa_niter(options_.init) >= 0) &&
+        r > smaller) {
       throw Error(ErrorKind::Config, "peft.init_lora_weights: " + options_.init + " needs r <= " +
                                          std::to_string(smaller) + " for " + path + ", got " +
                                          std::to_string(r));
@@ -204,6 +243,21 @@ std::vector<std::pair<std::string, torch::Tensor>> Lora::parameters() const {
     out.emplace_back(paths_[i] + ".lora_B.weight", extensions_[i]->lora_B->weight);
     if (extensions_[i]->magnitude.defined())
       out.emplace_back(paths_[i] + ".lora_magnitude_vector", extensions_[i]->magnitude);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> Lora::saved_parameters() const {
+  if (lora_pissa_niter(options_.init) < 0) return parameters();
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (std::size_t i = 0; i < paths_.size(); ++i) {
+    const auto& e = *extensions_[i];
+    const auto a = e.lora_A->weight.detach();
+    const auto b = e.lora_B->weight.detach();
+    out.emplace_back(paths_[i] + ".lora_A.weight",
+                     torch::cat({a, e.init_A.to(a.device(), a.scalar_type())}, 0));
+    out.emplace_back(paths_[i] + ".lora_B.weight",
+                     torch::cat({b, -e.init_B.to(b.device(), b.scalar_type())}, 1));
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "pft/peft/lora/method.h"
 
+#include <cmath>
 #include <filesystem>
 #include <regex>
 
@@ -91,8 +92,8 @@ LoraOptions lora_options_from_adapter_config(const nlohmann::json& j, const std:
                   source + ": init_lora_weights: " + init.dump() +
                       ": the residual weights of a randomized-SVD PiSSA adapter are random, so "
                       "no program can rebuild them on load; convert it in PEFT "
-                      "(save_pretrained with path_initial_model_for_weight_conversion) or use "
-                      "\"pissa\"");
+                      "(save_pretrained with path_initial_model_for_weight_conversion, as pft "
+                      "saves its own) or use \"pissa\"");
     } else {
       throw Error(ErrorKind::Input, source + ": init_lora_weights: " + init.dump() +
                                         " is not supported (expected true, false, \"gaussian\", "
@@ -151,8 +152,14 @@ std::vector<std::pair<std::string, torch::Tensor>> LoraMethod::trained_base_tens
 
 nlohmann::json LoraMethod::config_json() const {
   nlohmann::json j;
-  j["r"] = options_.r;
-  j["lora_alpha"] = options_.alpha;
+  // pissa_niter_N is saved converted (Lora::saved_parameters): rank 2r, alpha scaled so that
+  // alpha / r (rsLoRA: alpha / sqrt(r)) is unchanged, initialised as plain LoRA; as PEFT's
+  // save_pretrained(path_initial_model_for_weight_conversion=...) writes it.
+  const bool converted = lora_pissa_niter(options_.init) >= 0;
+  const double alpha_factor = !converted ? 1.0 : options_.use_rslora ? std::sqrt(2.0) : 2.0;
+  const std::int64_t rank_factor = converted ? 2 : 1;
+  j["r"] = options_.r * rank_factor;
+  j["lora_alpha"] = options_.alpha * alpha_factor;
   j["lora_dropout"] = options_.dropout;
   if (options_.targets.regex.empty()) {
     j["target_modules"] = options_.targets.names;
@@ -165,16 +172,18 @@ nlohmann::json LoraMethod::config_json() const {
   // Keys newer than the rest are written only when used, so older PEFT versions still read
   // plain adapters.
   if (options_.use_dora) j["use_dora"] = true;
-  if (options_.init == "default") {
+  if (options_.init == "default" || converted) {
     j["init_lora_weights"] = true;
   } else {
     j["init_lora_weights"] = options_.init;
   }
   write_target_filters(options_.targets, j);
   j["rank_pattern"] = nlohmann::json::object();
-  for (const auto& [key, value] : options_.rank_pattern) j["rank_pattern"][key] = value;
+  for (const auto& [key, value] : options_.rank_pattern)
+    j["rank_pattern"][key] = value * rank_factor;
   j["alpha_pattern"] = nlohmann::json::object();
-  for (const auto& [key, value] : options_.alpha_pattern) j["alpha_pattern"][key] = value;
+  for (const auto& [key, value] : options_.alpha_pattern)
+    j["alpha_pattern"][key] = value * alpha_factor;
   return j;
 }
 
@@ -188,7 +197,7 @@ std::string LoraMethod::peft_bias_name(const std::string& bias_path) const {
 
 TensorMap LoraMethod::state_dict() const {
   TensorMap out;
-  for (const auto& [name, t] : lora_->parameters()) out[name] = t;
+  for (const auto& [name, t] : lora_->saved_parameters()) out[name] = t;
   for (const auto& [name, t] : biases_) out[peft_bias_name(name)] = t;
   return out;
 }

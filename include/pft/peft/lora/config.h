@@ -34,10 +34,13 @@ struct LoraConfig {
     v("init_lora_weights", init_lora_weights,
       "LoRA initialisation, as PEFT's init_lora_weights: `default` (A Kaiming-uniform, B zero), "
       "`gaussian` (A normal with std 1/r), `pissa` (A and B from the top-r singular vectors of "
-      "the weight, which keeps the residual), `olora` (from its QR decomposition). PiSSA and "
-      "OLoRA change the frozen weights; the adapter is saved as PEFT saves it and loads on the "
-      "original base model in pft and PEFT alike.",
-      config::rules::one_of({"default", "gaussian", "pissa", "olora"}));
+      "the weight, which keeps the residual), `pissa_niter_N` (the same from a randomized SVD "
+      "with N subspace iterations, as torch.svd_lowrank: fast on large layers), `olora` (from "
+      "its QR decomposition). PiSSA and OLoRA change the frozen weights; the adapter is saved "
+      "as PEFT saves it and loads on the original base model in pft and PEFT alike "
+      "(`pissa_niter_N`, whose residual is random, is saved converted to a plain LoRA of rank "
+      "2r, as PEFT's path_initial_model_for_weight_conversion does).",
+      config::rules::none());
     v("rank_pattern", rank_pattern,
       "Per-module ranks: a regular expression over the module path (matched as PEFT does, "
       "against the path's end after a dot) to r.",

@@ -23,7 +23,8 @@ struct LoraOptions {
   bool use_rslora = false;
   std::string bias = "none";  // none | all | lora_only: which biases train and are saved
   bool use_dora = false;
-  /// default | gaussian | pissa | olora (PEFT's init_lora_weights; "default" is its `true`).
+  /// default | gaussian | pissa | pissa_niter_N | olora (PEFT's init_lora_weights; "default"
+  /// is its `true`).
   std::string init = "default";
   /// Per-module rank and alpha: (regex, value) in the order PEFT's dict has them; the first
   /// key K with the module path matching "(.*\.)?(K)" wins, as PEFT's get_pattern_key.
@@ -54,6 +55,9 @@ class LoraExtension : public model::LinearExtension {
   torch::Tensor magnitude;  // DoRA's lora_magnitude_vector; undefined without DoRA
   double scaling = 1.0;
   bool merged = false;
+  /// pissa_niter_N: A and B as initialised, in fp32; the saved adapter is the update relative
+  /// to the original weight, [A; A0] and [B, -B0] (PEFT's subtract_mutated_init).
+  torch::Tensor init_A, init_B;
   /// The update (alpha / r) B A, [out, in], in fp32.
   torch::Tensor delta_weight() const;
   /// Folds the update into the layer's weight (DoRA: m / ||W + dW|| (W + dW), rows) and
@@ -64,7 +68,8 @@ class LoraExtension : public model::LinearExtension {
  private:
   model::LinearImpl& layer_;
   torch::Tensor merged_norm_;  // DoRA: ||W + dW|| of the unmerged weight, for unmerge()
-  void init_pissa(std::int64_t r);
+  /// PiSSA from the full SVD (`niter` < 0) or torch.svd_lowrank's randomized one.
+  void init_pissa(std::int64_t r, int niter);
   void init_olora(std::int64_t r);
 };
 
@@ -80,6 +85,9 @@ class Lora {
 
   /// The method's own parameters: lora_A/lora_B weights, by module path.
   std::vector<std::pair<std::string, torch::Tensor>> parameters() const;
+  /// What an adapter file holds: parameters(), or with pissa_niter_N the update relative to
+  /// the original weights, lora_A [2r, in] = [A; A0], lora_B [out, 2r] = [B, -B0].
+  std::vector<std::pair<std::string, torch::Tensor>> saved_parameters() const;
   /// Biases that train under options.bias ("all": every bias; "lora_only": the targets').
   std::vector<std::pair<std::string, torch::Tensor>> trainable_biases(
       torch::nn::Module& model) const;
