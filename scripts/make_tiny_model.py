@@ -6,7 +6,7 @@ model shows that pft trains and evaluates the family end to end, not what a pret
 scores.
 
 Usage: make_tiny_model.py MODEL_TYPE OUT_DIR [--data data/sst2/train.jsonl]
-  MODEL_TYPE: roberta and modernbert (byte-level BPE tokenizers), xlm-roberta
+  MODEL_TYPE: roberta and modernbert (byte-level BPE tokenizers), xlm-roberta and deberta-v2
   (Unigram/Metaspace), electra and distilbert (WordPiece, lowercased) or mt5
   (Unigram/Metaspace, </s> appended)
   OUT_DIR gets config.json, model.safetensors (the masked-LM class of encoders: a task head
@@ -89,6 +89,17 @@ def xlmr_tokenizer(data):
     return tok
 
 
+def deberta_tokenizer(data):
+    """DeBERTa-v3's layout: a SentencePiece-style Unigram model (Metaspace), [CLS] A [SEP]."""
+    specials = ["[PAD]", "[CLS]", "[SEP]", "[UNK]"]
+    tok = unigram_tokenizer(data, specials, "[UNK]")
+    tok.add_special_tokens([AddedToken("[MASK]", special=True, normalized=False)])
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", tok.token_to_id("[CLS]")), ("[SEP]", tok.token_to_id("[SEP]"))])
+    return tok
+
+
 def mt5_tokenizer(data):
     tok = unigram_tokenizer(data, ["<pad>", "</s>", "<unk>"], "<unk>")
     tok.post_processor = processors.TemplateProcessing(
@@ -123,6 +134,10 @@ FAMILIES = {
                    dict(pad_token_id=3, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2,
                         hidden_size=64, intermediate_size=128, num_hidden_layers=3, num_attention_heads=4,
                         local_attention=16, global_attn_every_n_layers=3, max_position_embeddings=512)),
+    "deberta-v2": (deberta_tokenizer, "DebertaV2Tokenizer", WORDPIECE_TOKENS, AutoModelForMaskedLM,
+                   dict(pad_token_id=0, relative_attention=True, pos_att_type="p2c|c2p", position_buckets=256,
+                        max_relative_positions=512, norm_rel_ebd="layer_norm", share_att_key=True,
+                        position_biased_input=False, type_vocab_size=0, **ENCODER)),
     "mt5": (mt5_tokenizer, "T5Tokenizer", dict(eos_token="</s>", unk_token="<unk>", pad_token="<pad>"),
             AutoModelForSeq2SeqLM,
             dict(d_model=64, d_kv=16, d_ff=128, num_layers=2, num_heads=4, pad_token_id=0, eos_token_id=1,

@@ -69,7 +69,7 @@ fi
 # Families no PyPI package ships real weights of: small random checkpoints with tokenizers
 # trained on the bundled SST-2 sentences (scripts/make_tiny_model.py), for their example
 # configs: ${PFT_VENV:-~/.cache/pft/venv}/models/tiny-MODEL_TYPE
-for family in roberta xlm-roberta electra distilbert modernbert mt5; do
+for family in roberta xlm-roberta electra distilbert modernbert deberta-v2 mt5; do
   if [ ! -e "$models/tiny-$family/config.json" ]; then
     mkdir -p "$models"
     "$venv/bin/python" "$root/scripts/make_tiny_model.py" "$family" "$models/tiny-$family" 2>&1 \

@@ -49,6 +49,7 @@ LORA_TARGETS = {
     "bert": ["query", "key", "value", "dense"],
     "roberta": ["query", "key", "value", "dense"],
     "modernbert": ["Wqkv", "Wo", "Wi", "dense"],
+    "deberta-v2": ["query_proj", "key_proj", "value_proj", "dense"],
 }
 
 
@@ -115,6 +116,28 @@ def make_modernbert_base(work, tokenizer_dir):
     return path
 
 
+def make_deberta_v3_base(work, tokenizer_dir):
+    """A random model of microsoft/deberta-v3-base's shape and attention settings (768 hidden,
+    12 layers, c2p and p2c over 256 log buckets, shared keys, no absolute positions; 128,100
+    tokens), with the tokenizer of the set-up's tiny DeBERTa."""
+    path = os.path.join(work, "deberta-v3-base-random")
+    if os.path.exists(os.path.join(path, "model.safetensors")):
+        return path
+    if not os.path.exists(os.path.join(tokenizer_dir, "tokenizer.json")):
+        sys.exit(f"{tokenizer_dir}: no tokenizer.json; run scripts/setup.sh (it writes the tiny DeBERTa)")
+    import torch
+    from transformers import DebertaV2Config, DebertaV2Model
+    torch.manual_seed(0)
+    DebertaV2Model(DebertaV2Config(
+        vocab_size=128100, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+        max_position_embeddings=512, relative_attention=True, pos_att_type="p2c|c2p", position_buckets=256,
+        max_relative_positions=512, norm_rel_ebd="layer_norm", share_att_key=True, position_biased_input=False,
+        type_vocab_size=0, pad_token_id=0)).save_pretrained(path)
+    for name in ("tokenizer.json", "tokenizer_config.json"):
+        shutil.copy(os.path.join(tokenizer_dir, name), path)
+    return path
+
+
 def model_shape(path):
     with open(os.path.join(path, "config.json")) as f:
         c = json.load(f)
@@ -156,7 +179,7 @@ def main():
     parser.add_argument("--default-methods", default="",
                         help="comma-separated methods also run with each side's default "
                              "precision (as --precisions default), e.g. lora")
-    parser.add_argument("--steps", default="minilm=13,bert-base=8,modernbert-base=6",
+    parser.add_argument("--steps", default="minilm=13,bert-base=8,modernbert-base=6,deberta-v3-base=6",
                         help="steps per run per model (3 of them warm-up)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--seq-len", type=int, default=128)
@@ -178,10 +201,14 @@ def main():
         elif name == "modernbert-base":
             models[name] = make_modernbert_base(
                 args.work, os.path.join(os.path.dirname(args.minilm.rstrip("/")), "tiny-modernbert"))
+        elif name == "deberta-v3-base":
+            models[name] = make_deberta_v3_base(
+                args.work, os.path.join(os.path.dirname(args.minilm.rstrip("/")), "tiny-deberta-v2"))
         elif os.path.isdir(name):
             models[os.path.basename(name.rstrip("/"))] = name
         else:
-            sys.exit(f"--models: unknown model '{name}' (minilm, bert-base, modernbert-base or a folder)")
+            sys.exit(f"--models: unknown model '{name}' (minilm, bert-base, modernbert-base, deberta-v3-base "
+                     "or a folder)")
     count = max(int(steps.get(m, 13)) for m in models) * args.batch_size
     texts = os.path.join(args.work, "texts.jsonl")
     make_texts(args.data, texts, max(count, args.eval_examples), min_words=args.seq_len * 2)

@@ -6,7 +6,7 @@
 # Usage:
 #   scripts/bench/train.sh [--threads N] [--reps N] [--models minilm,bert-base]
 #       [--methods lora,dora,prefix_tuning,prompt_tuning,adapter,full] [--precisions fp32,bf16]
-#       (models: minilm, bert-base, modernbert-base or model folders)
+#       (models: minilm, bert-base, modernbert-base, deberta-v3-base or model folders)
 #       [--default-methods lora] [--steps minilm=13,bert-base=8] [--no-eval] [--json FILE]
 # Environment: PFT_BUILD_DIR (default build/), PFT_VENV (default ~/.cache/pft/venv),
 # PFT_SHARED_DATA (default ../shared/data), PFT_BENCH_DIR (scratch; default a temp folder).

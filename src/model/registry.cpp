@@ -1,6 +1,7 @@
 #include "pft/model/registry.h"
 
 #include "pft/model/bert/family.h"
+#include "pft/model/deberta/family.h"
 #include "pft/model/distilbert/family.h"
 #include "pft/model/electra/family.h"
 #include "pft/model/modernbert/family.h"
@@ -13,11 +14,13 @@ void register_families(FamilyRegistry& registry) {
   registry.add(bert_family());
   registry.add(t5_family());
   registry.add(mt5_family());
+  registry.add(umt5_family());
   registry.add(roberta_family());
   registry.add(xlm_roberta_family());
   registry.add(electra_family());
   registry.add(distilbert_family());
   registry.add(modernbert_family());
+  registry.add(deberta_v2_family());
 }
 
 FamilyRegistry builtin_families() {

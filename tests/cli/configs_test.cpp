@@ -53,7 +53,7 @@ TEST(Configs, EveryConfigDryRunsFromAFreshCloneOrSaysWhatToSupply) {
     configs.push_back(e.path().filename().string());
   }
   std::sort(configs.begin(), configs.end());
-  EXPECT_EQ(configs.size(), 12u);
+  EXPECT_EQ(configs.size(), 13u);
   // What a config needs beyond scripts/setup.sh and the clone: a model folder, a data script.
   const std::map<std::string, std::pair<bool, std::string>> needs{
       {"example.json", {false, ""}},
@@ -64,6 +64,7 @@ TEST(Configs, EveryConfigDryRunsFromAFreshCloneOrSaysWhatToSupply) {
       {"sentiment_distilbert.json", {false, ""}},
       {"sentiment_electra.json", {false, ""}},
       {"sentiment_modernbert.json", {false, ""}},
+      {"sentiment_deberta.json", {false, ""}},
       {"sentiment_mt5.json", {false, ""}},
       {"sentiment_roberta.json", {false, ""}},
       {"sentiment_xlm_roberta.json", {false, ""}},

@@ -27,6 +27,7 @@ using Combination = std::pair<std::string, std::string>;  // model_type, method
 const std::set<Combination> kNotApplicable = {
     {"t5", "bitfit"},   // T5 has no bias parameters
     {"mt5", "bitfit"},  // nor has mT5
+    {"umt5", "bitfit"},  // nor UMT5
     // The example ELECTRA's embeddings (16) are narrower than its hidden states (32), and
     // virtual tokens are hidden-size wide, as PEFT makes them (PEFT fails there as well).
     {"electra", "prompt_tuning"},
@@ -35,6 +36,7 @@ const std::set<Combination> kNotApplicable = {
     // prefix tuning on them).
     {"distilbert", "prefix_tuning"},
     {"modernbert", "prefix_tuning"},
+    {"deberta-v2", "prefix_tuning"},  // nor does transformers' DeBERTa
     // ModernBERT's default config has no biases but the classifier's (a new head, trained
     // fully) and, on the masked LM, the decoder's: BitFit applies to the masked LM only.
     {"modernbert", "bitfit"},

@@ -462,7 +462,8 @@ TEST(FamilyTrain, EachFamilyLearnsAndResumesExactly) {
   const std::vector<std::pair<std::string, std::string>> families{
       {"roberta", "sentiment_roberta.json"},     {"xlm-roberta", "sentiment_xlm_roberta.json"},
       {"electra", "sentiment_electra.json"},     {"distilbert", "sentiment_distilbert.json"},
-      {"modernbert", "sentiment_modernbert.json"}, {"mt5", "sentiment_mt5.json"}};
+      {"modernbert", "sentiment_modernbert.json"}, {"deberta-v2", "sentiment_deberta.json"},
+      {"mt5", "sentiment_mt5.json"}};
   for (const auto& [type, config] : families) {
     SCOPED_TRACE(type);
     const auto model = (models / ("tiny-" + type)).string();

@@ -36,7 +36,8 @@ using Tensors = std::map<std::string, torch::Tensor>;
 
 constexpr double kTolerance = 1e-5;
 const std::vector<std::string> kFamilies = {"roberta",    "xlm-roberta", "electra",
-                                            "distilbert", "modernbert",  "mt5"};
+                                            "distilbert", "modernbert",  "deberta-v2",
+                                            "mt5",        "umt5"};
 const std::vector<std::string> kMethods = {"lora", "prefix_tuning", "prompt_tuning", "ia3"};
 
 using pft::test::max_abs_diff;

@@ -72,6 +72,25 @@ _MODERNBERT = [
          local_rope_theta=500.0),
 ]
 
+# DeBERTa: v3's layout (log buckets, shared keys, c2p and p2c, no absolute positions, the
+# relative embeddings normed); v2-xlarge's (c2p only by its own pos_key_proj, a window of
+# relative positions shorter than the batch's sequences, a convolution after the first layer,
+# token types, an embedding projection, an untied legacy masked-LM head); and p2c only with
+# pos_query_proj, few buckets and the non-legacy masked-LM head.
+_DEBERTA_V2 = [
+    dict(vocab_size=99, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=37,
+         max_position_embeddings=40, relative_attention=True, pos_att_type="p2c|c2p", position_buckets=8,
+         max_relative_positions=20, norm_rel_ebd="layer_norm", share_att_key=True, position_biased_input=False,
+         type_vocab_size=0, pad_token_id=0),
+    dict(vocab_size=120, hidden_size=48, num_hidden_layers=3, num_attention_heads=6, intermediate_size=64,
+         max_position_embeddings=30, relative_attention=True, pos_att_type=["c2p"], max_relative_positions=6,
+         conv_kernel_size=3, conv_act="gelu", type_vocab_size=2, embedding_size=24, hidden_act="gelu_new",
+         tie_word_embeddings=False, cls_dropout=0.2, pad_token_id=3, layer_norm_eps=1e-5),
+    dict(vocab_size=80, hidden_size=24, num_hidden_layers=2, num_attention_heads=3, intermediate_size=30,
+         max_position_embeddings=32, relative_attention=True, pos_att_type=["p2c"], position_buckets=4,
+         max_relative_positions=12, conv_kernel_size=3, conv_groups=2, legacy=False, pad_token_id=1),
+]
+
 _MT5 = [
     dict(vocab_size=99, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
          relative_attention_max_distance=16, feed_forward_proj="gated-gelu", tie_word_embeddings=False,
@@ -79,6 +98,17 @@ _MT5 = [
     dict(vocab_size=80, d_model=24, d_kv=6, d_ff=40, num_layers=2, num_decoder_layers=3, num_heads=3,
          relative_attention_num_buckets=6, relative_attention_max_distance=12, feed_forward_proj="gated-silu",
          tie_word_embeddings=True, decoder_start_token_id=0, eos_token_id=1, pad_token_id=0),
+]
+
+# UMT5: mT5 with a relative position bias in every block of both stacks (transformers ties
+# the output projection to the embeddings and scales by d_model^-0.5, whatever the config says).
+_UMT5 = [
+    dict(vocab_size=99, d_model=32, d_kv=8, d_ff=48, num_layers=2, num_heads=4, relative_attention_num_buckets=8,
+         relative_attention_max_distance=16, feed_forward_proj="gated-gelu", decoder_start_token_id=0,
+         eos_token_id=1, pad_token_id=0),
+    dict(vocab_size=80, d_model=24, d_kv=6, d_ff=40, num_layers=3, num_decoder_layers=2, num_heads=3,
+         relative_attention_num_buckets=6, relative_attention_max_distance=12, feed_forward_proj="relu",
+         decoder_start_token_id=0, eos_token_id=1, pad_token_id=0),
 ]
 
 # model_type -> (heads, configs in transformers' keys); each config switches on different
@@ -89,7 +119,9 @@ CONFIGS = {
     "electra": (ENCODER_HEADS, _ELECTRA),
     "distilbert": (ENCODER_HEADS, _DISTILBERT),
     "modernbert": (ENCODER_HEADS, _MODERNBERT),
+    "deberta-v2": (ENCODER_HEADS, _DEBERTA_V2),
     "mt5": (SEQ2SEQ_HEADS, _MT5),
+    "umt5": (SEQ2SEQ_HEADS, _UMT5),
 }
 
 # PEFT's own default targets where it has them; where it has none (IA3 on xlm-roberta and
@@ -97,12 +129,14 @@ CONFIGS = {
 _BERT_IA3 = dict(target_modules=["key", "value", "output.dense"], feedforward_modules=["output.dense"])
 IA3_TARGETS = {"xlm-roberta": _BERT_IA3, "electra": _BERT_IA3,
               "distilbert": dict(target_modules=["k_lin", "v_lin", "lin2"], feedforward_modules=["lin2"]),
-              "modernbert": dict(target_modules=["Wqkv", "mlp.Wo"], feedforward_modules=["mlp.Wo"])}
-# PEFT has no LoRA default for distilbert and modernbert either; pft's.
-LORA_TARGETS = {"distilbert": dict(target_modules=["q_lin", "v_lin"]), "modernbert": dict(target_modules=["Wqkv"])}
-# transformers' DistilBERT and ModernBERT take no cached keys/values: PEFT's prefix tuning cannot
-# run on them.
-NO_PREFIX = {"distilbert", "modernbert"}
+              "modernbert": dict(target_modules=["Wqkv", "mlp.Wo"], feedforward_modules=["mlp.Wo"]),
+              "umt5": dict(target_modules=["k", "v", "wi_1"], feedforward_modules=[])}
+# PEFT has no LoRA default for distilbert, modernbert and umt5 either; pft's.
+LORA_TARGETS = {"distilbert": dict(target_modules=["q_lin", "v_lin"]), "modernbert": dict(target_modules=["Wqkv"]),
+                "umt5": dict(target_modules=["q", "v"])}
+# transformers' DistilBERT, ModernBERT and DeBERTa take no cached keys/values: PEFT's prefix
+# tuning cannot run on them.
+NO_PREFIX = {"distilbert", "modernbert", "deberta-v2"}
 
 def prompt_keys(t, config):
     """PEFT reads token_dim, num_layers and num_attention_heads from hidden_size & co. in the

@@ -107,7 +107,8 @@ TEST(T5Config, ErrorsNameTheFileAndTheKey) {
   expect_error(parse({{"feed_forward_proj", "tanh"}}), pft::ErrorKind::Input,
                "key 'feed_forward_proj': activation \"tanh\" is not supported");
   expect_error(parse({{"model_type", "bert"}}), pft::ErrorKind::Input,
-               "m/config.json: key 'model_type': expected \"t5\" or \"mt5\", got string \"bert\"");
+               "m/config.json: key 'model_type': expected \"t5\", \"mt5\" or \"umt5\", got "
+               "string \"bert\"");
   expect_error(parse({{"eos_token_id", "x"}}), pft::ErrorKind::Input, "key 'eos_token_id'");
   expect_error(parse({{"vocab_size", 10}, {"eos_token_id", 12}}), pft::ErrorKind::Input,
                "key 'eos_token_id': must be a token id in [0, 10), got 12");

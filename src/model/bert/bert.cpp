@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "pft/model/checkpointing.h"
+#include "pft/model/checks.h"
 #include "pft/model/dropout.h"
 #include "pft/model/linear.h"
 #include "pft/model/project.h"
@@ -46,16 +47,7 @@ torch::nn::LayerNorm make_layer_norm(const BertConfig& c, std::int64_t width = 0
 // checkpoint; checked here so that it is an error with both numbers, not an index assert.
 void check_ids(const torch::Tensor& ids, std::int64_t limit, const char* what, const char* key,
                const BertConfig& config) {
-  if (ids.numel() == 0) return;
-  const auto [lo, hi] = torch::aminmax(ids);
-  const auto min_id = lo.item<std::int64_t>();
-  const auto max_id = hi.item<std::int64_t>();
-  if (min_id < 0 || max_id >= limit) {
-    throw Error(ErrorKind::Input,
-                fmt::format("{} must be in [0, {}) ({} of {}), got values in [{}, {}]", what, limit,
-                            key, config.source, min_id, max_id),
-                "was the input tokenized with this model's tokenizer?");
-  }
+  check_id_range(ids, limit, what, key, config.source);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "pft/model/bert/bert.h"
 #include "pft/model/checkpointing.h"
+#include "pft/model/checks.h"
 #include "pft/model/dropout.h"
 #include "pft/model/project.h"
 #include "pft/util/error.h"
@@ -23,14 +24,7 @@ ModernBertNorm make_norm(const ModernBertConfig& c) {
 }
 
 Activation activation_of(const std::string& name, const std::string& source, const char* key) {
-  const auto act = parse_activation(name);
-  if (!act) {
-    throw Error(ErrorKind::Config,
-                source + ": " + key +
-                    ": expected one of gelu, gelu_new, gelu_pytorch_tanh, relu, silu or swish, "
-                    "got \"" + name + "\"");
-  }
-  return *act;
+  return config_activation(name, source, key);
 }
 
 torch::Tensor rotate_half(const torch::Tensor& x) {
@@ -43,18 +37,10 @@ torch::Tensor rotate_half(const torch::Tensor& x) {
 // ---- config -----------------------------------------------------------------------------
 
 ModernBertConfig ModernBertConfig::from_json(const nlohmann::json& doc, const std::string& source) {
-  if (!doc.is_object()) {
-    throw Error(ErrorKind::Config,
-                source + ": expected a JSON object, got " + JsonKeys::describe(doc));
-  }
+  check_config_document(doc, source, "modernbert");
   ModernBertConfig c;
   c.source = source;
   const JsonKeys keys(doc, source);
-  std::string model_type;
-  keys.string("model_type", model_type);
-  if (!model_type.empty() && model_type != "modernbert") {
-    keys.fail("model_type", "expected \"modernbert\", got \"" + model_type + "\"");
-  }
   keys.integer("vocab_size", c.vocab_size);
   keys.integer("hidden_size", c.hidden_size);
   keys.integer("intermediate_size", c.intermediate_size);
@@ -193,17 +179,7 @@ torch::Tensor ModernBertEmbeddingsImpl::embed(const torch::Tensor& input_ids) {
   if (input_ids.dim() != 2) {
     throw Error(ErrorKind::Runtime, "ModernBERT forward: input_ids must be [batch, seq]");
   }
-  if (input_ids.numel() > 0) {
-    const auto [lo, hi] = torch::aminmax(input_ids);
-    if (lo.item<std::int64_t>() < 0 || hi.item<std::int64_t>() >= config.vocab_size) {
-      throw Error(ErrorKind::Input,
-                  "input ids must be in [0, " + std::to_string(config.vocab_size) +
-                      ") (vocab_size of " + config.source + "), got values in [" +
-                      std::to_string(lo.item<std::int64_t>()) + ", " +
-                      std::to_string(hi.item<std::int64_t>()) + "]",
-                  "was the input tokenized with this model's tokenizer?");
-    }
-  }
+  check_id_range(input_ids, config.vocab_size, "input ids", "vocab_size", config.source);
   return tok_embeddings(input_ids);
 }
 

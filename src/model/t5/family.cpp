@@ -41,13 +41,17 @@ ModelInfo t5_model_info(const T5Config& config, const std::string& path, Head he
 
 namespace {
 
-// T5 and mT5 (one architecture: mT5 is T5 v1.1 with other config defaults, which
-// T5Config::from_json applies). PEFT's IA3 defaults differ: mT5 scales k, v and wi_1, and
-// none of them as feed-forward.
-FamilyDescriptor family(bool mt5) {
+// T5, mT5 and UMT5 (one architecture: mT5 is T5 v1.1 with other config defaults, UMT5 mT5
+// with a relative position bias in every block, both applied by T5Config::from_json). PEFT's
+// IA3 defaults differ: mT5 scales k, v and wi_1, and none of them as feed-forward; PEFT has
+// no defaults for UMT5, which gets mT5's.
+FamilyDescriptor family(const std::string& type) {
   FamilyDescriptor f;
-  f.model_type = mt5 ? "mt5" : "t5";
-  f.description = mt5 ? "mT5 (encoder-decoder)" : "T5 (encoder-decoder)";
+  const bool mt5 = type != "t5";
+  f.model_type = type;
+  f.description = type == "umt5" ? "UMT5 (encoder-decoder)"
+                  : mt5          ? "mT5 (encoder-decoder)"
+                                 : "T5 (encoder-decoder)";
   f.peft_targets = t5_peft_targets();
   if (mt5) {
     f.peft_targets["IA3"] = {"k", "v", "wi_1"};
@@ -87,7 +91,8 @@ FamilyDescriptor family(bool mt5) {
 
 }  // namespace
 
-FamilyDescriptor t5_family() { return family(/*mt5=*/false); }
-FamilyDescriptor mt5_family() { return family(/*mt5=*/true); }
+FamilyDescriptor t5_family() { return family("t5"); }
+FamilyDescriptor mt5_family() { return family("mt5"); }
+FamilyDescriptor umt5_family() { return family("umt5"); }
 
 }  // namespace pft::model

@@ -120,13 +120,16 @@ T5Config T5Config::from_json(const json& doc, const std::string& source) {
     throw Error(ErrorKind::Input,
                 source + ": expected a JSON object, got " + JsonKeys::describe(doc));
   }
-  // mT5 is T5 v1.1's architecture with other defaults (transformers' MT5Config).
+  // mT5 is T5 v1.1's architecture with other defaults (transformers' MT5Config); UMT5 has
+  // mT5's defaults and a relative position bias in every block.
   bool mt5 = false;
+  bool umt5 = false;
   if (const auto it = doc.find("model_type"); it != doc.end() && !it->is_null()) {
-    mt5 = it->is_string() && it->get<std::string>() == "mt5";
+    umt5 = it->is_string() && it->get<std::string>() == "umt5";
+    mt5 = umt5 || (it->is_string() && it->get<std::string>() == "mt5");
     if (!mt5 && !(it->is_string() && it->get<std::string>() == "t5")) {
       throw Error(ErrorKind::Input,
-                  source + ": key 'model_type': expected \"t5\" or \"mt5\", got " +
+                  source + ": key 'model_type': expected \"t5\", \"mt5\" or \"umt5\", got " +
                       JsonKeys::describe(*it),
                   "is this a T5 checkpoint? Other families load with their own model");
     }
@@ -179,6 +182,13 @@ T5Config T5Config::from_json(const json& doc, const std::string& source) {
   // transformers' MT5ForConditionalGeneration never scales the decoder output (mT5 is v1.1);
   // whether the output projection is shared follows from the weights, as for T5.
   if (mt5) c.scale_decoder_outputs = false;
+  // transformers' UMT5Config forces tie_word_embeddings (whatever config.json says), and
+  // UMT5ForConditionalGeneration scales the decoder output when it is set.
+  if (umt5) {
+    c.per_layer_relative_bias = true;
+    c.tie_word_embeddings = true;
+    c.scale_decoder_outputs = true;
+  }
   keys.integer("pad_token_id", c.pad_token_id);
   c.decoder_start_token_id = c.pad_token_id;
   keys.integer("decoder_start_token_id", c.decoder_start_token_id);
@@ -426,8 +436,10 @@ void T5StackImpl::reset() {
   blocks.clear();
   const auto count = is_decoder_ ? config_.num_decoder_layers : config_.num_layers;
   for (std::int64_t i = 0; i < count; ++i) {
-    // Block 0 owns the relative position bias; every block reuses it.
-    blocks.emplace_back(config_, is_decoder_, /*relative_bias=*/i == 0);
+    // Block 0 owns the relative position bias and every block reuses it (T5, mT5); with
+    // per-layer biases (UMT5) every block owns one.
+    blocks.emplace_back(config_, is_decoder_,
+                        /*relative_bias=*/i == 0 || config_.per_layer_relative_bias);
     block->push_back(blocks.back());
   }
   final_layer_norm =
@@ -460,25 +472,41 @@ torch::Tensor T5StackImpl::encode(const torch::Tensor& inputs_embeds,
   const auto keys = prefix + length;
   const auto device = inputs_embeds.device();
 
-  // Position bias over [prefix | tokens], queries at positions prefix.. (see the header).
-  auto bias = blocks[0]
-                  ->self_attention->SelfAttention->compute_bias(length, keys, prefix, device)
-                  .to(inputs_embeds.scalar_type());
+  // Position bias over [prefix | tokens], queries at positions prefix.. (see the header), from
+  // block 0 (T5, mT5) or from each block (UMT5), with the padding masked.
+  torch::Tensor mask;
   if (attention_mask.defined()) {
-    auto mask = attention_mask.to(device).to(torch::kBool);
+    mask = attention_mask.to(device).to(torch::kBool);
     if (prefix > 0) {
       mask = torch::cat({torch::ones({batch, prefix}, mask.options()), mask}, 1);
     }
-    bias = torch::where(mask.view({batch, 1, 1, keys}), bias,
-                        torch::scalar_tensor(masked_score(bias.scalar_type()), bias.options()))
-               .contiguous();
+    mask = mask.view({batch, 1, 1, keys});
   }
+  const auto bias_of = [&](std::size_t b) {
+    auto bias = blocks[b]
+                    ->self_attention->SelfAttention->compute_bias(length, keys, prefix, device)
+                    .to(inputs_embeds.scalar_type());
+    if (mask.defined()) {
+      bias = torch::where(mask, bias,
+                          torch::scalar_tensor(masked_score(bias.scalar_type()), bias.options()))
+                 .contiguous();
+    }
+    return bias;
+  };
+  auto bias = bias_of(0);
   // Layers without a prefix see the tokens' columns only.
-  const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
+  const auto tokens_only = [prefix](const torch::Tensor& b) {
+    return prefix > 0 ? b.slice(-1, prefix).contiguous() : b;
+  };
+  auto token_bias = tokens_only(bias);
 
   const bool recompute = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
   auto hidden = model::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
+    if (i > 0 && config_.per_layer_relative_bias) {
+      bias = bias_of(i);
+      token_bias = tokens_only(bias);
+    }
     const LayerPrefix* p =
         prefixes != nullptr && prefixes->layers[i].key.defined() ? &prefixes->layers[i] : nullptr;
     const auto& layer_bias = p != nullptr ? bias : token_bias;
@@ -575,11 +603,12 @@ T5DecoderCache T5StackImpl::start_cache(const torch::Tensor& encoder_hidden,
 
 torch::Tensor T5StackImpl::decoder_bias(std::int64_t rows, std::int64_t length, std::int64_t prefix,
                                         std::int64_t past, const torch::Tensor& attention_mask,
-                                        const torch::Tensor& like) {
+                                        const torch::Tensor& like, std::size_t block) {
   const auto keys = past + length;
   const auto device = like.device();
   // The bias of the new queries only: positions past.., keys 0..keys-1.
-  auto bias = blocks[0]
+  const auto owner = config_.per_layer_relative_bias ? block : 0;
+  auto bias = blocks[owner]
                   ->self_attention->SelfAttention->compute_bias(length, keys, past, device)
                   .to(like.scalar_type());
   if (length == 1 && !attention_mask.defined()) return bias;
@@ -633,11 +662,15 @@ torch::Tensor T5StackImpl::decode(const torch::Tensor& inputs_embeds,
   const auto length = inputs_embeds.size(1);
   const auto prefix = cache.prefix_length;
   const auto past = prefix + cache.tokens;  // positions before the first new token
-  const auto bias = decoder_bias(rows, length, prefix, past, attention_mask, inputs_embeds);
-  const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
+  auto bias = decoder_bias(rows, length, prefix, past, attention_mask, inputs_embeds);
+  auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
 
   auto hidden = model::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
+    if (i > 0 && config_.per_layer_relative_bias) {
+      bias = decoder_bias(rows, length, prefix, past, attention_mask, inputs_embeds, i);
+      token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
+    }
     auto& kv = cache.self[i];
     const bool with_prefix = kv.key.size(2) == prefix + cache.tokens && prefix > 0;
     hidden = decoder_block(i, hidden, kv, with_prefix ? bias : token_bias, cache.cross[i],
@@ -660,8 +693,8 @@ torch::Tensor T5StackImpl::decode_all(const torch::Tensor& inputs_embeds,
   const auto prefix = prefix_length(prefixes, config_, blocks.size(), rows, "decoder");
   const auto cross_prefix =
       checked_cross_prefix(cross_prefixes, config_, blocks.size(), encoder_hidden.size(0));
-  const auto bias = decoder_bias(rows, length, prefix, prefix, attention_mask, inputs_embeds);
-  const auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
+  auto bias = decoder_bias(rows, length, prefix, prefix, attention_mask, inputs_embeds);
+  auto token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
   const auto mask = cross_mask(encoder_mask, cross_prefix, encoder_hidden);
   const auto empty =
       torch::empty({rows, config_.num_heads, 0, config_.d_kv}, inputs_embeds.options());
@@ -686,6 +719,10 @@ torch::Tensor T5StackImpl::decode_all(const torch::Tensor& inputs_embeds,
   const bool recompute = gradient_checkpointing && is_training() && torch::GradMode::is_enabled();
   auto hidden = model::dropout(inputs_embeds, config_.dropout_rate, is_training());
   for (std::size_t i = 0; i < blocks.size(); ++i) {
+    if (i > 0 && config_.per_layer_relative_bias) {
+      bias = decoder_bias(rows, length, prefix, prefix, attention_mask, inputs_embeds, i);
+      token_bias = prefix > 0 ? bias.slice(-1, prefix).contiguous() : bias;
+    }
     const bool self_prefix = prefixes != nullptr && prefixes->layers[i].key.defined() && prefix > 0;
     std::vector<torch::Tensor> inputs{hidden, self_prefix ? bias : token_bias, encoder_hidden};
     if (self_prefix)

@@ -61,8 +61,11 @@ struct T5Config {
   std::int64_t decoder_start_token_id = 0;     // absent: pad_token_id
   std::vector<std::int64_t> eos_token_ids{1};  // `eos_token_id`: an id or a list of ids
   std::int64_t pad_token_id = 0;
+  /// UMT5: every block's self-attention owns its relative_attention_bias (T5 and mT5: block 0's
+  /// serves every block of its stack).
+  bool per_layer_relative_bias = false;
 
-  /// Reads a parsed config.json; `source` (its path) names it in errors, which also name the
+  /// Reads a parsed config.json (model_type t5, mt5 or umt5); `source` (its path) names it in errors, which also name the
   /// key, the expected and the found value. Unknown keys are ignored (config.json carries
   /// many that do not shape the model).
   static T5Config from_json(const nlohmann::json& doc, const std::string& source);
@@ -268,10 +271,11 @@ class T5StackImpl : public torch::nn::Cloneable<T5StackImpl> {
   torch::Tensor cross_mask(const torch::Tensor& encoder_mask, std::int64_t cross_prefix,
                            const torch::Tensor& encoder_hidden);
   // The self-attention bias of `length` new decoder queries after `past` positions (prefix
-  // first), over all keys, causal and with `attention_mask`'s padding.
+  // first), over all keys, causal and with `attention_mask`'s padding; from block `block`'s
+  // relative_attention_bias with per-layer biases (UMT5), else from block 0's.
   torch::Tensor decoder_bias(std::int64_t rows, std::int64_t length, std::int64_t prefix,
                              std::int64_t past, const torch::Tensor& attention_mask,
-                             const torch::Tensor& like);
+                             const torch::Tensor& like, std::size_t block = 0);
   // Decoder block i on `hidden`: self-attention over `self_kv` (on entry the past keys/values,
   // on return with the new ones appended), cross-attention, feed-forward.
   torch::Tensor decoder_block(std::size_t i, const torch::Tensor& hidden, KeyValue& self_kv,
