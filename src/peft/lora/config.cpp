@@ -4,6 +4,7 @@
 
 #include "pft/peft/lora/config.h"
 #include "pft/peft/lora/pattern.h"
+#include "pft/util/strings.h"
 
 namespace pft::peft {
 
@@ -32,8 +33,12 @@ std::string lora_init_problem(const std::string& init) {
       lora_pissa_niter(init) >= 0) {
     return {};
   }
-  return "expected default, gaussian, pissa, pissa_niter_N (N a number of iterations, at most "
-         "9999) or olora, got \"" + init + "\"";
+  std::string message =
+      "expected default, gaussian, pissa, pissa_niter_N (N a number of iterations, at most "
+      "9999) or olora, got \"" + init + "\"";
+  const auto guess = closest_match(init, {"default", "gaussian", "pissa", "olora"});
+  if (!guess.empty()) message += " (did you mean \"" + guess + "\"?)";
+  return message;
 }
 
 ConfigProblems LoraConfig::check(const SharedConfig& shared) const {
