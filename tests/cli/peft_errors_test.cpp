@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "support/fixture_cache.h"
 #include "support/test_util.h"
 
 using nlohmann::json;
@@ -21,8 +22,8 @@ class PeftErrors : public ::testing::Test {
     dir_ = new pft::test::TempDir();
     const std::string vocab = pft::test::shared_data("tokenizers/bert-base-uncased/vocab.txt");
     // Other models (a T5, a narrower BERT) are made by the tests that need them.
-    const auto r = pft::test::run_python("make_tiny_bert.py", {dir_->file("bert32"), vocab});
-    ASSERT_EQ(r.exit_code, 0) << r.err;
+    // Written once per build folder and shared by this suite's test processes (read-only).
+    ASSERT_TRUE(pft::test::link_cached_fixture(dir_->file("bert32"), "make_tiny_bert.py", {vocab}));
     std::string data;
     for (int i = 0; i < 8; ++i) {
       data += json({{"text", i % 2 ? "a fine film" : "a dull film"},

@@ -20,6 +20,7 @@
 
 #include "pft/data/columnar.h"
 #include "pft/util/fs.h"
+#include "support/fixture_cache.h"
 #include "support/test_util.h"
 
 namespace fs = std::filesystem;
@@ -84,17 +85,14 @@ class Reliability : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new pft::test::TempDir();
     const auto vocab = pft::test::shared_data("tokenizers/bert-base-uncased/vocab.txt");
-    ASSERT_EQ(
-        pft::test::run_python("make_tiny_bert.py", {dir_->file("tiny-bert"), vocab}).exit_code, 0);
+    // Written once per build folder and shared by this suite's test processes (read-only).
+    ASSERT_TRUE(
+        pft::test::link_cached_fixture(dir_->file("tiny-bert"), "make_tiny_bert.py", {vocab}));
     // The same shapes, other weights: "another base model of the same shape".
-    ASSERT_EQ(
-        pft::test::run_python("make_tiny_bert.py", {dir_->file("tiny-bert-2"), vocab, "32", "0.05"})
-            .exit_code,
-        0);
-    ASSERT_EQ(
-        pft::test::run_python("make_task_models.py", {dir_->file("task"), pft::test::shared_data()})
-            .exit_code,
-        0);
+    ASSERT_TRUE(pft::test::link_cached_fixture(dir_->file("tiny-bert-2"), "make_tiny_bert.py",
+                                               {vocab, "32", "0.05"}));
+    ASSERT_TRUE(pft::test::link_cached_fixture(dir_->file("task"), "make_task_models.py",
+                                               {pft::test::shared_data()}));
     pft::test::write_text(dir_->file("train.jsonl"),
                           pft::test::head_lines(pft::test::shared_data("sst2/train.jsonl"), 64));
     pft::test::write_text(dir_->file("dev.jsonl"),
